@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/inotifymask"
+	"github.com/sersync-go/sersync2/plugins"
+	"github.com/sersync-go/sersync2/queue"
+	"github.com/sersync-go/sersync2/rsyncexec"
+)
+
+// runCheck is --check: print the effective settings and, for every remote,
+// the rsync command lines a change would run. hostErr holds the problems of
+// this machine (missing watch directory, password file): they are printed
+// but do not make the file invalid.
+func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr error) int {
+	fmt.Fprintf(w, "config %s: valid\n", cfg.Path)
+	if hostErr != nil {
+		fmt.Fprintln(w, "not ready on this host (sersync2 would refuse to start here):")
+		for _, line := range strings.Split(hostErr.Error(), "\n") {
+			fmt.Fprintln(w, "  "+line)
+		}
+	}
+	if len(cfg.Warnings) > 0 {
+		fmt.Fprintln(w, "warnings:")
+		for _, s := range cfg.Warnings {
+			fmt.Fprintln(w, "  "+s)
+		}
+	}
+	on := func(b bool) string {
+		if b {
+			return "on"
+		}
+		return "off"
+	}
+	fmt.Fprintln(w, "settings:")
+	fmt.Fprintf(w, "  host                 %s port %s (printed only)\n", cfg.Host.IP, cfg.Host.Port)
+	fmt.Fprintf(w, "  debug                %s\n", on(cfg.Debug))
+	fmt.Fprintf(w, "  fileSystem xfs       %s (symlinks are never followed)\n", on(cfg.XFS))
+	fmt.Fprintf(w, "  filter               %s\n", on(cfg.Filter.Enabled))
+	if cfg.Filter.Enabled {
+		for _, re := range cfg.Filter.Regexps {
+			fmt.Fprintf(w, "    exclude            %s\n", re)
+		}
+	}
+	fmt.Fprintf(w, "  dotfiles in realtime %s (syncDotfiles)\n", on(cfg.Filter.SyncDotfiles))
+	in := cfg.Inotify
+	var ons, offs []string
+	for _, t := range []struct {
+		name string
+		v    bool
+	}{{"delete", in.Delete}, {"createFolder", in.CreateFolder}, {"createFile", in.CreateFile}, {"closeWrite", in.CloseWrite},
+		{"moveFrom", in.MoveFrom}, {"moveTo", in.MoveTo}, {"attrib", in.Attrib}, {"modify", in.Modify}} {
+		if t.v {
+			ons = append(ons, t.name)
+		} else {
+			offs = append(offs, t.name)
+		}
+	}
+	fmt.Fprintf(w, "  inotify on           %s\n", strings.Join(ons, " "))
+	fmt.Fprintf(w, "  inotify off          %s\n", strings.Join(offs, " "))
+	threads := o.threads
+	fmt.Fprintf(w, "  rsync processes (-n) at most %d at once\n", threads)
+	if mode != "" {
+		fmt.Fprintf(w, "  mode                 plugin only (-m %s): no rsync\n", mode)
+		return exitOK
+	}
+	s := cfg.Sersync
+	fmt.Fprintf(w, "  commonParams         %q -> %q (recursive: %v)\n", s.Rsync.CommonParams, s.Rsync.Params, recursive(s.Rsync.Params))
+	fmt.Fprintf(w, "  failLog              %s every %s\n", s.FailLog.Path, s.FailLog.Interval)
+	if s.Crontab.Enabled {
+		fmt.Fprintf(w, "  crontab              full sync every %s, excludes %q\n", s.Crontab.Schedule, s.Crontab.Exclude)
+	} else {
+		fmt.Fprintln(w, "  crontab              off")
+	}
+	if s.Plugin.Enabled {
+		fmt.Fprintf(w, "  plugin               %s after each sync\n", s.Plugin.Name)
+	} else {
+		fmt.Fprintln(w, "  plugin               off")
+	}
+	exclude, err := inotifymask.Excluder(cfg.Filter)
+	if err != nil {
+		fmt.Fprintf(w, "filter: %v\n", err)
+		return exitFailure
+	}
+	roots, _ := watchRoots(cfg, nil)
+	sample := []queue.Entry{{Path: "dir/file.txt"}}
+	for _, lp := range roots {
+		fmt.Fprintf(w, "watch %s\n", lp.Watch)
+		for _, r := range lp.Remotes {
+			t := targetFor(cfg, lp.Watch, r, exclude)
+			fmt.Fprintf(w, "  remote %s\n", rsyncexec.Destination(t))
+			up := rsyncexec.UpdateCommand(t, sample)
+			rm := rsyncexec.RemoveCommand(t, sample)
+			full := rsyncexec.FullCommand(t, nil)
+			fmt.Fprintf(w, "    update: %s\n", rsyncexec.Shell(up.Argv, lp.Watch, up.Stdin))
+			fmt.Fprintf(w, "    remove: %s\n", rsyncexec.Shell(rm.Argv, lp.Watch, rm.Stdin))
+			fmt.Fprintf(w, "    full:   %s\n", rsyncexec.Shell(full.Argv, lp.Watch, full.Stdin))
+		}
+	}
+	if s.Plugin.Enabled && s.Plugin.Name != plugins.NameCommand {
+		fmt.Fprintf(w, "note: the %s plugin replaces the first watch directory with its own, as the original did\n", s.Plugin.Name)
+	}
+	return exitOK
+}

@@ -1,0 +1,413 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sersync-go/sersync2/internal/rsyncd"
+	"github.com/sersync-go/sersync2/internal/sshd"
+	"github.com/sersync-go/sersync2/internal/treecmp"
+)
+
+// setup starts one authenticated rsync daemon, a watch dir and sersync2
+// replicating the dir to the daemon's module "www".
+func setup(t *testing.T, c conf, args ...string) (src, dst string, d *rsyncd.Daemon, p *proc) {
+	t.Helper()
+	d = rsyncd.StartT(t, rsyncd.Options{Auth: true})
+	work := t.TempDir()
+	src = filepath.Join(work, "src")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.roots = []root{{watch: src, remotes: [][2]string{{d.IP, "www"}}}}
+	c.auth, c.port = d, d.Port
+	cfg := c.write(t, work)
+	p = startSersync(t, work, append(args, "-o", cfg)...)
+	return src, d.ModuleDir("www"), d, p
+}
+
+// TestE2EBurst: thousands of files in a burst converge with few rsync runs.
+func TestE2EBurst(t *testing.T) {
+	t.Parallel()
+	src, dst, _, p := setup(t, conf{})
+	p.waitReady(t)
+	const dirs, perDir = 20, 100
+	for i := range dirs {
+		for j := range perDir {
+			writeFile(t, filepath.Join(src, fmt.Sprintf("d%02d", i), fmt.Sprintf("f%03d.txt", j)), strings.Repeat("x", 100+j))
+		}
+	}
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+	runs := p.rsyncRuns()
+	if runs == 0 || runs > dirs*perDir/10 {
+		t.Errorf("%d files took %d rsync runs; want batching (at most %d)", dirs*perDir, runs, dirs*perDir/10)
+	}
+	t.Logf("%d files converged with %d rsync runs", dirs*perDir, runs)
+}
+
+// TestE2ETreeOperations: deep mkdir -p with immediate writes, renames of
+// files and of a populated directory, writes inside the renamed directory,
+// and a subtree delete.
+func TestE2ETreeOperations(t *testing.T) {
+	t.Parallel()
+	src, dst, _, p := setup(t, conf{})
+	p.waitReady(t)
+
+	deep := src
+	for i := range 20 {
+		deep = filepath.Join(deep, fmt.Sprintf("l%02d", i))
+	}
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(deep, "leaf.txt"), "deep")
+	for i := range 30 {
+		writeFile(t, filepath.Join(src, "pop", fmt.Sprintf("sub%d", i%3), fmt.Sprintf("f%d", i)), "content")
+	}
+	writeFile(t, filepath.Join(src, "a.txt"), "a")
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+
+	if err := os.Rename(filepath.Join(src, "a.txt"), filepath.Join(src, "b.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(src, "pop"), filepath.Join(src, "moved")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(src, "moved", "sub1", "after-rename.txt"), "new")
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+
+	if err := os.RemoveAll(filepath.Join(src, "l00")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(src, "moved", "sub2")); err != nil {
+		t.Fatal(err)
+	}
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+}
+
+// TestE2EHostileNames: names with quotes, backquotes, $(), ;, leading -,
+// newlines, invalid UTF-8 are created, renamed and deleted; the remote
+// follows and nothing is executed.
+func TestE2EHostileNames(t *testing.T) {
+	t.Parallel()
+	src, dst, _, p := setup(t, conf{})
+	p.waitReady(t)
+	names := hostileNames(t)
+	for _, n := range names {
+		writeFile(t, filepath.Join(src, n), "file "+n)
+		writeFile(t, filepath.Join(src, "dir "+n, n), "nested "+n)
+	}
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+	for i, n := range names {
+		switch i % 3 {
+		case 0:
+			if err := os.Remove(filepath.Join(src, n)); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			if err := os.Rename(filepath.Join(src, n), filepath.Join(src, n+" renamed")); err != nil {
+				t.Fatal(err)
+			}
+		case 2:
+			if err := os.RemoveAll(filepath.Join(src, "dir "+n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+	noPWNED(t, src, dst, filepath.Dir(src), p.cmd.Dir)
+}
+
+// TestE2EBigFileSlowWrite: a file written in chunks over a second is sent
+// once, after it is closed (closeWrite), not once per write.
+func TestE2EBigFileSlowWrite(t *testing.T) {
+	t.Parallel()
+	src, dst, d, p := setup(t, conf{})
+	p.waitReady(t)
+	f, err := os.Create(filepath.Join(src, "big.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	tick := time.NewTicker(50 * time.Millisecond) // paces the writer; not synchronisation
+	defer tick.Stop()
+	for i := range 20 {
+		chunk[0] = byte(i)
+		if _, err := f.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+		<-tick.C
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+	if n, err := d.Transfers("www", "big.bin"); err != nil || n != 1 {
+		t.Errorf("big.bin was transferred %d times (%v); want exactly once, after close", n, err)
+	}
+}
+
+// TestE2ESeveralRemotesOneDown: with two remotes, one stopped, the other
+// still follows at once; the stopped one catches up after it comes back.
+func TestE2ESeveralRemotesOneDown(t *testing.T) {
+	t.Parallel()
+	a := rsyncd.StartT(t, rsyncd.Options{Auth: true})
+	b := rsyncd.StartT(t, rsyncd.Options{Auth: true, IP: "127.0.0.2", Port: a.Port})
+	work := t.TempDir()
+	src := filepath.Join(work, "src")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := conf{roots: []root{{watch: src, remotes: [][2]string{{a.IP, "www"}, {b.IP, "www"}}}}, auth: a, port: a.Port}
+	// Both daemons accept the same user; b's secrets file holds a's password.
+	if a.User != b.User {
+		t.Fatalf("daemons have different users %q and %q", a.User, b.User)
+	}
+	p := startSersync(t, work, "-o", c.write(t, work))
+	p.waitReady(t)
+
+	writeFile(t, filepath.Join(src, "first.txt"), "both up")
+	waitTreesEqual(t, src, a.ModuleDir("www"), treecmp.Options{})
+	waitTreesEqual(t, src, b.ModuleDir("www"), treecmp.Options{})
+
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		writeFile(t, filepath.Join(src, "while-down", fmt.Sprintf("f%d", i)), "b is down")
+	}
+	if err := os.Remove(filepath.Join(src, "first.txt")); err != nil {
+		t.Fatal(err)
+	}
+	waitTreesEqual(t, src, a.ModuleDir("www"), treecmp.Options{})
+	if _, err := os.Stat(filepath.Join(b.ModuleDir("www"), "while-down")); err == nil {
+		t.Fatal("the stopped remote received files")
+	}
+	waitFor(t, 30*time.Second, "a failed sync to the stopped remote", func() (bool, string) {
+		return strings.Contains(p.stderr.String(), "will retry"), ""
+	})
+	if err := b.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitTreesEqual(t, src, b.ModuleDir("www"), treecmp.Options{})
+}
+
+// TestE2ESyncAllWithFilter: -r pushes the existing tree honouring the
+// <filter> excludes (the original refused -r with a filter), deletes
+// remote-only files, keeps excluded remote files, and changes made during
+// the push are not lost.
+func TestE2ESyncAllWithFilter(t *testing.T) {
+	t.Parallel()
+	d := rsyncd.StartT(t, rsyncd.Options{Auth: true})
+	work := t.TempDir()
+	src := filepath.Join(work, "src")
+	dst := d.ModuleDir("www")
+	for _, f := range []string{"keep.txt", "a/b/c.txt", "info/secret.txt", "logs/x.gz", "logs/y.txt", "a/static/s.txt", "static/top.txt"} {
+		writeFile(t, filepath.Join(src, f), f)
+	}
+	writeFile(t, filepath.Join(dst, "remote-only.txt"), "must go")
+	writeFile(t, filepath.Join(dst, "info/remote-kept.txt"), "excluded: must stay")
+	c := conf{roots: []root{{watch: src, remotes: [][2]string{{d.IP, "www"}}}}, auth: d, port: d.Port,
+		filter: []string{`(.*)\.gz`, `^info/*`, `^static/*`}}
+	p := startSersync(t, work, "-r", "-o", c.write(t, work))
+	p.waitReady(t)
+	writeFile(t, filepath.Join(src, "during.txt"), "written while -r runs")
+	excluded := func(rel string, dir bool) bool {
+		return rel == "info" || rel == "static" || strings.HasSuffix(rel, ".gz")
+	}
+	waitTreesEqual(t, src, dst, treecmp.Options{Skip: excluded})
+	for _, f := range []string{"info/secret.txt", "logs/x.gz", "static/top.txt"} {
+		if _, err := os.Stat(filepath.Join(dst, f)); err == nil {
+			t.Errorf("excluded %s reached the remote", f)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dst, "info/remote-kept.txt")); err != nil {
+		t.Errorf("an excluded remote file was deleted: %v", err)
+	}
+	if !strings.Contains(p.stdout.String(), "execute command: cd "+src+" && ") {
+		t.Errorf("stdout lacks the original's -r line:\n%s", p.stdout.String())
+	}
+}
+
+// TestE2ESSH: ssh mode against a real sshd on a loopback port.
+func TestE2ESSH(t *testing.T) {
+	t.Parallel()
+	s := sshd.StartT(t)
+	work := t.TempDir()
+	src, dst := filepath.Join(work, "src"), filepath.Join(work, "dst")
+	for _, d := range []string{src, dst} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := conf{roots: []root{{watch: src, remotes: [][2]string{{s.IP, dst}}}}, ssh: s.SSHCommand()}
+	p := startSersync(t, work, "-o", c.write(t, work))
+	p.waitReady(t)
+	for _, n := range append(hostileNames(t), "plain.txt") {
+		writeFile(t, filepath.Join(src, "d", n), n)
+	}
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+	if err := os.RemoveAll(filepath.Join(src, "d")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(src, "after.txt"), "x")
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+	noPWNED(t, src, dst, work)
+}
+
+// TestE2EDaemonMode: -dro detaches; the caller exits 0 once the daemon's
+// watches are in place, and the daemon replicates.
+func TestE2EDaemonMode(t *testing.T) {
+	t.Parallel()
+	d := rsyncd.StartT(t, rsyncd.Options{Auth: true})
+	work := t.TempDir()
+	src := filepath.Join(work, "src")
+	writeFile(t, filepath.Join(src, "before.txt"), "pushed by -r")
+	c := conf{roots: []root{{watch: src, remotes: [][2]string{{d.IP, "www"}}}}, auth: d, port: d.Port}
+	pidFile := filepath.Join(work, "sersync2.pid")
+	// The daemon keeps the caller's stdout and stderr (as the original):
+	// give it files, since a pipe would stay open after the caller exits.
+	r := runBinFiles(t, work, "--no-tune-kernel", "--pidfile", pidFile, "-dro", c.write(t, work))
+	if r.code != 0 {
+		t.Fatalf("-dro exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("no pid file after a successful start: %v", err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+	daemon, err := os.FindProcess(pid)
+	if err != nil || pid <= 0 {
+		t.Fatalf("pid file %q: %v", raw, err)
+	}
+	t.Cleanup(func() {
+		_ = daemon.Signal(syscall.SIGTERM)
+		waitFor(t, 30*time.Second, "the daemon to stop", func() (bool, string) {
+			return daemon.Signal(syscall.Signal(0)) != nil, ""
+		})
+	})
+	assertLinesInOrder(t, r.stdout, []string{"option: -d \trun as a daemon", "option: -r \trsync all the local files to the remote servers before the sersync work",
+		"option: -o \tconfig xml name：  " + filepath.Join(work, "confxml.xml"), "daemon start，sersync run behind the console "})
+	writeFile(t, filepath.Join(src, "after.txt"), "live")
+	waitTreesEqual(t, src, d.ModuleDir("www"), treecmp.Options{})
+}
+
+// TestE2EStartRefusesBadConfig: a config with a problem exits 1 naming the
+// element, before anything starts (also under -d: the caller sees it).
+func TestE2EStartRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	c := conf{roots: []root{{watch: filepath.Join(work, "missing"), remotes: [][2]string{{"127.0.0.1", "www"}}}}}
+	cfg := c.write(t, work)
+	for _, args := range [][]string{{"-o", cfg}, {"-d", "-o", cfg}} {
+		r := runBin(t, work, append([]string{"--no-tune-kernel"}, args...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "<sersync><localpath> #1: attribute watch") {
+			t.Errorf("%q: exit %d, want 1 with a message naming <localpath>\nstderr:\n%s", args, r.code, r.stderr)
+		}
+		if strings.Contains(r.stdout, "run the sersync") {
+			t.Errorf("%q: started half-configured:\n%s", args, r.stdout)
+		}
+	}
+}
+
+// TestE2ESocketPluginMode: -m socket sends each changed path, byte for
+// byte, to the listener; no rsync runs.
+func TestE2ESocketPluginMode(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan string, 100)
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			b, _ := readAll(conn)
+			got <- string(b)
+		}
+	}()
+	work := t.TempDir()
+	src := filepath.Join(work, "src")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	c := conf{roots: []root{{watch: src, remotes: [][2]string{{"127.0.0.1", "www"}}}}, socketAddr: [2]string{"127.0.0.1", port}}
+	p := startSersync(t, work, "-m", "socket", "-o", c.write(t, work))
+	p.waitReady(t)
+	name := "sp ace\nnl `touch PWNED` $(x) \xff"
+	writeFile(t, filepath.Join(src, name), "x")
+	want := src + "/" + name
+	waitFor(t, 20*time.Second, "the socket payload", func() (bool, string) {
+		select {
+		case s := <-got:
+			if s == want {
+				return true, ""
+			}
+			t.Logf("payload %q", s)
+		default:
+		}
+		return false, ""
+	})
+	if strings.Contains(p.stderr.String(), "msg=synced") {
+		t.Error("plugin mode ran rsync")
+	}
+	noPWNED(t, work)
+}
+
+func readAll(c net.Conn) ([]byte, error) {
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			return out, nil
+		}
+	}
+}
+
+// runBinFiles is runBin with stdout and stderr in files, for a caller whose
+// children outlive it.
+func runBinFiles(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	outF, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errF, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outF.Close()
+	defer errF.Close()
+	cmd := exec.Command(binPath, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = outF, errF
+	err = cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running sersync2 %q: %v", args, err)
+	}
+	o, _ := os.ReadFile(outF.Name())
+	e, _ := os.ReadFile(errF.Name())
+	return result{string(o), string(e), code}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// options is the parsed command line.
+type options struct {
+	daemon     bool
+	syncAll    bool     // -r
+	threads    int      // -n (0: not given)
+	threadsRaw string   // -n as written, echoed in the original's option line
+	config     string   // -o
+	modules    []string // -m, in command-line order
+	help       bool
+	check      bool
+	version    bool
+	noTune     bool
+	pidFile    string
+	minDelay   time.Duration
+	logLevel   string
+	positional []string
+
+	// optionLines are the original's "option: …" stdout lines, in
+	// command-line order (spec 1.1).
+	optionLines []string
+}
+
+// errHelp stops parsing at -h, as the original did.
+var errHelp = errors.New("help requested")
+
+// usageError is a bad command line: the offending option letter or name.
+type usageError struct {
+	opt    string // "x" for -x, "--foo" for a long option
+	reason string // glibc-style text for stderr
+}
+
+func (e *usageError) Error() string { return e.reason }
+
+func newFlagSet(o *options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("sersync2", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	fs.BoolVarP(&o.daemon, "daemon", "d", false, "run as a daemon: validate the config, then detach (the caller's exit code says whether start-up succeeded)")
+	fs.BoolVarP(&o.syncAll, "sync-all", "r", false, "push every watch root to every remote once before live replication starts")
+	fs.StringVarP(&o.threadsRaw, "threads", "n", "", "at most N rsync processes at once (default 10)")
+	fs.StringVarP(&o.config, "config", "o", "confxml.xml", "configuration file")
+	fs.StringArrayVarP(&o.modules, "module", "m", nil, "plugin-only mode: refreshCDN, socket or command (no rsync)")
+	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
+	fs.BoolVar(&o.check, "check", false, "load and validate the config, print the effective settings and the rsync commands, exit 0 or 1")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.noTune, "no-tune-kernel", false, "do not raise fs.inotify.max_user_watches / max_queued_events")
+	fs.StringVar(&o.pidFile, "pidfile", "", "write the daemon's process id to this file")
+	fs.DurationVar(&o.minDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error")
+	return fs
+}
+
+// parseArgs parses args the way the original's getopt("hdro:n:m:") did,
+// plus our long options. It records the original's option lines in order.
+func parseArgs(args []string) (*options, error) {
+	o := &options{}
+	fs := newFlagSet(o)
+	err := fs.ParseAll(args, func(f *pflag.Flag, value string) error {
+		if err := fs.Set(f.Name, value); err != nil {
+			return err
+		}
+		switch f.Name {
+		case "daemon":
+			o.optionLines = append(o.optionLines, "option: -d \trun as a daemon")
+		case "sync-all":
+			o.optionLines = append(o.optionLines, "option: -r \trsync all the local files to the remote servers before the sersync work")
+		case "config":
+			o.optionLines = append(o.optionLines, "option: -o \tconfig xml name：  "+value)
+		case "threads":
+			o.optionLines = append(o.optionLines, "option: -n \tthread num is：  "+value)
+		case "module":
+			o.optionLines = append(o.optionLines, "option: -m \tworking plugin name: "+value)
+		case "help":
+			return errHelp
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, errHelp) {
+			o.help = true
+			return o, nil
+		}
+		return o, toUsageError(err)
+	}
+	o.positional = fs.Args()
+	if o.threadsRaw != "" {
+		n, err := strconv.Atoi(o.threadsRaw)
+		if err != nil || n < 0 {
+			return o, fmt.Errorf("-n %q: the thread count must be a whole number >= 1", o.threadsRaw)
+		}
+		o.threads = n
+	}
+	return o, nil
+}
+
+func toUsageError(err error) error {
+	var nf *pflag.NotExistError
+	if errors.As(err, &nf) {
+		if c := nf.GetSpecifiedShortnames(); c != "" {
+			letter := nf.GetSpecifiedName()
+			return &usageError{opt: letter, reason: fmt.Sprintf("invalid option -- '%s'", letter)}
+		}
+		return &usageError{opt: "--" + nf.GetSpecifiedName(), reason: fmt.Sprintf("unrecognized option '--%s'", nf.GetSpecifiedName())}
+	}
+	var vr *pflag.ValueRequiredError
+	if errors.As(err, &vr) {
+		name := vr.GetSpecifiedName()
+		if vr.GetSpecifiedShortnames() != "" {
+			return &usageError{opt: name, reason: fmt.Sprintf("option requires an argument -- '%s'", name)}
+		}
+		return &usageError{opt: "--" + name, reason: fmt.Sprintf("option '--%s' requires an argument", name)}
+	}
+	return &usageError{opt: "?", reason: err.Error()}
+}
+
+// helpText is the original's -h output (spec 1.1), byte for byte,
+// followed by our long options in English.
+const helpText = `_______________________________________________________
+参数-d:启用守护进程模式
+参数-r:在监控前，将监控目录与远程主机用rsync命令推送一遍
+c参数-n: 指定开启守护线程的数量，默认为10个
+参数-o:指定配置文件，默认使用confxml.xml文件
+参数-m:单独启用其他模块，使用 -m refreshCDN 开启刷新CDN模块
+参数-m:单独启用其他模块，使用 -m socket 开启socket模块
+参数-m:单独启用其他模块，使用 -m http 开启http模块
+不加-m参数，则默认执行同步程序
+________________________________________________________________
+`
+
+func printHelp(w io.Writer) {
+	fmt.Fprint(w, helpText)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: sersync2 [-d] [-r] [-n N] [-o confxml.xml] [-m refreshCDN|socket|command]")
+	fmt.Fprintln(w, "Options (short forms may be combined, e.g. -dro /etc/sersync/confxml.xml):")
+	var o options
+	fmt.Fprint(w, newFlagSet(&o).FlagUsages())
+}

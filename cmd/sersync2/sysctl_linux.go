@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// kernelLimit is one /proc/sys/fs/inotify value the original forced at start.
+type kernelLimit struct {
+	name string // sysctl name
+	file string
+	want int64
+}
+
+var kernelLimits = []kernelLimit{
+	{"fs.inotify.max_user_watches", "/proc/sys/fs/inotify/max_user_watches", 50000000},
+	{"fs.inotify.max_queued_events", "/proc/sys/fs/inotify/max_queued_events", 327679},
+}
+
+// tuneKernel keeps the original's effect (spec 1.4) honestly (D-27): it
+// raises a limit only when it is lower than the original's value, never
+// lowers one, and says what it did. stdout gets the original's
+// "execute：…" line only when the value is really written.
+func tuneKernel(stdout io.Writer, log *slog.Logger, enabled bool) {
+	for _, l := range kernelLimits {
+		cur, err := readLimit(l.file)
+		if err != nil {
+			log.Warn("cannot read inotify limit", "sysctl", l.name, "err", err)
+			continue
+		}
+		if cur >= l.want {
+			fmt.Fprintf(stdout, "keep：%s = %d (>= %d)\n", l.name, cur, l.want)
+			continue
+		}
+		if !enabled {
+			log.Warn("inotify limit below the original's value; not raised (--no-tune-kernel)", "sysctl", l.name, "value", cur, "suggested", l.want)
+			continue
+		}
+		if os.Geteuid() != 0 {
+			log.Warn("inotify limit below the original's value and not root; run as root: sysctl -w "+l.name+"="+strconv.FormatInt(l.want, 10),
+				"sysctl", l.name, "value", cur)
+			continue
+		}
+		fmt.Fprintf(stdout, "execute：echo %d > %s\n", l.want, l.file)
+		if err := os.WriteFile(l.file, []byte(strconv.FormatInt(l.want, 10)+"\n"), 0o644); err != nil {
+			log.Warn("cannot raise inotify limit", "sysctl", l.name, "err", err)
+			continue
+		}
+		log.Info("raised inotify limit", "sysctl", l.name, "from", cur, "to", l.want)
+	}
+}
+
+func readLimit(file string) (int64, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+}

@@ -1,0 +1,212 @@
+package confxml
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"syscall"
+)
+
+// validate checks what decoding could not see by itself: the file system
+// (watch directories, the password file), rules that span elements, and the
+// realtime exclude regexes, which it compiles into c.Filter.Regexps.
+func (p *problems) validate(c *Config) {
+	p.watchRoots(c)
+	p.compileExcludes(c)
+	p.rsyncRules(c)
+	if pl := c.Sersync.Plugin; pl.Enabled && checkPluginName(pl.Name) == nil {
+		p.plugin(c, pl.Name)
+	}
+}
+
+// plugin adds the problems and warnings of the selected plugin's block.
+func (p *problems) plugin(c *Config, name string) {
+	if err := c.ValidatePlugin(name); err != nil {
+		p.errs = append(p.errs, err)
+	}
+	if pc := c.checks[name]; pc != nil {
+		p.warns = append(p.warns, pc.warns...)
+	}
+}
+
+func localPathName(i int) string { return fmt.Sprintf("<sersync><localpath> #%d", i+1) }
+
+// watchRoots checks every <sersync><localpath> watch directory.
+func (p *problems) watchRoots(c *Config) {
+	for i, l := range c.Sersync.LocalPaths {
+		if l.Watch != "" {
+			p.watchDir(elem{path: localPathName(i)}, l.Watch)
+		}
+	}
+	p.overlap(c.Sersync.LocalPaths)
+}
+
+// compileExcludes compiles the realtime exclude regexes into
+// c.Filter.Regexps.
+func (p *problems) compileExcludes(c *Config) {
+	for i, v := range c.Filter.Exclude {
+		re, err := CompileFullMatch(v)
+		if err != nil {
+			p.errorf(fmt.Sprintf("<filter><exclude> #%d", i+1), "attribute expression: %q %w", v, err)
+			continue
+		}
+		c.Filter.Regexps = append(c.Filter.Regexps, re)
+	}
+}
+
+// rsyncRules checks the <rsync> settings that depend on each other or on
+// the file system.
+func (p *problems) rsyncRules(c *Config) {
+	o := c.Sersync.Rsync
+	if o.Auth.Enabled && o.Auth.PasswordFile != "" {
+		p.passwordFile(o.Auth.PasswordFile)
+	}
+	if o.SSH.Enabled && o.Auth.Enabled && o.Auth.PasswordFile != "" {
+		p.errorf("<sersync><rsync><auth> and <sersync><rsync><ssh>",
+			"auth start=\"true\" with passwordfile=%q cannot be combined with ssh start=\"true\": rsync refuses --password-file over a remote shell (\"The --password-file option may only be used when accessing an rsync daemon.\"); turn one of them off",
+			o.Auth.PasswordFile)
+	}
+	if o.SSH.Enabled && o.Port.Enabled {
+		p.warnf("<sersync><rsync><userDefinedPort>", "start=\"true\" is meaningless with <ssh start=\"true\">: rsync's --port only applies to daemons; put -p PORT into <ssh command=…> instead")
+	}
+}
+
+// watchDir checks a watch root: absolute, existing, a directory. The
+// original ran forever doing nothing when it was not.
+func (p *problems) watchDir(x elem, w string) {
+	if !filepath.IsAbs(w) {
+		p.errorf(x.path, "attribute watch: %q is not an absolute path", w)
+		return
+	}
+	fi, err := os.Stat(w)
+	switch {
+	case err != nil:
+		p.hostErrorf(x.path, "attribute watch: %q: %w", w, unwrapPath(err))
+	case !fi.IsDir():
+		p.hostErrorf(x.path, "attribute watch: %q is not a directory", w)
+	}
+}
+
+// overlap refuses watch roots that contain one another: the same events
+// would be seen and pushed twice, to different remotes.
+func (p *problems) overlap(lps []LocalPath) {
+	type root struct{ clean, real string }
+	roots := make([]root, len(lps))
+	for i, l := range lps {
+		roots[i].clean = filepath.Clean(l.Watch)
+		if real, err := filepath.EvalSymlinks(l.Watch); err == nil {
+			roots[i].real = real
+		}
+	}
+	for j := range lps {
+		for i := range j {
+			a, b := roots[i], roots[j]
+			if lps[i].Watch == "" || lps[j].Watch == "" {
+				continue
+			}
+			var rel string
+			switch {
+			case a.clean == b.clean || (a.real != "" && a.real == b.real):
+				rel = "is the same directory as"
+			case inside(b.clean, a.clean) || (a.real != "" && b.real != "" && inside(b.real, a.real)):
+				rel = "is inside"
+			case inside(a.clean, b.clean) || (a.real != "" && b.real != "" && inside(a.real, b.real)):
+				rel = "contains"
+			default:
+				continue
+			}
+			p.errorf(fmt.Sprintf("<sersync><localpath> #%d", j+1),
+				"attribute watch: %q %s <sersync><localpath> #%d watch %q: overlapping watch roots cannot be watched sanely",
+				lps[j].Watch, rel, i+1, lps[i].Watch)
+		}
+	}
+}
+
+// inside reports whether clean path a lies strictly below clean path b.
+func inside(a, b string) bool {
+	if b == "/" {
+		return a != "/"
+	}
+	return strings.HasPrefix(a, b+"/")
+}
+
+// passwordFile checks what rsync checks before it uses --password-file
+// (authenticate.c): it must exist, must not be accessible by others and,
+// when running as root, must be owned by root.
+func (p *problems) passwordFile(name string) {
+	const where = "<sersync><rsync><auth>"
+	fi, err := os.Stat(name)
+	if err != nil {
+		p.hostErrorf(where, "attribute passwordfile: %q: %w", name, unwrapPath(err))
+		return
+	}
+	mode := fi.Mode()
+	switch {
+	case !mode.IsRegular():
+		p.hostErrorf(where, "attribute passwordfile: %q is not a regular file", name)
+		return
+	case mode.Perm()&0o007 != 0:
+		p.hostErrorf(where, "attribute passwordfile: %q has mode %04o: rsync refuses a password file that others can access (\"password file must not be other-accessible\"); run chmod 600 %s", name, mode.Perm(), name)
+	case mode.Perm()&0o070 != 0:
+		p.warnf(where, "attribute passwordfile: %q has mode %04o: the group can read the rsync password; chmod 600 %s is advised", name, mode.Perm(), name)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && st.Uid != 0 {
+		p.hostErrorf(where, "attribute passwordfile: %q is owned by uid %d: rsync running as root refuses a password file not owned by root (\"password file must be owned by root when running as root\"); run chown root %s", name, st.Uid, name)
+	}
+}
+
+// unwrapPath drops the *fs.PathError wrapper, whose text would repeat the
+// path already quoted in the message.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// CompileFullMatch compiles an exclude or include expression the way Load
+// does, for regex_match semantics (the whole string must match):
+// "^(?ms:" + expr + ")$". The s and m flags give Boost's defaults: "."
+// matches a newline, ^ and $ match at line breaks inside the string. The
+// syntax is Go's RE2 (no backreferences, no lookaround); the error says so.
+// It is exported for Configs built by hand.
+func CompileFullMatch(expr string) (*regexp.Regexp, error) {
+	return compile(expr, `^(?ms:`+expr+`)$`)
+}
+
+// CompileSearch compiles the refreshCDN regexurl match the way Load does,
+// for regex_search semantics (a match anywhere; group 1 is used):
+// "(?ms:" + expr + ")".
+func CompileSearch(expr string) (*regexp.Regexp, error) {
+	return compile(expr, `(?ms:`+expr+`)`)
+}
+
+func compile(expr, wrapped string) (*regexp.Regexp, error) {
+	// The bare expression is compiled first, so that wrapping cannot make an
+	// invalid one valid ("a)(b" would become "^(?:a)(b)$").
+	if _, err := regexp.Compile(expr); err != nil {
+		return nil, regexpError(err)
+	}
+	re, err := regexp.Compile(wrapped)
+	if err != nil {
+		return nil, regexpError(err)
+	}
+	return re, nil
+}
+
+func regexpError(err error) error {
+	var hint string
+	if se, ok := err.(*syntax.Error); ok {
+		switch se.Code {
+		case syntax.ErrInvalidPerlOp, syntax.ErrInvalidEscape, syntax.ErrInvalidRepeatOp, syntax.ErrInvalidNamedCapture:
+			hint = " (Go's regexp syntax, RE2, has no backreferences, lookahead or lookbehind, atomic groups, possessive quantifiers or \\< \\> word boundaries; the original used Boost)"
+		case syntax.ErrInvalidUTF8:
+			hint = " (Go's regexp works on UTF-8 text and cannot match bytes that are not UTF-8)"
+		}
+	}
+	return fmt.Errorf("is not a valid regular expression: %w%s", err, hint)
+}

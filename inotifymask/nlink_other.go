@@ -1,0 +1,8 @@
+//go:build !unix
+
+package inotifymask
+
+import "os"
+
+// nlink returns 1: link counts are not available here.
+func nlink(os.FileInfo) uint64 { return 1 }

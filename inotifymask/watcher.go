@@ -1,0 +1,394 @@
+package inotifymask
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sersync-go/sersync2/confxml"
+)
+
+var (
+	// ErrOverflow is the Err of an OpOverflow caused by the kernel event
+	// queue overflowing (IN_Q_OVERFLOW): events were lost.
+	ErrOverflow = errors.New("inotifymask: kernel event queue overflowed (raise sysctl fs.inotify.max_queued_events)")
+	// ErrWatchLimit is the Err of an OpOverflow (and wrapped in the error of
+	// New) when a directory could not be watched because the inotify watch
+	// limit is reached (ENOSPC).
+	ErrWatchLimit = errors.New("inotifymask: inotify watch limit reached (raise sysctl fs.inotify.max_user_watches)")
+	// ErrRootOverlap is returned by New when one watch root contains another.
+	ErrRootOverlap = errors.New("inotifymask: watch roots overlap")
+	// ErrReadFailed is the Err of the OpOverflow sent for every root when
+	// reading events failed and the watcher stopped watching.
+	ErrReadFailed = errors.New("inotifymask: reading events failed; watching stopped")
+)
+
+// DefaultBufferSize is the capacity of the Events channel when
+// Options.BufferSize is 0. The channel is only the last stage: the watcher
+// queues without bound behind it, so its size does not decide whether
+// events are lost.
+const DefaultBufferSize = 65536
+
+// Options configures a Watcher.
+type Options struct {
+	// Roots are the absolute watch roots (every <localpath watch=…>). Each
+	// is its own tree; Events carry the root as written here. Roots must
+	// not contain one another.
+	Roots []string
+	// Inotify holds the eight <inotify> toggles (see the package doc for
+	// what each one being off means).
+	Inotify confxml.Inotify
+	// Filter holds the <filter> excludes and SyncDotfiles.
+	Filter confxml.Filter
+	// XFS is <fileSystem xfs="true">. It is accepted and changes nothing:
+	// directories are recognised from d_type, with an lstat where the file
+	// system reports DT_UNKNOWN, and symlinks are never followed.
+	XFS bool
+	// Debug, when non-nil, receives the original's debug lines:
+	// "add watch: PATH return wd is: WD" for every watch added and
+	// "inotify wd:WD\tname:NAME\tmask:MASK" for every raw event before
+	// filtering. It is called from the watcher's goroutines, one line at a
+	// time.
+	Debug func(line string)
+	// Logger receives warnings and errors; nil discards them.
+	Logger *slog.Logger
+	// BufferSize is the capacity of the Events channel (0: DefaultBufferSize).
+	BufferSize int
+}
+
+// Stats is a snapshot of a Watcher's counters.
+type Stats struct {
+	// Watches is the number of directories watched now.
+	Watches int
+	// Overflows counts kernel queue overflows (each one rescanned every
+	// root and sent one OpOverflow per root).
+	Overflows uint64
+	// WatchLimitErrors counts directories that could not be watched because
+	// of the watch limit (ENOSPC).
+	WatchLimitErrors uint64
+	// EventsRead counts raw events read from the kernel (fsnotify events
+	// with the fsnotify backend).
+	EventsRead uint64
+	// EventsSent counts events delivered on the Events channel.
+	EventsSent uint64
+	// Backlog is the number of raw events not yet processed plus events not
+	// yet delivered; MaxBacklog is its highest value so far.
+	Backlog    int
+	MaxBacklog int
+}
+
+// Watcher watches every root recursively and sends what changed on Events.
+type Watcher struct {
+	opts   Options
+	tune   tuning
+	log    *slog.Logger
+	filter filter
+	roots  []string // cleaned absolute roots, parallel to opts.Roots
+
+	events chan Event
+	out    fifo[Event]
+	b      backend
+
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+
+	overflows  atomic.Uint64
+	limitErrs  atomic.Uint64
+	eventsRead atomic.Uint64
+	eventsSent atomic.Uint64
+	backlog    atomic.Int64
+	maxBacklog atomic.Int64
+}
+
+// backend is what differs between raw inotify and fsnotify.
+type backend interface {
+	// start adds the watches of every root (the initial walk) and starts
+	// the backend's goroutines (counted in w.wg). Events that happen while
+	// it runs are queued, not lost.
+	start() error
+	// interrupt makes the goroutines notice that w.done is closed.
+	interrupt()
+	// close releases the kernel resources once the goroutines returned.
+	close() error
+	// watches returns the number of watched directories.
+	watches() int
+	// idle reports whether nothing is held back (test hook: fsnotify's
+	// quiet-period writes).
+	idle() bool
+}
+
+type backendKind uint8
+
+const (
+	kindDefault backendKind = iota
+	kindInotify
+	kindFsnotify
+)
+
+// tuning holds what tests may change; New uses defaultTuning.
+type tuning struct {
+	kind backendKind
+	// pairWait is how long a MOVED_FROM at the end of what was read waits
+	// for its MOVED_TO before it counts as a move out.
+	pairWait time.Duration
+	// quiet is the fsnotify backend's close_write approximation: a file is
+	// reported this long after its last write.
+	quiet time.Duration
+	// onWatch is called after every watch added (test hook).
+	onWatch func(abs string)
+	// addErr, when non-nil, may fail a watch add (test hook for ENOSPC).
+	addErr func(abs string) error
+}
+
+func defaultTuning() tuning {
+	return tuning{kind: kindDefault, pairWait: 5 * time.Millisecond, quiet: 500 * time.Millisecond}
+}
+
+// New starts watching every root of opts. It returns once every directory
+// below every root is watched; changes made while it walks the trees are
+// reported, not lost. Running out of watches is an error wrapping
+// ErrWatchLimit.
+func New(opts Options) (*Watcher, error) {
+	return newWatcher(opts, defaultTuning())
+}
+
+func newWatcher(opts Options, tune tuning) (*Watcher, error) {
+	if len(opts.Roots) == 0 {
+		return nil, errors.New("inotifymask: no watch root")
+	}
+	if opts.BufferSize < 0 {
+		return nil, fmt.Errorf("inotifymask: negative buffer size %d", opts.BufferSize)
+	}
+	if opts.BufferSize == 0 {
+		opts.BufferSize = DefaultBufferSize
+	}
+	roots := make([]string, len(opts.Roots))
+	for i, r := range opts.Roots {
+		if !filepath.IsAbs(r) {
+			return nil, fmt.Errorf("inotifymask: watch root %q is not absolute", r)
+		}
+		roots[i] = filepath.Clean(r)
+	}
+	for i, a := range roots {
+		for _, b := range roots[i+1:] {
+			if within(a, b) || within(b, a) {
+				return nil, fmt.Errorf("inotifymask: %q and %q: %w", a, b, ErrRootOverlap)
+			}
+		}
+	}
+	flt, err := newFilter(opts.Filter)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	w := &Watcher{
+		opts:   opts,
+		tune:   tune,
+		log:    log,
+		filter: flt,
+		roots:  roots,
+		events: make(chan Event, opts.BufferSize),
+		out:    newFifo[Event](),
+		done:   make(chan struct{}),
+	}
+	kind := tune.kind
+	if kind == kindDefault {
+		kind = defaultKind
+	}
+	switch kind {
+	case kindInotify:
+		w.b, err = newInotifyBackend(w)
+	default:
+		w.b, err = newFsnotifyBackend(w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.wg.Add(1)
+	go w.deliver()
+	if err := w.b.start(); err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// within reports whether p is dir or below it.
+func within(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
+}
+
+// Events returns the channel the watcher sends on. It is closed by Close.
+func (w *Watcher) Events() <-chan Event { return w.events }
+
+// Close stops watching, waits for the watcher's goroutines and closes the
+// Events channel. Events not yet received are dropped. It is safe to call
+// more than once.
+func (w *Watcher) Close() error {
+	w.closeOnce.Do(func() {
+		close(w.done)
+		w.b.interrupt()
+		w.wg.Wait()
+		w.closeErr = w.b.close()
+		close(w.events)
+	})
+	return w.closeErr
+}
+
+// Stats returns the watcher's counters.
+func (w *Watcher) Stats() Stats {
+	return Stats{
+		Watches:          w.b.watches(),
+		Overflows:        w.overflows.Load(),
+		WatchLimitErrors: w.limitErrs.Load(),
+		EventsRead:       w.eventsRead.Load(),
+		EventsSent:       w.eventsSent.Load(),
+		Backlog:          int(w.backlog.Load()),
+		MaxBacklog:       int(w.maxBacklog.Load()),
+	}
+}
+
+// addBacklog counts n more (or, negative, fewer) events waiting.
+func (w *Watcher) addBacklog(n int) {
+	v := w.backlog.Add(int64(n))
+	for {
+		m := w.maxBacklog.Load()
+		if v <= m || w.maxBacklog.CompareAndSwap(m, v) {
+			return
+		}
+	}
+}
+
+// deliver moves events from the unbounded queue to the channel.
+func (w *Watcher) deliver() {
+	defer w.wg.Done()
+	var batch []Event
+	for {
+		select {
+		case <-w.out.ready:
+		case <-w.done:
+			return
+		}
+		batch = w.out.take(batch)
+		for i := range batch {
+			select {
+			case w.events <- batch[i]:
+				w.eventsSent.Add(1)
+				w.addBacklog(-1)
+			case <-w.done:
+				return
+			}
+			batch[i] = Event{}
+		}
+	}
+}
+
+// closing reports whether Close was called.
+func (w *Watcher) closing() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (w *Watcher) debug(format string, args ...any) {
+	if w.opts.Debug != nil {
+		w.opts.Debug(fmt.Sprintf(format, args...))
+	}
+}
+
+// emit queues ev for delivery.
+func (w *Watcher) emit(ev Event) {
+	w.addBacklog(1)
+	w.out.push(ev)
+}
+
+func (w *Watcher) update(root int, rel string, dir bool, mask uint32) {
+	w.emit(Event{Root: w.opts.Roots[root], Path: rel, Op: OpUpdate, Dir: dir, Mask: mask})
+}
+
+func (w *Watcher) remove(root int, rel string, dir bool, mask uint32) {
+	w.emit(Event{Root: w.opts.Roots[root], Path: rel, Op: OpRemove, Dir: dir, Mask: mask})
+}
+
+func (w *Watcher) overflow(root int, err error) {
+	w.emit(Event{Root: w.opts.Roots[root], Op: OpOverflow, Err: err})
+}
+
+// walkMode says what a directory walk reports about what it finds.
+type walkMode uint8
+
+const (
+	// walkSilent reports nothing: the initial walk, the rescan after an
+	// overflow, a directory moved in while moveTo is off.
+	walkSilent walkMode = iota
+	// walkCreated: the directory was just created; what is already in it
+	// arrived before its watch and is reported as OpUpdate: files always,
+	// directories when createFolder is on.
+	walkCreated
+	// walkMovedIn: the directory was moved in (moveTo on): everything in it
+	// is reported.
+	walkMovedIn
+	// walkChangedSince: the directory was moved in with moveTo off: only
+	// what changed after the move is reported (raw inotify only).
+	walkChangedSince
+)
+
+// reportScanned says whether a walk in mode m reports an entry it found.
+func (w *Watcher) reportScanned(m walkMode, dir bool) bool {
+	switch m {
+	case walkCreated:
+		return !dir || w.opts.Inotify.CreateFolder
+	case walkMovedIn:
+		return true
+	}
+	return false
+}
+
+// limitHit logs and counts a watch refused for ENOSPC.
+func (w *Watcher) limitHit(abs string, err error) {
+	// Logged the 1st, 2nd, 4th, 8th... time: visible, but no flood.
+	if n := w.limitErrs.Add(1); n&(n-1) == 0 || w.opts.Debug != nil {
+		w.log.Error("cannot watch directory: inotify watch limit reached",
+			"path", abs, "sysctl", "fs.inotify.max_user_watches", "err", err)
+	}
+}
+
+// joinRel joins a relative directory and a name.
+func joinRel(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// absPath returns the absolute path of rel below the cleaned root.
+func absPath(root, rel string) string {
+	switch {
+	case rel == "":
+		return root
+	case root == "/":
+		return "/" + rel
+	}
+	return root + "/" + rel
+}
+
+// baseName returns the last element of a relative path.
+func baseName(rel string) string {
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+		return rel[i+1:]
+	}
+	return rel
+}

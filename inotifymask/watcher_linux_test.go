@@ -1,0 +1,524 @@
+package inotifymask
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sersync-go/sersync2/confxml"
+)
+
+var backends = []struct {
+	name string
+	kind backendKind
+}{{"inotify", kindInotify}, {"fsnotify", kindFsnotify}}
+
+// readSysctl reads an integer from /proc/sys.
+func readSysctl(t *testing.T, name string) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/" + strings.ReplaceAll(name, ".", "/"))
+	if err != nil {
+		t.Fatalf("sysctl %s: %v", name, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("sysctl %s: %v", name, err)
+	}
+	return n
+}
+
+// floodSize returns how many files make more events (two per file) than
+// the kernel queue holds, or skips when that is unreasonably many.
+func floodSize(t *testing.T) int {
+	t.Helper()
+	maxq := readSysctl(t, "fs.inotify.max_queued_events")
+	n := max(20000, maxq/2+1000)
+	if n > 200000 {
+		msg := fmt.Sprintf("fs.inotify.max_queued_events is %d: overflowing it needs more than 200k files", maxq)
+		if os.Getenv("SERSYNC_TEST_NO_SKIP") == "1" {
+			t.Fatal(msg + " (SERSYNC_TEST_NO_SKIP=1)")
+		}
+		t.Skip(msg)
+	}
+	return n
+}
+
+func createFiles(t *testing.T, dir string, n int) []string {
+	t.Helper()
+	names := make([]string, n)
+	for i := range n {
+		names[i] = fmt.Sprintf("f%06d", i)
+		if err := os.WriteFile(filepath.Join(dir, names[i]), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return names
+}
+
+// TestOverflowRescan: with the reader paused the kernel queue overflows;
+// the watcher reports it as one OpOverflow per root, reports no garbage,
+// rescans (a directory created during the overflow is watched, watches of
+// one deleted during it are gone) and keeps working (D-6).
+func TestOverflowRescan(t *testing.T) {
+	n := floodSize(t)
+	e := newEnv(t, 1)
+	root := e.roots[0]
+	e.do(t, []string{"mkdirp", "/gone/sub"})
+	w := e.watch(t, kindInotify, stockToggles, confxml.Filter{})
+	if got := w.Stats().Watches; got != 4 {
+		t.Fatalf("Watches = %d before, want 4", got)
+	}
+
+	w.pauseReader()
+	names := createFiles(t, root, n)
+	e.do(t, []string{"mkdir", "/lost"})
+	e.do(t, []string{"rmrf", "/gone"})
+	w.resumeReader()
+
+	// The barrier root's events may have been lost too: wait for the
+	// overflow first, then use barriers.
+	var got []Event
+	deadline := time.After(waitTimeout)
+	overflowed := map[string]bool{}
+	for !overflowed[root] || !overflowed[e.barrier] {
+		select {
+		case ev := <-w.Events():
+			got = append(got, ev)
+			if ev.Op == OpOverflow {
+				if !errors.Is(ev.Err, ErrOverflow) {
+					t.Errorf("overflow Err = %v, want ErrOverflow", ev.Err)
+				}
+				if overflowed[ev.Root] {
+					t.Errorf("second overflow for %s", ev.Root)
+				}
+				overflowed[ev.Root] = true
+			}
+		case <-deadline:
+			t.Fatalf("no OpOverflow for both roots within %v (stats %+v)", waitTimeout, w.Stats())
+		}
+	}
+	got = append(got, e.sync(t, w)...)
+
+	known := make(map[string]bool, n)
+	for _, name := range names {
+		known[name] = true
+	}
+	updates := 0
+	for _, ev := range got {
+		switch {
+		case ev.Root == e.barrier:
+		case ev.Op == OpOverflow:
+		case ev.Op == OpUpdate && known[ev.Path]:
+			updates++
+		default:
+			t.Errorf("unexpected event %v", e.key(ev))
+		}
+	}
+	if updates >= n {
+		t.Errorf("all %d files reported: the queue did not overflow", n)
+	}
+	st := w.Stats()
+	if st.Overflows != 1 {
+		t.Errorf("Overflows = %d, want 1", st.Overflows)
+	}
+	// root, barrier, lost; gone and gone/sub dropped.
+	if st.Watches != 3 {
+		t.Errorf("Watches = %d after the rescan, want 3", st.Watches)
+	}
+
+	e.do(t, []string{"write", "/lost/after", "x"})
+	e.do(t, []string{"write", "/" + names[0], "x"})
+	after := e.sync(t, w)
+	if msg := compare(e, []wantEv{{key: evKey{op: OpUpdate, path: "lost/after"}}, {key: evKey{op: OpUpdate, path: names[0]}}}, after); msg != "" {
+		t.Errorf("after the overflow:\n%s\ngot:\n%s", msg, e.format(after))
+	}
+}
+
+// TestSlowConsumerNoOverflow: nobody reads Events while more events than
+// the kernel queue holds are produced; the reader drains the fd anyway, so
+// nothing overflows and every file is reported (D-4).
+func TestSlowConsumerNoOverflow(t *testing.T) {
+	n := floodSize(t)
+	e := newEnv(t, 1)
+	w := e.watch(t, kindInotify, stockToggles, confxml.Filter{})
+	names := createFiles(t, e.roots[0], n)
+
+	waitFor(t, "the reader to read every event", func() bool { return w.Stats().EventsRead >= uint64(2*n) })
+	// All n updates wait, but for the 16 the channel holds.
+	if st := w.Stats(); st.MaxBacklog < n-16 {
+		t.Errorf("MaxBacklog = %d, want >= %d: the consumer was not behind", st.MaxBacklog, n-16)
+	}
+	got := e.sync(t, w)
+	seen := make(map[string]bool, n)
+	for _, ev := range got {
+		if ev.Op == OpOverflow {
+			t.Fatalf("overflow with a slow consumer: %+v", ev)
+		}
+		seen[ev.Path] = true
+	}
+	for _, name := range names {
+		if !seen[name] {
+			t.Fatalf("%s not reported (%d of %d seen)", name, len(seen), n)
+		}
+	}
+	if st := w.Stats(); st.Overflows != 0 || st.Backlog != 0 {
+		t.Errorf("stats after draining: %+v", st)
+	}
+}
+
+// TestInitialWalkCapturesEvents: changes made while New walks the tree, in
+// directories already watched and in new ones, are reported (D-16).
+func TestInitialWalkCapturesEvents(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, 1)
+			root := e.roots[0]
+			for i := range 300 {
+				if err := os.Mkdir(filepath.Join(root, fmt.Sprintf("d%03d", i)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var calls atomic.Int32
+			var hundredth atomic.Value
+			var hookErr atomic.Value
+			tune := testTuning(be.kind)
+			tune.onWatch = func(abs string) {
+				// Runs on New's goroutine for the first 301 watches.
+				var err error
+				switch c := calls.Add(1); {
+				case c == 1 && abs == root:
+					err = os.WriteFile(filepath.Join(root, "early.txt"), nil, 0o644)
+				case c == 100:
+					hundredth.Store(abs)
+				case c == 200:
+					if err = os.WriteFile(filepath.Join(hundredth.Load().(string), "mid.txt"), nil, 0o644); err == nil {
+						if err = os.Mkdir(filepath.Join(root, "during"), 0o755); err == nil {
+							err = os.WriteFile(filepath.Join(root, "during", "f"), nil, 0o644)
+						}
+					}
+				}
+				if err != nil {
+					hookErr.Store(err)
+				}
+			}
+			w, err := newWatcher(Options{Roots: []string{root, e.barrier}, Inotify: stockToggles, Logger: testLogger(t)}, tune)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = w.Close() })
+			if err, _ := hookErr.Load().(error); err != nil {
+				t.Fatal(err)
+			}
+			if c := calls.Load(); c < 301 {
+				t.Fatalf("only %d watches added during New", c)
+			}
+			mid, err := filepath.Rel(root, hundredth.Load().(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := e.sync(t, w)
+			want := []wantEv{
+				{key: evKey{op: OpUpdate, path: "early.txt"}},
+				{key: evKey{op: OpUpdate, path: mid + "/mid.txt"}},
+				{key: evKey{op: OpUpdate, path: "during", dir: true}},
+				{key: evKey{op: OpUpdate, path: "during/f"}},
+			}
+			if msg := compare(e, want, got); msg != "" {
+				t.Errorf("%s\ngot:\n%s", msg, e.format(got))
+			}
+		})
+	}
+}
+
+// TestWatchLimit: a watch refused with ENOSPC fails New with an error
+// naming the sysctl, and at run time becomes an OpOverflow for the root,
+// never a silently unwatched directory. (ENOSPC is injected: lowering
+// fs.inotify.max_user_watches would disturb everything else on the host.)
+func TestWatchLimit(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, 1)
+			root := e.roots[0]
+			e.do(t, []string{"mkdirp", "/a/b"})
+			var fail sync.Map // absolute path -> true
+			tune := testTuning(be.kind)
+			tune.addErr = func(abs string) error {
+				if _, ok := fail.Load(abs); ok {
+					return unix.ENOSPC
+				}
+				return nil
+			}
+			opts := Options{Roots: []string{root, e.barrier}, Inotify: stockToggles, Logger: testLogger(t)}
+
+			fail.Store(filepath.Join(root, "a", "b"), true)
+			_, err := newWatcher(opts, tune)
+			if !errors.Is(err, ErrWatchLimit) || !strings.Contains(err.Error(), "fs.inotify.max_user_watches") {
+				t.Fatalf("New = %v, want ErrWatchLimit naming the sysctl", err)
+			}
+
+			fail.Clear()
+			fail.Store(filepath.Join(root, "new"), true)
+			w, err := newWatcher(opts, tune)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = w.Close() })
+			e.do(t, []string{"mkdir", "/new"})
+			got := e.sync(t, w)
+			var overflow bool
+			for _, ev := range got {
+				if ev.Op == OpOverflow && ev.Root == root && errors.Is(ev.Err, ErrWatchLimit) {
+					overflow = true
+				}
+			}
+			if !overflow {
+				t.Errorf("no OpOverflow(ErrWatchLimit) for the root; got:\n%s", e.format(got))
+			}
+			if st := w.Stats(); st.WatchLimitErrors != 1 {
+				t.Errorf("WatchLimitErrors = %d, want 1", st.WatchLimitErrors)
+			}
+		})
+	}
+}
+
+// TestDebugLines: the original's debug lines, with an empty name for
+// nameless events (D-7).
+func TestDebugLines(t *testing.T) {
+	e := newEnv(t, 1)
+	root := e.roots[0]
+	e.do(t, []string{"mkdir", "/s"})
+	var mu sync.Mutex
+	var lines []string
+	opts := Options{
+		Roots:   []string{root, e.barrier},
+		Inotify: stockToggles,
+		Logger:  testLogger(t),
+		Debug: func(l string) {
+			mu.Lock()
+			lines = append(lines, l)
+			mu.Unlock()
+		},
+	}
+	w, err := newWatcher(opts, testTuning(kindInotify))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	e.do(t, []string{"write", "/a.txt", "x"})
+	e.do(t, []string{"rmrf", "/s"})
+	e.sync(t, w)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, want := range []string{
+		"add watch: " + root + " return wd is: 1",
+		"add watch: " + root + "/s return wd is: 2",
+		"add watch: " + e.barrier + " return wd is: 3",
+		"inotify wd:1\tname:a.txt\tmask:256",
+		"inotify wd:1\tname:a.txt\tmask:8",
+		"inotify wd:1\tname:s\tmask:1073742336",
+		"inotify wd:2\tname:\tmask:32768",
+	} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("missing debug line %q; got:\n%s", want, strings.Join(lines, "\n"))
+		}
+	}
+}
+
+// TestUnknownAndNameless: events for unknown watch descriptors and
+// nameless events create nothing and emit nothing; an IN_Q_OVERFLOW (wd
+// -1, no name) is one OpOverflow per root, not a crash (D-6, D-7).
+func TestUnknownAndNameless(t *testing.T) {
+	e := newEnv(t, 1)
+	e.do(t, []string{"mkdir", "/d"})
+	w := e.watch(t, kindInotify, stockToggles, confxml.Filter{})
+	before := w.Stats().Watches
+	w.injectRaw(
+		rawEvent{wd: 999, mask: unix.IN_CLOSE_WRITE, name: "ghost"},
+		rawEvent{wd: 999, mask: unix.IN_CREATE | unix.IN_ISDIR, name: "ghostdir"},
+		rawEvent{wd: 999, mask: unix.IN_IGNORED},
+		rawEvent{wd: 1, mask: unix.IN_ATTRIB | unix.IN_ISDIR},
+		rawEvent{wd: 2, mask: unix.IN_DELETE_SELF},
+		rawEvent{wd: 1, mask: unix.IN_CLOSE_WRITE, name: "real"},
+		rawEvent{wd: 1, mask: unix.IN_MOVED_FROM, cookie: 7, name: "nowhere"},
+		rawEvent{wd: -1, mask: unix.IN_Q_OVERFLOW},
+	)
+	got := e.sync(t, w)
+	want := []wantEv{
+		{key: evKey{op: OpUpdate, path: "real"}},
+		{key: evKey{op: OpRemove, path: "nowhere"}},
+		{key: evKey{op: OpOverflow}},
+	}
+	if msg := compare(e, want, got); msg != "" {
+		t.Errorf("%s\ngot:\n%s", msg, e.format(got))
+	}
+	if st := w.Stats(); st.Watches != before || st.Overflows != 1 {
+		t.Errorf("stats %+v, want Watches %d and one overflow", st, before)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "sub")
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(sub, link); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		opts    Options
+		kinds   []backendKind
+		wantErr error  // errors.Is, when set
+		wantMsg string // substring
+	}{
+		{name: "no roots", wantMsg: "no watch root"},
+		{name: "relative root", opts: Options{Roots: []string{"data"}}, wantMsg: "not absolute"},
+		{name: "nested roots", opts: Options{Roots: []string{dir, sub}}, wantErr: ErrRootOverlap},
+		{name: "same root twice", opts: Options{Roots: []string{dir + "/", dir}}, wantErr: ErrRootOverlap},
+		{name: "same directory through a symlink", opts: Options{Roots: []string{sub, link}}, kinds: []backendKind{kindInotify}, wantErr: ErrRootOverlap},
+		{name: "missing root", opts: Options{Roots: []string{filepath.Join(dir, "nope")}}, wantErr: os.ErrNotExist},
+		{name: "root is a file", opts: Options{Roots: []string{file}}, wantErr: unix.ENOTDIR},
+		{name: "bad exclude", opts: Options{Roots: []string{dir}, Filter: confxml.Filter{Enabled: true, Exclude: []string{"(unclosed"}}}, wantMsg: "<filter><exclude expression=\"(unclosed\">"},
+		{name: "negative buffer", opts: Options{Roots: []string{dir}, BufferSize: -1}, wantMsg: "negative buffer"},
+	}
+	for _, tt := range tests {
+		kinds := tt.kinds
+		if kinds == nil {
+			kinds = []backendKind{kindInotify, kindFsnotify}
+		}
+		for _, kind := range kinds {
+			t.Run(tt.name+"/"+map[backendKind]string{kindInotify: "inotify", kindFsnotify: "fsnotify"}[kind], func(t *testing.T) {
+				w, err := newWatcher(tt.opts, testTuning(kind))
+				if err == nil {
+					_ = w.Close()
+					t.Fatal("New succeeded")
+				}
+				if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+					t.Errorf("err = %v, want %v", err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), tt.wantMsg) || !strings.HasPrefix(err.Error(), "inotifymask: ") {
+					t.Errorf("err = %q, want prefix inotifymask: and %q", err, tt.wantMsg)
+				}
+			})
+		}
+	}
+}
+
+// TestClose: Close returns while the consumer reads nothing, is
+// idempotent, and closes Events.
+func TestClose(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			w, err := newWatcher(Options{Roots: []string{root}, Inotify: stockToggles, BufferSize: 1}, testTuning(be.kind))
+			if err != nil {
+				t.Fatal(err)
+			}
+			createFiles(t, root, 100)
+			waitFor(t, "an event to be read", func() bool { return w.Stats().EventsRead > 0 })
+			if err := w.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatalf("second Close: %v", err)
+			}
+			n := 0
+			for range w.Events() { // terminates only if Events is closed
+				n++
+			}
+			if n > 1 {
+				t.Errorf("%d events buffered in a channel of capacity 1", n)
+			}
+		})
+	}
+}
+
+// TestWatchesFollowTree: Stats.Watches counts exactly the directories
+// watched, across creation, rename and removal.
+func TestWatchesFollowTree(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, 1)
+			e.do(t, []string{"mkdirp", "/a/b/c"})
+			w := e.watch(t, be.kind, stockToggles, confxml.Filter{})
+			check := func(want int) {
+				t.Helper()
+				e.sync(t, w)
+				if got := w.Stats().Watches; got != want {
+					t.Errorf("Watches = %d, want %d", got, want)
+				}
+			}
+			check(5) // root, a, a/b, a/b/c, barrier
+			e.do(t, []string{"mkdirp", "/x/y"})
+			check(7)
+			e.do(t, []string{"mv", "/a", "/z"})
+			check(7)
+			e.do(t, []string{"rmrf", "/z/b"})
+			check(5)
+			e.do(t, []string{"mv", "/x", "@/x"})
+			check(3)
+		})
+	}
+}
+
+// TestSymlinksNotFollowed: with xfs="true" too, a symlink to a directory
+// is never descended into (D-17); a root that is a symlink is followed.
+func TestSymlinksNotFollowed(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, 1)
+			e.do(t, []string{"mkdirp", "@/od/deeper"})
+			e.do(t, []string{"symlink", "@/od", "/lnkdir"})
+			e.do(t, []string{"symlink", ".", "/loop"})
+			real := t.TempDir()
+			rootLink := filepath.Join(t.TempDir(), "rootlink")
+			if err := os.Symlink(real, rootLink); err != nil {
+				t.Fatal(err)
+			}
+			opts := Options{Roots: []string{e.roots[0], rootLink, e.barrier}, Inotify: stockToggles, XFS: true, Logger: testLogger(t)}
+			w, err := newWatcher(opts, testTuning(be.kind))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = w.Close() })
+			if got := w.Stats().Watches; got != 3 {
+				t.Errorf("Watches = %d, want 3 (the roots only)", got)
+			}
+			e.do(t, []string{"write", "@/od/x.txt", "1"})
+			e.do(t, []string{"write", "@/od/deeper/y.txt", "1"})
+			if err := os.WriteFile(filepath.Join(real, "via-root-link"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got := e.sync(t, w)
+			if len(got) == 0 {
+				t.Errorf("nothing reported for a write below the symlinked root")
+			}
+			for _, ev := range got {
+				if ev.Root != rootLink || ev.Path != "via-root-link" || ev.Op != OpUpdate {
+					t.Errorf("want only update via-root-link in %s; got %+v", rootLink, ev)
+				}
+			}
+		})
+	}
+}

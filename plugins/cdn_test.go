@@ -1,0 +1,541 @@
+package plugins
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sersync-go/sersync2/confxml"
+)
+
+const whatsupResponse = "HTTP/1.0 200 OK\r\nwhatsup: content=succeed\r\n\r\n"
+
+// cdnServer is a real TCP listener standing in for a CDN refresh endpoint:
+// it reads a request up to the blank line, reports it, then answers with
+// reply(i) for the i-th connection (0-based). A reply of "" closes without
+// answering; silent holds the connection open, answering nothing, until the
+// client gives up.
+type cdnServer struct {
+	ln    net.Listener
+	reqs  chan string
+	done  chan struct{}
+	wg    sync.WaitGroup
+	reply func(i int) (resp string, silent bool)
+}
+
+func startCDNServer(t *testing.T, reply func(i int) (string, bool)) *cdnServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &cdnServer{ln: ln, reqs: make(chan string, 64), done: make(chan struct{}), reply: reply}
+	s.wg.Go(func() {
+		for i := 0; ; i++ {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Go(func() { s.serve(conn, i) })
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		close(s.done)
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *cdnServer) serve(conn net.Conn, i int) {
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var req []byte
+	buf := make([]byte, 1024)
+	for !bytes.HasSuffix(req, []byte("\r\n\r\n")) {
+		n, err := conn.Read(buf)
+		req = append(req, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	select {
+	case s.reqs <- string(req):
+	case <-s.done:
+		return
+	}
+	resp, silent := s.reply(i)
+	if silent {
+		_, _ = conn.Read(buf) // returns when the client closes or the deadline passes
+		return
+	}
+	_, _ = conn.Write([]byte(resp))
+}
+
+func (s *cdnServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+func (s *cdnServer) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case r := <-s.reqs:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("no request reached the CDN server")
+		return ""
+	}
+}
+
+func always(resp string) func(int) (string, bool) {
+	return func(int) (string, bool) { return resp, false }
+}
+
+// baseCDN is the refreshCDN block of the spec's BASE config (section 10.1),
+// with the watch as confxml gives it ("/data/" minus one slash).
+func baseCDN(port int) confxml.RefreshCDNPlugin {
+	return confxml.RefreshCDNPlugin{
+		Present:    true,
+		Watch:      "/data",
+		DomainName: "127.0.0.1",
+		Port:       port,
+		Username:   "u1",
+		Passwd:     "p1",
+		BaseURL:    "http://img.example.com/cms",
+		Match:      "data([/a-z0-9]*)",
+	}
+}
+
+func regexCDN(port int) confxml.RefreshCDNPlugin {
+	c := baseCDN(port)
+	c.Regex = true
+	c.MatchRegexp = regexp.MustCompile(c.Match)
+	return c
+}
+
+type cdnCase struct {
+	name   string // golden file testdata/plugins/<name>.req
+	cfg    func(port int) confxml.RefreshCDNPlugin
+	change Change
+}
+
+var cdnCases = []cdnCase{
+	{"c50-file", baseCDN, Change{Abs: "/data/c1.jpg"}},
+	{"c50-dir", baseCDN, Change{Abs: "/data/img", Dir: true}},
+	{"c50-removed-file", baseCDN, Change{Abs: "/data/old.jpg", Removed: true}},
+	{"c51-regex-subdir", regexCDN, Change{Abs: "/data/img/c2.jpg"}},
+	{"c51-regex-upper", regexCDN, Change{Abs: "/data/UPPER.jpg"}},
+	{"c51-regex-dir", regexCDN, Change{Abs: "/data/img", Dir: true}},
+	{"hostile-name", baseCDN, Change{Abs: "/data/sp ace&x=1'q\"`touch PWNED`$(touch PWNED);\\[1]*\xff\xfe.jpg"}},
+	{"newline-name", baseCDN, Change{Abs: "/data/new\nline.jpg"}},
+}
+
+// TestCDNRequestGolden checks the request bytes of spec 7.4 (C-50, C-51)
+// both as built and as received by a real listener, against golden files.
+func TestCDNRequestGolden(t *testing.T) {
+	srv := startCDNServer(t, always(whatsupResponse))
+	log := filepath.Join(t.TempDir(), "errorlog.txt")
+	for _, tt := range cdnCases {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewRefreshCDN(tt.cfg(srv.port()), log, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, ok, err := p.Request(tt.change)
+			if err != nil || !ok {
+				t.Fatalf("Request = %v, %v", ok, err)
+			}
+			golden(t, tt.name+".req", []byte(req))
+			if err := p.Handle(context.Background(), tt.change); err != nil {
+				t.Fatal(err)
+			}
+			if got := srv.next(t); got != req {
+				t.Errorf("server received %q, want %q", got, req)
+			}
+		})
+	}
+}
+
+// TestCDNRequestSpecExamples pins the literal examples of spec 7.4 / C-50 /
+// C-51 independently of the golden files.
+func TestCDNRequestSpecExamples(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  confxml.RefreshCDNPlugin
+		c    Change
+		want string
+		skip bool
+	}{
+		{
+			name: "C-50 file",
+			cfg:  baseCDN(8080), c: Change{Abs: "/data/c1.jpg"},
+			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&urls=http://img.example.com/cms/c1.jpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+		},
+		{
+			name: "C-50 directory",
+			cfg:  baseCDN(8080), c: Change{Abs: "/data/img", Dir: true},
+			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&dirs=http://img.example.com/cms/img/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+		},
+		{
+			name: "7.4 non-regex subdir",
+			cfg:  baseCDN(8080), c: Change{Abs: "/data/img/c2.jpg"},
+			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&urls=http://img.example.com/cms/img/c2.jpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+		},
+		{
+			name: "C-51 regex subdir",
+			cfg:  regexCDN(8080), c: Change{Abs: "/data/img/c2.jpg"},
+			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&urls=http://img.example.com/cms/img/c2.jpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+		},
+		{
+			name: "C-51 regex upper case stops the group",
+			cfg:  regexCDN(8080), c: Change{Abs: "/data/UPPER.jpg"},
+			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&urls=http://img.example.com/cms/UPPER.jpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+		},
+		{
+			name: "regex no match is skipped",
+			cfg:  regexCDN(8080), c: Change{Abs: "/srv/www/a.jpg"},
+			skip: true,
+		},
+		{
+			name: "regex without group 1",
+			cfg: func() confxml.RefreshCDNPlugin {
+				c := baseCDN(8080)
+				c.Regex, c.Match = true, "/data"
+				return c
+			}(),
+			c:    Change{Abs: "/data/x.jpg"},
+			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&urls=http://img.example.com/cms/x.jpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+		},
+		{
+			name: "regex with unmatched group 1",
+			cfg: func() confxml.RefreshCDNPlugin {
+				c := baseCDN(8080)
+				c.Regex, c.Match = true, "/data(/zzz)?"
+				return c
+			}(),
+			c:    Change{Abs: "/data/x.jpg"},
+			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&urls=http://img.example.com/cms/x.jpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+		},
+		{
+			name: "host name in Host header as configured",
+			cfg: func() confxml.RefreshCDNPlugin {
+				c := baseCDN(80)
+				c.DomainName = "ccms.chinacache.com"
+				return c
+			}(),
+			c:    Change{Abs: "/data/a"},
+			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&urls=http://img.example.com/cms/a HTTP/1.0\r\nHost: ccms.chinacache.com\r\n\r\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewRefreshCDN(tt.cfg, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok, err := p.Request(tt.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok == tt.skip {
+				t.Fatalf("Request ok = %v, want %v", ok, !tt.skip)
+			}
+			if got != tt.want {
+				t.Errorf("Request =\n %q\nwant\n %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCDNRequestErrors(t *testing.T) {
+	t.Parallel()
+	p, err := NewRefreshCDN(baseCDN(8080), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Request(Change{Abs: "/srv/a.jpg"}); !errors.Is(err, ErrOutsideWatch) {
+		t.Errorf("outside watch: %v, want ErrOutsideWatch", err)
+	}
+	long := Change{Abs: "/data/" + strings.Repeat("x", MaxCDNRequest)}
+	if _, _, err := p.Request(long); !errors.Is(err, ErrRequestTooLarge) {
+		t.Errorf("long path: %v, want ErrRequestTooLarge", err)
+	}
+	if err := p.Handle(context.Background(), long); !errors.Is(err, ErrRequestTooLarge) {
+		t.Errorf("Handle long path: %v, want ErrRequestTooLarge", err)
+	}
+	// A path well beyond the original's 1023-byte cut still goes out whole.
+	mid := Change{Abs: "/data/" + strings.Repeat("y", 3000)}
+	req, ok, err := p.Request(mid)
+	if err != nil || !ok || !strings.HasSuffix(req, strings.Repeat("y", 3000)+" HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n") {
+		t.Errorf("3000-byte path: ok=%v err=%v, request not whole", ok, err)
+	}
+}
+
+func TestErrorLogLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, resp, req, want string }{
+		{"C-50 whatsup header", whatsupResponse, "REQ", "whatsup: content=succeed REQ\n"},
+		{"no whatsup: whole response", "HTTP/1.0 404 Not Found\r\n\r\n", "REQ", "HTTP/1.0 404 Not Found\r\n\r\n REQ\n"},
+		{"whatsup without newline: whole", "x whatsup: ok", "REQ", "x whatsup: ok REQ\n"},
+		{"bare LF: the char before it is dropped too", "whatsup: ok\nrest", "REQ", "whatsup: o REQ\n"},
+		{"first whatsup wins", "whatsup: a\r\nwhatsup: b\r\n", "REQ", "whatsup: a REQ\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ErrorLogLine(tt.resp, tt.req); got != tt.want {
+				t.Errorf("ErrorLogLine = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCDNErrorLogGolden checks the errorlog.txt lines for both response
+// shapes of spec 7.4 against golden files, through a real exchange.
+func TestCDNErrorLogGolden(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, resp string }{
+		{"errorlog-whatsup.txt", whatsupResponse},
+		{"errorlog-whole.txt", "HTTP/1.0 403 Forbidden\r\nServer: cdn\r\n\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startCDNServer(t, always(tt.resp))
+			log := filepath.Join(t.TempDir(), "errorlog.txt")
+			p, err := NewRefreshCDN(baseCDN(srv.port()), log, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []Change{{Abs: "/data/c1.jpg"}, {Abs: "/data/img", Dir: true}} {
+				if err := p.Handle(context.Background(), c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.name, got)
+		})
+	}
+}
+
+func TestCDNErrorLogConcurrentLinesIntact(t *testing.T) {
+	t.Parallel()
+	srv := startCDNServer(t, always(whatsupResponse))
+	log := filepath.Join(t.TempDir(), "errorlog.txt")
+	p, err := NewRefreshCDN(baseCDN(srv.port()), log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 32
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	var want []string
+	for i := range n {
+		c := Change{Abs: "/data/f" + strings.Repeat("z", i) + ".jpg"}
+		req, _, _ := p.Request(c)
+		want = append(want, ErrorLogLine(whatsupResponse, req))
+		wg.Go(func() { errs <- p.Handle(context.Background(), c) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		srv.next(t)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, line := range want {
+		if c := strings.Count(string(b), line); c != 1 {
+			t.Errorf("line %q appears %d times", line, c)
+		}
+		total += len(line)
+	}
+	if len(b) != total {
+		t.Errorf("log holds %d bytes, want %d", len(b), total)
+	}
+}
+
+func TestCDNErrorLogRotates(t *testing.T) {
+	t.Parallel()
+	srv := startCDNServer(t, always(whatsupResponse))
+	log := filepath.Join(t.TempDir(), "errorlog.txt")
+	p, err := NewRefreshCDN(baseCDN(srv.port()), log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Change{Abs: "/data/c1.jpg"}
+	req, _, _ := p.Request(c)
+	line := ErrorLogLine(whatsupResponse, req)
+	p.errorLogMax = int64(3 * len(line)) // three lines per file
+	for i := range 7 {
+		if err := p.Handle(context.Background(), c); err != nil {
+			t.Fatalf("Handle %d: %v", i, err)
+		}
+		srv.next(t)
+	}
+	// 7 lines: 3 in the rotated-away generation that was replaced, 3 in
+	// errorlog.txt.1, 1 in errorlog.txt.
+	for name, lines := range map[string]int{log: 1, log + ".1": 3} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.Repeat(line, lines); string(b) != want {
+			t.Errorf("%s holds %d bytes, want %d whole lines", filepath.Base(name), len(b), lines)
+		}
+	}
+}
+
+func TestCDNUnreachable(t *testing.T) {
+	t.Parallel()
+	p, err := NewRefreshCDN(baseCDN(freePort(t)), filepath.Join(t.TempDir(), "errorlog.txt"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Handle(context.Background(), Change{Abs: "/data/c1.jpg"})
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("Handle = %v, want connection refused", err)
+	}
+}
+
+func TestCDNHostNameResolved(t *testing.T) {
+	t.Parallel()
+	if _, err := net.DefaultResolver.LookupHost(context.Background(), "localhost"); err != nil {
+		t.Skipf("localhost does not resolve here: %v", err)
+	}
+	srv := startCDNServer(t, always(whatsupResponse))
+	cfg := baseCDN(srv.port())
+	cfg.DomainName = "localhost"
+	p, err := NewRefreshCDN(cfg, filepath.Join(t.TempDir(), "errorlog.txt"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Handle(context.Background(), Change{Abs: "/data/c1.jpg"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.next(t); !strings.HasSuffix(got, "\r\nHost: localhost\r\n\r\n") {
+		t.Errorf("request %q lacks the configured Host", got)
+	}
+}
+
+// TestCDNTimeoutsDoNotDecay checks D-22: a CDN that never answers costs one
+// bounded wait and an error, and the next request gets the full deadline
+// again and succeeds.
+func TestCDNTimeoutsDoNotDecay(t *testing.T) {
+	t.Parallel()
+	srv := startCDNServer(t, func(i int) (string, bool) {
+		switch i {
+		case 0:
+			return "", true // hold the connection, answer nothing
+		case 1:
+			return "", false // close without answering
+		}
+		return whatsupResponse, false
+	})
+	log := filepath.Join(t.TempDir(), "errorlog.txt")
+	p, err := NewRefreshCDN(baseCDN(srv.port()), log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.writeTimeout, p.responseTimeout = 100*time.Millisecond, 100*time.Millisecond
+	c := Change{Abs: "/data/c1.jpg"}
+	err = p.Handle(context.Background(), c)
+	var ne net.Error
+	if !errors.Is(err, ErrNoResponse) || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("silent CDN: Handle = %v, want ErrNoResponse with a timeout", err)
+	}
+	srv.next(t)
+	if err := p.Handle(context.Background(), c); !errors.Is(err, ErrNoResponse) {
+		t.Errorf("closing CDN: Handle = %v, want ErrNoResponse", err)
+	}
+	srv.next(t)
+	for i := range 3 {
+		if err := p.Handle(context.Background(), c); err != nil {
+			t.Errorf("answering CDN, request %d: %v", i, err)
+		}
+		srv.next(t)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _, _ := p.Request(c)
+	if want := strings.Repeat(ErrorLogLine(whatsupResponse, req), 3); string(b) != want {
+		t.Errorf("error log %q, want %q (failed exchanges log nothing)", b, want)
+	}
+}
+
+func TestCDNCancelled(t *testing.T) {
+	t.Parallel()
+	srv := startCDNServer(t, func(int) (string, bool) { return "", true })
+	p, err := NewRefreshCDN(baseCDN(srv.port()), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Handle(ctx, Change{Abs: "/data/c1.jpg"}) }()
+	srv.next(t) // the request is out; the server now holds the connection
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Handle = %v, want context.Canceled", err)
+		}
+	case <-time.After(CDNResponseTimeout - time.Second):
+		t.Fatal("Handle did not return on cancel before its own deadline")
+	}
+}
+
+func TestNewRefreshCDNErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  func() confxml.RefreshCDNPlugin
+		is   error
+	}{
+		{"no block", func() confxml.RefreshCDNPlugin { c := baseCDN(80); c.Present = false; return c }, ErrNotConfigured},
+		{"no domain", func() confxml.RefreshCDNPlugin { c := baseCDN(80); c.DomainName = ""; return c }, ErrNotConfigured},
+		{"port 0", func() confxml.RefreshCDNPlugin { return baseCDN(0) }, ErrNotConfigured},
+		{"port too big", func() confxml.RefreshCDNPlugin { return baseCDN(65536) }, ErrNotConfigured},
+		{"bad regex", func() confxml.RefreshCDNPlugin { c := baseCDN(80); c.Regex, c.Match = true, "data(["; return c }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewRefreshCDN(tt.cfg(), "", nil)
+			if err == nil || (tt.is != nil && !errors.Is(err, tt.is)) {
+				t.Errorf("NewRefreshCDN = %v, want error %v", err, tt.is)
+			}
+		})
+	}
+}
+
+func BenchmarkCDNRequest(b *testing.B) {
+	p, err := NewRefreshCDN(regexCDN(8080), "", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := Change{Abs: "/data/img/some/deeper/path/c2.jpg"}
+	for b.Loop() {
+		if _, ok, err := p.Request(c); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}

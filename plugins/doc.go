@@ -1,0 +1,21 @@
+// Package plugins runs the three post-sync plugins of sersync2 — command,
+// socket and refreshCDN — for one synchronised path at a time.
+//
+// A caller (cmd/sersync2) builds one Plugin with New from the loaded
+// configuration and calls Handle once per changed path, after the rsyncs for
+// that path ran (sync mode) or directly (-m plugin-only mode). Handle is safe
+// for concurrent use by several workers.
+//
+// What each plugin sends is kept identical to sersync2 2.5.4 where operators
+// depend on it: the socket payload is the raw absolute path with no framing,
+// the refreshCDN request bytes and errorlog.txt lines are byte-for-byte those
+// of the original, and the command plugin's argv is prefix, path, suffix. The
+// original's defects are not kept: the path is always one argv element and
+// never shell text, deadlines do not decay, failures are returned as errors,
+// and there are no fixed-size buffers (see docs/compat-plugins.md).
+//
+// The package does not watch files, coalesce events, decide which watch root
+// a plugin takes over (the caller forms Change.Abs), or know anything about
+// rsync. The http plugin of the original source is not built, as in the
+// 2.5.4 binary: New reports ErrUnsupported for it.
+package plugins

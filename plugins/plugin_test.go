@@ -1,0 +1,169 @@
+package plugins
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/internal/shellwords"
+	"github.com/sersync-go/sersync2/queue"
+)
+
+func TestNew(t *testing.T) {
+	t.Parallel()
+	cfg := confxml.Config{
+		Command:    confxml.CommandPlugin{Present: true, Prefix: "/bin/echo"},
+		Socket:     confxml.SocketPlugin{Present: true, Watch: "/data2/", IP: "127.0.0.1", Port: 8009},
+		RefreshCDN: baseCDN(8080),
+	}
+	tests := []struct {
+		name    string
+		wantErr error
+	}{
+		{"command", nil},
+		{"socket", nil},
+		{"refreshCDN", nil},
+		{"http", ErrUnsupported},
+		{"Command", ErrUnknown}, // case-sensitive, as the original
+		{"refreshcdn", ErrUnknown},
+		{"", ErrUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := New(tt.name, cfg, nil, nil)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || p != nil {
+					t.Fatalf("New(%q) = %v, %v; want %v", tt.name, p, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if p.Name() != tt.name {
+				t.Errorf("Name() = %q, want %q", p.Name(), tt.name)
+			}
+		})
+	}
+}
+
+func TestNewRefreshCDNUsesCWDErrorLog(t *testing.T) {
+	t.Parallel()
+	p, err := New(NameRefreshCDN, confxml.Config{RefreshCDN: baseCDN(8080)}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.(*RefreshCDN).errorLog; got != "errorlog.txt" {
+		t.Errorf("error log %q, want errorlog.txt in the working directory", got)
+	}
+}
+
+// TestNewCommandDebugFollowsConfig checks that only <debug start="true">
+// makes the command plugin print its commands.
+func TestNewCommandDebugFollowsConfig(t *testing.T) {
+	t.Parallel()
+	for _, debug := range []bool{false, true} {
+		var out bytes.Buffer
+		cfg := confxml.Config{Debug: debug, Command: confxml.CommandPlugin{Present: true, Prefix: "/nonexistent/hook"}}
+		p, err := New(NameCommand, cfg, nil, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = p.Handle(context.Background(), Change{Abs: "/data/a b"}) // the program is missing; only the print matters
+		want := ""
+		if debug {
+			want = "/nonexistent/hook '/data/a b'\n"
+		}
+		if out.String() != want {
+			t.Errorf("debug=%v: printed %q, want %q", debug, out.String(), want)
+		}
+	}
+}
+
+func TestAbsPath(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ watch, rel, want string }{
+		{"/data", "a.txt", "/data/a.txt"},
+		{"/data2/", "s1.txt", "/data2//s1.txt"}, // spec 7.1: slash kept, "//" seen by plugins
+		{"/data", "sub/f", "/data/sub/f"},
+		{"/data", "", "/data"},
+	}
+	for _, tt := range tests {
+		if got := AbsPath(tt.watch, tt.rel); got != tt.want {
+			t.Errorf("AbsPath(%q, %q) = %q, want %q", tt.watch, tt.rel, got, tt.want)
+		}
+	}
+}
+
+func TestChanges(t *testing.T) {
+	t.Parallel()
+	b := queue.Batch{
+		Root:    "/data2",
+		Updates: []queue.Entry{{Path: "s1.txt"}, {Path: "d", Dir: true}},
+		Removes: []queue.Entry{{Path: "gone"}, {Path: "old", Dir: true}},
+	}
+	want := []Change{
+		{Abs: "/data2//s1.txt"},
+		{Abs: "/data2//d", Dir: true},
+		{Abs: "/data2//gone", Removed: true},
+		{Abs: "/data2//old", Dir: true, Removed: true},
+	}
+	if got := Changes("/data2/", b); !slices.Equal(got, want) {
+		t.Errorf("Changes = %+v, want %+v", got, want)
+	}
+	if got := Changes("/data", queue.Batch{Root: "/data", Full: true}); len(got) != 0 {
+		t.Errorf("full batch gave %+v, want nothing", got)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"/bin/echo", "/data/a.php", "SUF"}, "/bin/echo /data/a.php SUF"},
+		{[]string{"/bin/echo", "/data/sp ace"}, "/bin/echo '/data/sp ace'"},
+		{[]string{"x", "it's"}, `x 'it'\''s'`},
+		{[]string{"x", "$(touch PWNED)", "`b`", "a;b"}, "x '$(touch PWNED)' '`b`' 'a;b'"},
+		{[]string{"x", ""}, "x ''"},
+		{[]string{"x", "new\nline"}, `x $'new\nline'`},
+		{[]string{"x", "\xff\xfe"}, `x $'\xff\xfe'`},
+		{[]string{"x", "tab\tand 'q' \\"}, `x $'tab\tand \'q\' \\'`},
+		{[]string{"x", "cr\r\x01"}, `x $'cr\r\x01'`},
+		{[]string{"x", "héllo"}, "x 'héllo'"},
+	}
+	for _, tt := range tests {
+		if got := ShellQuote(tt.argv); got != tt.want {
+			t.Errorf("ShellQuote(%q) = %s, want %s", tt.argv, got, tt.want)
+		}
+	}
+}
+
+// FuzzShellQuote checks that the rendering is never ambiguous: for words a
+// POSIX shell can read back without $'…', splitting the rendering gives the
+// original argv.
+func FuzzShellQuote(f *testing.F) {
+	for _, n := range hostileNames {
+		f.Add("/bin/echo", "/data/"+n)
+	}
+	f.Add("", "'")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		argv := []string{a, b}
+		q := ShellQuote(argv)
+		if bytes.Contains([]byte(q), []byte("$'")) {
+			return // bash-only form, not readable by shellwords
+		}
+		got, err := shellwords.Split(q)
+		if err != nil {
+			t.Fatalf("Split(%q): %v", q, err)
+		}
+		if !slices.Equal(got, argv) {
+			t.Fatalf("Split(ShellQuote(%q)) = %q", argv, got)
+		}
+	})
+}

@@ -1,0 +1,552 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sersync-go/sersync2/inotifymask"
+)
+
+// ErrClosed is returned by Next once Close has been called.
+var ErrClosed = errors.New("queue: closed")
+
+// Defaults used for zero Options fields.
+const (
+	DefaultMaxBatch     = 10000
+	DefaultRetryBase    = time.Second
+	DefaultMaxBackoff   = 60 * time.Second
+	DefaultOverflowBase = time.Second
+)
+
+// Options tune a Queue. The zero value is usable.
+type Options struct {
+	// Recursive says the rsync parameters recurse (-a or -r): an update of
+	// a directory sends its content, so pending updates below an updated
+	// directory are dropped when a batch is cut. Removes below it are kept
+	// (an update never deletes anything remotely).
+	Recursive bool
+	// MaxBatch caps the paths per batch; the rest stays pending, oldest
+	// first out. <= 0 means DefaultMaxBatch.
+	MaxBatch int
+	// MinDelay makes Next wait at least this long after the first pending
+	// change before cutting a batch (fewer, larger batches). 0, the default,
+	// cuts as soon as nothing is in flight.
+	MinDelay time.Duration
+	// RetryBase is the hold-off after the first failed batch; it doubles
+	// with each consecutive failure up to MaxBackoff, plus up to 10% jitter.
+	// <= 0 means DefaultRetryBase.
+	RetryBase time.Duration
+	// MaxBackoff caps the retry hold-off and the overflow full-sync spacing.
+	// <= 0 means DefaultMaxBackoff.
+	MaxBackoff time.Duration
+	// OverflowBase is the minimum spacing between two full syncs triggered
+	// by overflows; it doubles while overflows keep coming, up to MaxBackoff.
+	// <= 0 means DefaultOverflowBase.
+	OverflowBase time.Duration
+	// OverflowQuiet is how long without an overflow resets the spacing to
+	// OverflowBase. <= 0 means MaxBackoff.
+	OverflowQuiet time.Duration
+	// MaxAttempts gives a path up after it failed this many times: it is
+	// handed to OnGiveUp (or logged at error level) instead of being
+	// retried. 0, the default, retries forever. Full syncs are always
+	// retried.
+	MaxAttempts int
+
+	// OnRetry, if set, is called after a failed batch went back to pending,
+	// with the hold-off before the next batch. It runs on the goroutine
+	// that called Done, without the queue's lock held.
+	OnRetry func(b Batch, err error, next time.Duration)
+	// OnGiveUp, if set, receives the paths dropped because of MaxAttempts
+	// (the failLog's hook), from Done, without the lock held.
+	OnGiveUp func(items []Item, err error)
+	// Now is the clock; nil means time.Now. Tests inject a fake one.
+	Now func() time.Time
+	// Log receives the queue's few messages (overflows, give-ups, misuse);
+	// nil discards them.
+	Log *slog.Logger
+}
+
+// item is the pending state of one path.
+type item struct {
+	seq uint64 // sequence number of the latest event for the path
+	// rmSeq is the sequence number of the latest removal of the path as a
+	// directory (0 if none). It survives a later update (delete+create),
+	// so changes below the old directory stay covered by its removal.
+	rmSeq   uint64
+	attempt int32
+	op      inotifymask.Op // OpUpdate or OpRemove
+	dir     bool
+}
+
+// replaced reports whether the item is an update of a path that was
+// removed as a directory since it became pending (Entry.Replaced).
+func (it item) replaced() bool { return it.rmSeq != 0 && it.op == inotifymask.OpUpdate }
+
+// covers reports whether the item can make entries below it redundant.
+func (it item) covers() bool { return it.dir || it.rmSeq != 0 }
+
+type ent struct {
+	path string
+	it   item
+}
+
+// flight is the batch handed out by Next and not yet Done.
+type flight struct {
+	id      uint64
+	full    bool
+	reason  string
+	attempt int
+	ents    []ent // kept entries, for requeueing on failure
+}
+
+type fullRequest struct {
+	on       bool
+	explicit bool // requested by RequestFull or a failed full: not spaced
+	overflow bool // requested (also) by an overflow
+	reason   string
+	attempt  int
+}
+
+type overflowState struct {
+	interval  time.Duration // spacing after the next overflow-driven full
+	notBefore time.Time     // earliest cut of an overflow-driven full
+	last      time.Time     // time of the latest overflow
+}
+
+// Queue coalesces the events of one watch root for one remote and hands
+// them out as batches, one at a time. All methods are safe for concurrent
+// use; it owns no goroutine.
+type Queue struct {
+	root string
+	opt  Options
+	now  func() time.Time
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	pend    map[string]item
+	order   []string // pending paths in first-pending order; order[head:]
+	head    int
+	peak    int // most paths pending since the map was last allocated
+	seq     uint64
+	firstAt time.Time // when pending last became non-empty
+
+	fly       *flight
+	lastID    uint64
+	holdUntil time.Time
+	failures  int // consecutive failed batches
+
+	full fullRequest
+	ov   overflowState
+
+	stats  counters
+	wakeC  chan struct{} // closed to wake waiting Next calls; nil if none wait
+	closed bool
+}
+
+// New returns an empty queue for the watch root root (copied into every
+// Batch).
+func New(root string, opt Options) *Queue {
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = DefaultMaxBatch
+	}
+	if opt.MaxBackoff <= 0 {
+		opt.MaxBackoff = DefaultMaxBackoff
+	}
+	if opt.RetryBase <= 0 {
+		opt.RetryBase = DefaultRetryBase
+	}
+	opt.RetryBase = min(opt.RetryBase, opt.MaxBackoff)
+	if opt.OverflowBase <= 0 {
+		opt.OverflowBase = DefaultOverflowBase
+	}
+	opt.OverflowBase = min(opt.OverflowBase, opt.MaxBackoff)
+	if opt.OverflowQuiet <= 0 {
+		opt.OverflowQuiet = opt.MaxBackoff
+	}
+	q := &Queue{
+		root: root,
+		opt:  opt,
+		now:  opt.Now,
+		log:  opt.Log,
+		pend: make(map[string]item),
+	}
+	if q.now == nil {
+		q.now = time.Now
+	}
+	if q.log == nil {
+		q.log = slog.New(slog.DiscardHandler)
+	}
+	q.ov.interval = opt.OverflowBase
+	return q
+}
+
+// Add records one watcher event. Update and remove replace whatever is
+// pending for the path (last op wins); a rename is a remove of OldPath
+// followed by an update of Path; an overflow requests a full sync, spaced
+// out while overflows keep coming. Any other Op is treated as an update
+// ("make the path equal"), never dropped; a change of the root itself
+// (empty Path) requests a full sync. Add after Close does nothing.
+// Event.Root is not looked at: the caller routes events to the queue of
+// their root.
+func (q *Queue) Add(ev inotifymask.Event) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	q.stats.events++
+	var logOverflow, logRoot bool
+	switch ev.Op {
+	case inotifymask.OpOverflow:
+		logOverflow = q.overflowLocked()
+	case inotifymask.OpRemove:
+		logRoot = q.putLocked(ev.Path, inotifymask.OpRemove, ev.Dir)
+	case inotifymask.OpRename:
+		if ev.OldPath != ev.Path && ev.OldPath != "" {
+			q.putLocked(ev.OldPath, inotifymask.OpRemove, ev.Dir)
+		}
+		logRoot = q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir)
+	default:
+		logRoot = q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir)
+	}
+	q.wakeLocked()
+	q.mu.Unlock()
+	if logOverflow {
+		q.log.Warn("event overflow, full sync requested", "root", q.root, "err", ev.Err)
+	}
+	if logRoot {
+		q.log.Warn("event for the watch root itself, full sync requested", "root", q.root, "op", ev.Op.String())
+	}
+}
+
+// putLocked merges one change of p into the pending map. A change of the
+// root itself (empty path) becomes a full sync request, reported true.
+func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool) bool {
+	if p == "" {
+		first := !q.full.on || !q.full.explicit
+		q.requestFullLocked("root")
+		return first
+	}
+	q.seq++
+	it, ok := q.pend[p]
+	if ok {
+		q.stats.merged++
+	} else {
+		if len(q.pend) == 0 && q.opt.MinDelay > 0 {
+			q.firstAt = q.now()
+		}
+		q.order = append(q.order, p)
+	}
+	it.seq, it.op, it.dir = q.seq, op, dir
+	if op == inotifymask.OpRemove && dir {
+		it.rmSeq = q.seq
+	}
+	q.pend[p] = it
+	q.peak = max(q.peak, len(q.pend))
+	return false
+}
+
+// overflowLocked requests an overflow-driven full sync. It reports whether
+// this overflow started a new request (worth a log line).
+func (q *Queue) overflowLocked() bool {
+	now := q.now()
+	q.stats.overflows++
+	if !q.ov.last.IsZero() && now.Sub(q.ov.last) >= q.opt.OverflowQuiet {
+		q.ov.interval = q.opt.OverflowBase
+		q.ov.notBefore = time.Time{}
+	}
+	q.ov.last = now
+	first := !q.full.on
+	q.full.on = true
+	q.full.overflow = true
+	q.full.reason = addReason(q.full.reason, "overflow")
+	return first
+}
+
+// RequestFull makes the next batch a full sync of the root, cut as soon as
+// no batch is in flight (and any retry hold-off has passed). It covers,
+// and clears, every change pending at the moment it is cut; changes added
+// after that leave in the batch after it. reason ends up in Batch.Reason.
+func (q *Queue) RequestFull(reason string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return
+	}
+	q.requestFullLocked(reason)
+	q.wakeLocked()
+}
+
+func (q *Queue) requestFullLocked(reason string) {
+	q.full.on = true
+	q.full.explicit = true
+	q.full.reason = addReason(q.full.reason, reason)
+}
+
+func addReason(have, r string) string {
+	switch {
+	case have == "":
+		return r
+	case r == "" || have == r || strings.Contains(","+have+",", ","+r+","):
+		return have
+	}
+	return have + "," + r
+}
+
+// Next blocks until a batch can be cut and returns it: something is
+// pending, no batch of this queue is in flight, and any retry hold-off,
+// overflow spacing or MinDelay has passed. The caller must hand the batch
+// back with Done. Next returns ErrClosed after Close and ctx.Err() when ctx
+// ends first.
+func (q *Queue) Next(ctx context.Context) (Batch, error) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if err := ctx.Err(); err != nil {
+			return Batch{}, err
+		}
+		q.mu.Lock()
+		if q.closed {
+			q.mu.Unlock()
+			return Batch{}, ErrClosed
+		}
+		now := q.now()
+		b, ok, deadline := q.tryCutLocked(now)
+		if ok {
+			q.mu.Unlock()
+			return b, nil
+		}
+		if q.wakeC == nil {
+			q.wakeC = make(chan struct{})
+		}
+		wake := q.wakeC
+		q.mu.Unlock()
+
+		var tick <-chan time.Time
+		if !deadline.IsZero() {
+			d := deadline.Sub(now)
+			if timer == nil {
+				timer = time.NewTimer(d)
+			} else {
+				timer.Reset(d)
+			}
+			tick = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return Batch{}, ctx.Err()
+		case <-wake:
+		case <-tick:
+		}
+	}
+}
+
+// tryCutLocked cuts a batch if one may leave at now. Otherwise it returns
+// the time at which one may leave without further events (zero: only an
+// event, Done or Close can change that).
+func (q *Queue) tryCutLocked(now time.Time) (Batch, bool, time.Time) {
+	if q.fly != nil {
+		return Batch{}, false, time.Time{}
+	}
+	if now.Before(q.holdUntil) {
+		return Batch{}, false, q.holdUntil
+	}
+	var deadline time.Time
+	if q.full.on {
+		if q.full.explicit || !now.Before(q.ov.notBefore) {
+			return q.cutFullLocked(now), true, time.Time{}
+		}
+		deadline = q.ov.notBefore
+	}
+	if len(q.pend) > 0 {
+		if q.opt.MinDelay > 0 {
+			if at := q.firstAt.Add(q.opt.MinDelay); now.Before(at) {
+				if deadline.IsZero() || at.Before(deadline) {
+					deadline = at
+				}
+				return Batch{}, false, deadline
+			}
+		}
+		return q.cutLocked(), true, time.Time{}
+	}
+	return Batch{}, false, deadline
+}
+
+func (q *Queue) cutFullLocked(now time.Time) Batch {
+	q.stats.covered += uint64(len(q.pend))
+	clear(q.pend)
+	clear(q.order)
+	q.order, q.head = q.order[:0], 0
+	q.shrinkLocked()
+	if q.full.overflow {
+		q.ov.notBefore = now.Add(q.ov.interval)
+		q.ov.interval = min(2*q.ov.interval, q.opt.MaxBackoff)
+	}
+	q.lastID++
+	f := &flight{id: q.lastID, full: true, reason: q.full.reason, attempt: q.full.attempt}
+	q.fly = f
+	q.full = fullRequest{}
+	q.stats.batches++
+	q.stats.fulls++
+	return Batch{Root: q.root, Full: true, Reason: f.reason, Attempt: f.attempt, id: f.id}
+}
+
+// cutLocked takes up to MaxBatch pending paths, oldest first, drops those
+// an ancestor in the same batch covers, and hands out the rest.
+func (q *Queue) cutLocked() Batch {
+	take := min(len(q.pend), q.opt.MaxBatch)
+	ents := make([]ent, take)
+	for i, p := range q.order[q.head : q.head+take] {
+		it := q.pend[p]
+		delete(q.pend, p)
+		ents[i] = ent{p, it}
+	}
+	clear(q.order[q.head : q.head+take])
+	q.head += take
+	switch {
+	case q.head == len(q.order):
+		q.order, q.head = q.order[:0], 0
+		q.shrinkLocked()
+	case q.head > 1024 && q.head > len(q.order)/2:
+		n := copy(q.order, q.order[q.head:])
+		clear(q.order[n:])
+		q.order, q.head = q.order[:n], 0
+	}
+
+	kept := prune(ents, q.opt.Recursive)
+	q.stats.covered += uint64(len(ents) - len(kept))
+	q.lastID++
+	b := Batch{Root: q.root, id: q.lastID}
+	for _, e := range kept {
+		if e.it.op == inotifymask.OpRemove {
+			b.Removes = append(b.Removes, Entry{Path: e.path, Dir: e.it.dir})
+		} else {
+			b.Updates = append(b.Updates, Entry{e.path, e.it.dir, e.it.replaced()})
+		}
+		b.Attempt = max(b.Attempt, int(e.it.attempt))
+	}
+	q.fly = &flight{id: b.id, ents: kept, attempt: b.Attempt}
+	q.stats.batches++
+	return b
+}
+
+// shrinkLocked gives back the memory of a storm once nothing is pending:
+// Go maps never shrink, so a map that held many paths is replaced.
+func (q *Queue) shrinkLocked() {
+	const keep = 1 << 14
+	if q.peak > keep {
+		q.pend = make(map[string]item)
+		q.peak = 0
+	}
+	if cap(q.order) > keep {
+		q.order = nil
+	}
+}
+
+// Done hands back the batch last returned by Next with the result of
+// syncing it. On success the batch is forgotten and the retry hold-off
+// reset. On failure its paths go back to pending with their attempt count
+// raised, except those a newer change has superseded meanwhile (the newer
+// change wins), and the next cut is held off by an exponential backoff. A
+// failed full batch is requested again. Done for a batch that is not in
+// flight is logged and ignored.
+func (q *Queue) Done(b Batch, err error) {
+	q.mu.Lock()
+	f := q.fly
+	if f == nil || f.id != b.id {
+		q.mu.Unlock()
+		q.log.Warn("queue: Done for a batch not in flight ignored", "root", q.root, "paths", b.Len(), "full", b.Full)
+		return
+	}
+	q.fly = nil
+	q.wakeLocked()
+	if err == nil {
+		q.failures = 0
+		q.holdUntil = time.Time{}
+		q.mu.Unlock()
+		return
+	}
+
+	now := q.now()
+	q.failures++
+	next := q.backoffLocked()
+	q.holdUntil = now.Add(next)
+	q.stats.retries++
+	var gaveUp []Item
+	if f.full {
+		q.full.on = true
+		q.full.explicit = true
+		q.full.reason = addReason(f.reason, q.full.reason)
+		q.full.attempt = max(q.full.attempt, f.attempt+1)
+	}
+	for _, e := range f.ents {
+		if _, newer := q.pend[e.path]; newer {
+			q.stats.superseded++
+			continue
+		}
+		e.it.attempt++
+		if q.opt.MaxAttempts > 0 && int(e.it.attempt) >= q.opt.MaxAttempts {
+			gaveUp = append(gaveUp, e.item(false))
+			continue
+		}
+		if len(q.pend) == 0 {
+			q.firstAt = now
+		}
+		q.order = append(q.order, e.path)
+		q.pend[e.path] = e.it
+		q.peak = max(q.peak, len(q.pend))
+		q.stats.requeued++
+	}
+	q.stats.givenUp += uint64(len(gaveUp))
+	q.mu.Unlock()
+
+	if len(gaveUp) > 0 {
+		if q.opt.OnGiveUp != nil {
+			q.opt.OnGiveUp(gaveUp, err)
+		} else {
+			q.log.Error("giving up on paths after repeated failures", "root", q.root, "paths", len(gaveUp), "attempts", q.opt.MaxAttempts, "err", err)
+		}
+	}
+	if q.opt.OnRetry != nil {
+		q.opt.OnRetry(b, err, next)
+	}
+}
+
+// backoffLocked returns the hold-off after the q.failures-th consecutive
+// failure: RetryBase doubled per failure, capped at MaxBackoff, plus up to
+// 10% jitter so that queues of several remotes drift apart.
+func (q *Queue) backoffLocked() time.Duration {
+	d := q.opt.RetryBase
+	for i := 1; i < q.failures && d < q.opt.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, q.opt.MaxBackoff)
+	return d + rand.N(d/10+1)
+}
+
+// Close wakes every blocked Next, which then returns ErrClosed, as do all
+// later calls. Add and RequestFull become no-ops; Done, Stats and Snapshot
+// keep working so that an in-flight batch can still be accounted for.
+// Close is idempotent.
+func (q *Queue) Close() {
+	q.mu.Lock()
+	q.closed = true
+	q.wakeLocked()
+	q.mu.Unlock()
+}
+
+func (q *Queue) wakeLocked() {
+	if q.wakeC != nil {
+		close(q.wakeC)
+		q.wakeC = nil
+	}
+}

@@ -1,0 +1,120 @@
+package queue
+
+import (
+	"slices"
+
+	"github.com/sersync-go/sersync2/inotifymask"
+)
+
+// counters are the monotonic parts of Stats, kept under Queue.mu.
+type counters struct {
+	events, merged, covered, batches, fulls, overflows uint64
+	retries, requeued, superseded, givenUp             uint64
+}
+
+// Stats is a point-in-time view of a queue's state and counters.
+type Stats struct {
+	Pending       int  // paths waiting for a batch
+	FullPending   bool // a full sync is requested and not yet cut
+	InFlight      int  // batches handed out by Next and not yet Done (0 or 1)
+	InFlightPaths int  // paths of the in-flight batch
+	InFlightFull  bool // the in-flight batch is a full sync
+
+	Events     uint64 // calls of Add (overflows included)
+	Merged     uint64 // changes that landed on a path already pending
+	Covered    uint64 // pending paths dropped at a cut: an ancestor or a full sync covered them
+	Batches    uint64 // batches cut, full ones included
+	FullSyncs  uint64 // full batches cut
+	Overflows  uint64 // overflow events added
+	Retries    uint64 // failed batches (Done with an error)
+	Requeued   uint64 // paths put back to pending after a failure
+	Superseded uint64 // failed paths not put back because a newer change was pending
+	GivenUp    uint64 // paths dropped after MaxAttempts failures (see OnGiveUp)
+}
+
+// Stats returns the queue's current state and counters.
+func (q *Queue) Stats() Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := Stats{
+		Pending:     len(q.pend),
+		FullPending: q.full.on,
+		Events:      q.stats.events,
+		Merged:      q.stats.merged,
+		Covered:     q.stats.covered,
+		Batches:     q.stats.batches,
+		FullSyncs:   q.stats.fulls,
+		Overflows:   q.stats.overflows,
+		Retries:     q.stats.retries,
+		Requeued:    q.stats.requeued,
+		Superseded:  q.stats.superseded,
+		GivenUp:     q.stats.givenUp,
+	}
+	if q.fly != nil {
+		s.InFlight = 1
+		s.InFlightPaths = len(q.fly.ents)
+		s.InFlightFull = q.fly.full
+	}
+	return s
+}
+
+// Item is one path the queue still owes the remote.
+type Item struct {
+	Entry
+	Op       inotifymask.Op // OpUpdate or OpRemove
+	Attempt  int            // failed attempts so far
+	InFlight bool           // part of the batch being synced
+}
+
+func (e ent) item(inFlight bool) Item {
+	return Item{Entry: Entry{Path: e.path, Dir: e.it.dir, Replaced: e.it.replaced()}, Op: e.it.op, Attempt: int(e.it.attempt), InFlight: inFlight}
+}
+
+// Snapshot is everything a queue still owes its remote: what a crash
+// journal or failLog would need to record to lose nothing.
+type Snapshot struct {
+	// Full is true when a full sync is requested or in flight.
+	Full         bool
+	FullAttempt  int
+	FullInFlight bool
+	// Items are the pending and in-flight paths in tree order. A path can
+	// appear twice: in flight and pending again with a newer change.
+	Items []Item
+}
+
+// Snapshot returns the pending and in-flight state of the queue.
+func (q *Queue) Snapshot() Snapshot {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var s Snapshot
+	if q.full.on {
+		s.Full = true
+		s.FullAttempt = q.full.attempt
+	}
+	s.Items = make([]Item, 0, len(q.pend))
+	if q.fly != nil {
+		if q.fly.full {
+			s.Full, s.FullInFlight = true, true
+			s.FullAttempt = max(s.FullAttempt, q.fly.attempt)
+		}
+		for _, e := range q.fly.ents {
+			s.Items = append(s.Items, e.item(true))
+		}
+	}
+	for p, it := range q.pend {
+		s.Items = append(s.Items, ent{p, it}.item(false))
+	}
+	slices.SortStableFunc(s.Items, func(a, b Item) int {
+		if c := treeCompare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		switch {
+		case a.InFlight == b.InFlight:
+			return 0
+		case a.InFlight:
+			return -1
+		}
+		return 1
+	})
+	return s
+}

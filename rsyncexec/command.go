@@ -1,0 +1,291 @@
+package rsyncexec
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/queue"
+)
+
+// Target is one remote of one watch root: everything needed to build the
+// rsync command lines for it.
+type Target struct {
+	// Root is the local watch root; rsync runs with it as working directory
+	// and sends "./".
+	Root   string
+	Remote confxml.Remote
+	Rsync  confxml.Rsync
+	// Delete is the <inotify><delete> toggle. As in the original it adds
+	// --delete to the remove and full runs; off, a remove changes nothing
+	// on the remote.
+	Delete bool
+	// CrontabExcludes are rsync filter patterns (globs) passed to the full
+	// run as --exclude=PAT, in order (the original's CEXCL).
+	CrontabExcludes []string
+	// Exclude is the real-time <filter>, or nil for none. The full run asks
+	// it about every path below Root (rel as in queue.Entry: no leading
+	// slash) and keeps what it excludes off the remote, protected from
+	// --delete.
+	Exclude func(rel string, dir bool) bool
+}
+
+// Kind tells the three command forms apart.
+type Kind int
+
+const (
+	// Update makes the listed paths equal on the remote (directories with
+	// their content when PARAMS recurse).
+	Update Kind = iota + 1
+	// Remove deletes the listed paths on the remote (with Target.Delete).
+	Remove
+	// Full mirrors the whole root (-r, overflow, crontab).
+	Full
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Update:
+		return "update"
+	case Remove:
+		return "remove"
+	case Full:
+		return "full"
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Command is one rsync invocation, ready to run.
+type Command struct {
+	Kind Kind
+	// Dir is the working directory (the watch root).
+	Dir string
+	// Argv is the complete argument vector; Argv[0] is the program ("rsync"
+	// from the builders, the Runner's binary when it runs it).
+	Argv []string
+	// Stdin holds the records written to rsync's standard input, each
+	// followed by a NUL byte: relative paths for an update, filter rules
+	// for a remove or a filtered full run. nil means rsync reads no stdin.
+	Stdin []string
+	// Entries are the batch paths this command covers; a failed command
+	// reports them in Result.Partial.
+	Entries []queue.Entry
+}
+
+// Payload returns the bytes written to rsync's standard input.
+func (c Command) Payload() []byte { return Payload(c.Stdin) }
+
+// String returns the Shell form of c.
+func (c Command) String() string { return Shell(c.Argv, c.Dir, c.Stdin) }
+
+// UpdateCommand builds the update run for the given paths:
+//
+//	rsync PARAMS -R [-r] [-e SSH] [--port=N] [--timeout=N] --from0 --files-from=- --ignore-missing-args ./ DEST [--password-file=F]
+//
+// with the paths on stdin. --files-from turns off the recursion -a implies
+// (it keeps an explicit -r), so "-r" is added exactly when PARAMS recurse
+// only through -a, to send a listed directory with its content as the
+// original's "rsync -a -R ./dir" did. Missing parents are created on the
+// remote with their local attributes (-R implied directories; deliberately
+// no --no-implied-dirs). Paths that vanished meanwhile are skipped
+// (--ignore-missing-args). A path starting with '#' or ';' is sent as
+// "./path", since rsync reads such records as comments.
+func UpdateCommand(t Target, updates []queue.Entry) Command {
+	argv := []string{"rsync"}
+	argv = append(argv, t.Rsync.Params...)
+	argv = append(argv, "-R")
+	if archiveOnlyRecursion(t.Rsync.Params) {
+		argv = append(argv, "-r")
+	}
+	argv = append(argv, transport(t)...)
+	argv = append(argv, "--from0", "--files-from=-", "--ignore-missing-args", "./", Destination(t))
+	argv = append(argv, passwordFile(t)...)
+	paths := make([]string, len(updates))
+	for i, e := range updates {
+		paths[i] = filesFromName(e.Path)
+	}
+	return Command{Kind: Update, Dir: t.Root, Argv: argv, Stdin: paths, Entries: updates}
+}
+
+// RemoveCommand builds the remove run (the original's include-filter form,
+// with D-2 fixed):
+//
+//	rsync PARAMS -R [-e SSH] [--port=N] [--timeout=N] [--delete] ./ --from0 --include-from=- --exclude=* DEST [--password-file=F]
+//
+// with RemoveRules(removes) on stdin. The receiver deletes an included path
+// that no longer exists locally; everything else is excluded and therefore
+// neither sent nor deleted (no --delete-excluded). A listed path that does
+// exist locally is simply sent. Like the original it relies on PARAMS to
+// recurse (-a or -r); without recursion rsync skips "./" and nothing
+// happens.
+func RemoveCommand(t Target, removes []queue.Entry) Command {
+	argv := []string{"rsync"}
+	argv = append(argv, t.Rsync.Params...)
+	argv = append(argv, "-R")
+	argv = append(argv, transport(t)...)
+	if t.Delete {
+		argv = append(argv, "--delete")
+	}
+	argv = append(argv, "./", "--from0", "--include-from=-", "--exclude=*", Destination(t))
+	argv = append(argv, passwordFile(t)...)
+	return Command{Kind: Remove, Dir: t.Root, Argv: argv, Stdin: RemoveRules(removes), Entries: removes}
+}
+
+// FullCommand builds the full run, in the original's fragment order:
+//
+//	rsync PARAMS -R [--delete] ./ [-e SSH] [--port=N] [--timeout=N] DEST [--password-file=F] [--exclude=PAT]... [--from0 --exclude-from=-]
+//
+// The --exclude=PAT are Target.CrontabExcludes. When Target.Exclude is set,
+// excluded (see ExcludedPaths) become anchored literal "- /path" rules on
+// stdin; excluded paths are neither sent nor deleted remotely.
+func FullCommand(t Target, excluded []queue.Entry) Command {
+	argv := []string{"rsync"}
+	argv = append(argv, t.Rsync.Params...)
+	argv = append(argv, "-R")
+	if t.Delete {
+		argv = append(argv, "--delete")
+	}
+	argv = append(argv, "./")
+	argv = append(argv, transport(t)...)
+	argv = append(argv, Destination(t))
+	argv = append(argv, passwordFile(t)...)
+	for _, p := range t.CrontabExcludes {
+		argv = append(argv, "--exclude="+p)
+	}
+	c := Command{Kind: Full, Dir: t.Root, Argv: argv}
+	if t.Exclude != nil {
+		c.Argv = append(c.Argv, "--from0", "--exclude-from=-")
+		c.Stdin = ExcludeRules(excluded)
+	}
+	return c
+}
+
+// filesFromName returns the --files-from record for the relative path p.
+// rsync skips records starting with '#' or ';' as comments, so those get a
+// "./" prefix, which -R drops again.
+func filesFromName(p string) string {
+	if p != "" && (p[0] == '#' || p[0] == ';') {
+		return "./" + p
+	}
+	return p
+}
+
+// Destination returns the rsync destination of t: [users@]ip::name for a
+// daemon, [users@]ip:name with ssh. An IPv6 literal is put in brackets.
+func Destination(t Target) string {
+	host := t.Remote.IP
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		host = "[" + host + "]"
+	}
+	user := ""
+	if t.Rsync.Auth.Enabled && t.Rsync.Auth.Users != "" {
+		user = t.Rsync.Auth.Users + "@"
+	}
+	sep := "::"
+	if t.Rsync.SSH.Enabled {
+		sep = ":"
+	}
+	return user + host + sep + t.Remote.Name
+}
+
+// transport returns the -e, --port and --timeout options, in that order.
+func transport(t Target) []string {
+	var a []string
+	if t.Rsync.SSH.Enabled {
+		// One argv element: rsync splits the -e command itself (honouring
+		// quotes), exactly as it would split `-e "ssh -p 2222"` from a
+		// shell, so no splitting is needed here.
+		cmd := strings.TrimSpace(t.Rsync.SSH.Command)
+		if cmd == "" {
+			cmd = "ssh"
+		}
+		a = append(a, "-e", cmd)
+	}
+	if t.Rsync.Port.Enabled {
+		a = append(a, "--port="+strconv.Itoa(t.Rsync.Port.Port))
+	}
+	if t.Rsync.Timeout.Enabled {
+		a = append(a, "--timeout="+strconv.Itoa(t.Rsync.Timeout.Seconds))
+	}
+	return a
+}
+
+// passwordFile returns --password-file=F when auth is on with a file, for
+// a daemon only: rsync refuses the option with a remote shell (exit 1,
+// which failed every command of the original, D-24).
+func passwordFile(t Target) []string {
+	a := t.Rsync.Auth
+	if !a.Enabled || a.PasswordFile == "" || t.Rsync.SSH.Enabled {
+		return nil
+	}
+	return []string{"--password-file=" + a.PasswordFile}
+}
+
+// Short options of rsync 3.x that take an argument (attached or as the
+// next word), and long ones that may take it as the next word.
+const shortWithArg = "Be@TfM"
+
+var longWithArg = map[string]bool{
+	"--info": true, "--debug": true, "--stderr": true, "--backup-dir": true, "--suffix": true,
+	"--confine-root": true, "--chmod": true, "--checksum-choice": true, "--block-size": true,
+	"--rsh": true, "--rsync-path": true, "--max-delete": true, "--max-size": true, "--min-size": true,
+	"--max-alloc": true, "--partial-dir": true, "--usermap": true, "--groupmap": true, "--chown": true,
+	"--timeout": true, "--contimeout": true, "--modify-window": true, "--temp-dir": true,
+	"--compare-dest": true, "--copy-dest": true, "--link-dest": true, "--compress-choice": true,
+	"--compress-level": true, "--compress-threads": true, "--skip-compress": true, "--filter": true,
+	"--exclude": true, "--exclude-from": true, "--include": true, "--include-from": true,
+	"--files-from": true, "--copy-as": true, "--address": true, "--port": true, "--sockopts": true,
+	"--outbuf": true, "--remote-option": true, "--out-format": true, "--log-file": true,
+	"--log-file-format": true, "--password-file": true, "--early-input": true, "--bwlimit": true,
+	"--stop-after": true, "--stop-at": true, "--write-batch": true, "--only-write-batch": true,
+	"--read-batch": true, "--protocol": true, "--iconv": true, "--checksum-seed": true,
+}
+
+// archiveOnlyRecursion reports whether params turn recursion on through
+// -a/--archive alone, the recursion rsync drops under --files-from. It
+// follows rsync's own bookkeeping: -a sets recursion only if it is off, -r
+// sets it explicitly, --no-r clears it; the last word wins.
+func archiveOnlyRecursion(params []string) bool {
+	const (
+		off = iota
+		fromArchive
+		explicit
+	)
+	rec := off
+	for i := 0; i < len(params); i++ {
+		w := params[i]
+		switch {
+		case w == "--":
+			i = len(params)
+		case w == "--archive":
+			if rec == off {
+				rec = fromArchive
+			}
+		case w == "--recursive":
+			rec = explicit
+		case w == "--no-recursive" || w == "--no-r":
+			rec = off
+		case strings.HasPrefix(w, "--"):
+			if longWithArg[w] { // argument in the next word
+				i++
+			}
+		case strings.HasPrefix(w, "-") && len(w) > 1:
+			for j := 1; j < len(w); j++ {
+				c := w[j]
+				if c == 'a' && rec == off {
+					rec = fromArchive
+				}
+				if c == 'r' {
+					rec = explicit
+				}
+				if strings.IndexByte(shortWithArg, c) >= 0 {
+					if j == len(w)-1 {
+						i++ // argument in the next word
+					}
+					break // the rest of the word is the argument
+				}
+			}
+		}
+	}
+	return rec == fromArchive
+}

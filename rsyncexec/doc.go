@@ -1,0 +1,26 @@
+// Package rsyncexec turns one watch root, one remote and one queue.Batch
+// into rsync invocations and runs them.
+//
+// What it does:
+//
+//   - Builds argv as pure functions (UpdateCommand, RemoveCommand,
+//     FullCommand): the options and destinations of the original sersync2
+//     (PARAMS -R, -e ssh, --port, --timeout, --delete, user@ip::module,
+//     --password-file, crontab --exclude patterns), but ONE rsync per batch
+//     and remote instead of one per event, with every file name passed
+//     NUL-terminated on stdin (--from0 --files-from=-, --include-from=-,
+//     --exclude-from=-), never in argv and never through a shell.
+//   - Removes use anchored, literal filter rules ("+ /d1/", "+ /d1/old",
+//     "+ /dir/***", then --exclude=*): only the named path is deleted on the
+//     remote, never a same-named file elsewhere nor a name the pattern would
+//     match as a wildcard (fixes D-1 and D-2).
+//   - Runs rsync with exec.CommandContext, the watch root as working
+//     directory, a global bound on concurrent rsync processes (-n), SIGTERM
+//     on cancellation; classifies the exit status (ExitError.Retryable).
+//   - Renders each invocation as an equivalent, correctly quoted sh command
+//     (Shell) for debug output and the failLog.
+//
+// What it does not: it knows nothing of inotify, of coalescing events, of
+// retry policy or of the failLog file; callers (cmd/sersync2, failog)
+// decide what to do with a Result. It never deletes anything locally.
+package rsyncexec

@@ -1,0 +1,255 @@
+package rsyncexec
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/queue"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/rsyncexec")
+
+const goldenDir = "../testdata/rsyncexec"
+
+type goldenCase struct {
+	name string
+	cmd  Command
+}
+
+func goldenCases(t *testing.T) []goldenCase {
+	auth := func(t Target) Target {
+		t.Rsync.Auth = confxml.Auth{Enabled: true, Users: "rsync_backup", PasswordFile: "/etc/rsync.password"}
+		return t
+	}
+	portTimeout := func(t Target) Target {
+		t.Rsync.Port = confxml.Port{Enabled: true, Port: 874}
+		t.Rsync.Timeout = confxml.Timeout{Enabled: true, Seconds: 100}
+		return t
+	}
+	ssh := func(t Target) Target {
+		t.Rsync.SSH = confxml.SSH{Enabled: true}
+		t.Remote.Name = "/srv/www"
+		return t
+	}
+	noDelete := func(t Target) Target { t.Delete = false; return t }
+	params := func(p ...string) func(Target) Target {
+		return func(t Target) Target {
+			t.Rsync.Params = p
+			t.Rsync.CommonParams = strings.Join(p, " ")
+			return t
+		}
+	}
+	with := func(fs ...func(Target) Target) Target {
+		t := stock()
+		for _, f := range fs {
+			t = f(t)
+		}
+		return t
+	}
+
+	upd := files("a.txt", "d1/d2/f.txt")
+	upd = append(upd, dirs("newdir")...)
+	rm := append(files("d1/d2/old.txt"), dirs("rmme")...)
+
+	names := hostileNames(t)
+	var hostile []queue.Entry
+	for i, n := range names {
+		hostile = append(hostile, queue.Entry{Path: n, Dir: i%3 == 0})
+		hostile = append(hostile, queue.Entry{Path: "sub [x]*/" + n + "/f"})
+	}
+
+	filtered := stock()
+	filtered.CrontabExcludes = []string{"*.php"}
+	filtered.Exclude = func(string, bool) bool { return false } // only its presence matters to FullCommand
+	excluded := append(dirs("cache", "a/.svn"), files("x.svn", "br[1].svn", "nl\n.svn")...)
+
+	sshCmd := with(ssh)
+	sshCmd.Rsync.SSH.Command = "ssh -p 2222 -i /root/.ssh/mirror"
+	sshAuth := with(ssh, auth, portTimeout)
+	ipv6 := with(auth)
+	ipv6.Remote.IP = "fd00::2"
+	hostileRoot := with(auth)
+	hostileRoot.Root = "/srv/it's a \"root\" $(x)"
+
+	return []goldenCase{
+		{"stock-update", UpdateCommand(stock(), upd)},
+		{"stock-remove", RemoveCommand(stock(), rm)},
+		{"stock-full", FullCommand(stock(), nil)},
+		{"auth-update", UpdateCommand(with(auth), upd)},
+		{"auth-remove", RemoveCommand(with(auth), rm)},
+		{"auth-full", FullCommand(with(auth), nil)},
+		{"port-timeout-update", UpdateCommand(with(portTimeout), upd)},
+		{"port-timeout-remove", RemoveCommand(with(portTimeout), rm)},
+		{"port-timeout-auth-full", FullCommand(with(portTimeout, auth), nil)},
+		{"ssh-update", UpdateCommand(with(ssh), upd)},
+		{"ssh-remove", RemoveCommand(with(ssh), rm)},
+		{"ssh-full", FullCommand(with(ssh), nil)},
+		{"ssh-command-update", UpdateCommand(sshCmd, upd)},
+		{"ssh-command-full", FullCommand(sshCmd, nil)},
+		{"ssh-auth-port-full", FullCommand(sshAuth, nil)},
+		{"delete-off-remove", RemoveCommand(with(noDelete), files("moveout.txt"))},
+		{"delete-off-full", FullCommand(with(noDelete), nil)},
+		{"delete-off-ssh-auth-full", FullCommand(with(noDelete, ssh, auth), nil)},
+		{"empty-params-update", UpdateCommand(with(params()), files("a.txt"))},
+		{"archive-params-update", UpdateCommand(with(params("-az", "--bwlimit", "100")), upd)},
+		{"crontab-excludes-full", FullCommand(with(func(t Target) Target {
+			t.CrontabExcludes = []string{"*.php", "info/*", "space d*", "--weird"}
+			return t
+		}), nil)},
+		{"filter-full", FullCommand(filtered, excluded)},
+		{"ipv6-update", UpdateCommand(ipv6, files("a.txt"))},
+		{"hostile-update", UpdateCommand(stock(), hostile)},
+		{"hostile-remove", RemoveCommand(stock(), hostile)},
+		{"hostile-root-update", UpdateCommand(hostileRoot, files("a.txt"))},
+	}
+}
+
+// TestGolden compares argv (one %q element per line), the stdin records
+// (one %q record per line) and the Shell form with testdata/rsyncexec.
+// go test ./rsyncexec -run TestGolden -update rewrites them.
+func TestGolden(t *testing.T) {
+	for _, tc := range goldenCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			checkGolden(t, tc.name+".argv", quoteLines(tc.cmd.Argv))
+			stdinFile := tc.name + ".stdin"
+			if tc.cmd.Stdin != nil {
+				checkGolden(t, stdinFile, quoteLines(tc.cmd.Stdin))
+			} else if _, err := os.Stat(filepath.Join(goldenDir, stdinFile)); err == nil && !*update {
+				t.Errorf("%s exists but the command reads no stdin", stdinFile)
+			}
+			checkGolden(t, tc.name+".sh", tc.cmd.String()+"\n")
+		})
+	}
+}
+
+func quoteLines(ss []string) string {
+	var b strings.Builder
+	for _, s := range ss {
+		fmt.Fprintf(&b, "%q\n", s)
+	}
+	return b.String()
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join(goldenDir, name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./rsyncexec -run TestGolden -update to create it)", err)
+	}
+	if got == string(want) {
+		return
+	}
+	g, w := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			t.Errorf("%s line %d:\n got: %s\nwant: %s", name, i+1, gl, wl)
+		}
+	}
+}
+
+// TestArgvFromSpec checks the builders against the argv the original's
+// shell strings produce (spec 4.3 and conformance cases C-20, C-28..C-31,
+// C-44): full runs are identical; update and remove runs keep every option
+// and the destination and move the file names to stdin.
+func TestArgvFromSpec(t *testing.T) {
+	auth := stock()
+	auth.Rsync.Auth = confxml.Auth{Enabled: true, Users: "rsync_backup", PasswordFile: "/etc/rsync.password"}
+	pt := stock()
+	pt.Rsync.Port = confxml.Port{Enabled: true, Port: 874}
+	pt.Rsync.Timeout = confxml.Timeout{Enabled: true, Seconds: 100}
+	ptAuth := pt
+	ptAuth.Rsync.Auth = auth.Rsync.Auth
+	ssh := stock()
+	ssh.Rsync.SSH.Enabled = true
+	ssh.Remote.Name = "/srv/www"
+	noDel := stock()
+	noDel.Delete = false
+	cron := stock()
+	cron.CrontabExcludes = []string{"*.php", "info/*"}
+
+	tests := []struct {
+		name      string
+		cmd       Command
+		argv      []string
+		stdin     []string
+		stdinNone bool
+	}{
+		{"C-17 update", UpdateCommand(stock(), files("a.txt")),
+			[]string{"rsync", "-artuz", "-R", "--from0", "--files-from=-", "--ignore-missing-args", "./", "10.0.0.2::www"},
+			[]string{"a.txt"}, false},
+		{"C-20 remove nested file", RemoveCommand(stock(), files("d1/d2/old.txt")),
+			[]string{"rsync", "-artuz", "-R", "--delete", "./", "--from0", "--include-from=-", "--exclude=*", "10.0.0.2::www"},
+			[]string{"+ /d1/", "+ /d1/d2/", "+ /d1/d2/old.txt"}, false},
+		{"C-21 remove dir", RemoveCommand(stock(), dirs("rmme")),
+			[]string{"rsync", "-artuz", "-R", "--delete", "./", "--from0", "--include-from=-", "--exclude=*", "10.0.0.2::www"},
+			[]string{"+ /rmme", "+ /rmme/***"}, false},
+		{"C-28 remove delete off", RemoveCommand(noDel, files("moveout.txt")),
+			[]string{"rsync", "-artuz", "-R", "./", "--from0", "--include-from=-", "--exclude=*", "10.0.0.2::www"},
+			[]string{"+ /moveout.txt"}, false},
+		{"C-28 full delete off", FullCommand(noDel, nil),
+			[]string{"rsync", "-artuz", "-R", "./", "10.0.0.2::www"}, nil, true},
+		{"C-29 auth update", UpdateCommand(auth, files("a.txt")),
+			[]string{"rsync", "-artuz", "-R", "--from0", "--files-from=-", "--ignore-missing-args", "./",
+				"rsync_backup@10.0.0.2::www", "--password-file=/etc/rsync.password"},
+			[]string{"a.txt"}, false},
+		{"1.3 auth full", FullCommand(auth, nil),
+			[]string{"rsync", "-artuz", "-R", "--delete", "./", "rsync_backup@10.0.0.2::www", "--password-file=/etc/rsync.password"},
+			nil, true},
+		{"C-30 port timeout update", UpdateCommand(pt, files("a.txt")),
+			[]string{"rsync", "-artuz", "-R", "--port=874", "--timeout=100", "--from0", "--files-from=-", "--ignore-missing-args", "./", "10.0.0.2::www"},
+			[]string{"a.txt"}, false},
+		{"C-30 port timeout remove", RemoveCommand(pt, files("a.txt")),
+			[]string{"rsync", "-artuz", "-R", "--port=874", "--timeout=100", "--delete", "./", "--from0", "--include-from=-", "--exclude=*", "10.0.0.2::www"},
+			[]string{"+ /a.txt"}, false},
+		{"4.3 port timeout auth full", FullCommand(ptAuth, nil),
+			[]string{"rsync", "-artuz", "-R", "--delete", "./", "--port=874", "--timeout=100", "rsync_backup@10.0.0.2::www", "--password-file=/etc/rsync.password"},
+			nil, true},
+		{"C-31 ssh update", UpdateCommand(ssh, files("a.txt")),
+			[]string{"rsync", "-artuz", "-R", "-e", "ssh", "--from0", "--files-from=-", "--ignore-missing-args", "./", "10.0.0.2:/srv/www"},
+			[]string{"a.txt"}, false},
+		{"C-31 ssh remove", RemoveCommand(ssh, files("a.txt")),
+			[]string{"rsync", "-artuz", "-R", "-e", "ssh", "--delete", "./", "--from0", "--include-from=-", "--exclude=*", "10.0.0.2:/srv/www"},
+			[]string{"+ /a.txt"}, false},
+		{"C-31 ssh full", FullCommand(ssh, nil),
+			[]string{"rsync", "-artuz", "-R", "--delete", "./", "-e", "ssh", "10.0.0.2:/srv/www"}, nil, true},
+		{"C-44 crontab", FullCommand(cron, nil),
+			[]string{"rsync", "-artuz", "-R", "--delete", "./", "10.0.0.2::www", "--exclude=*.php", "--exclude=info/*"}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tt.cmd.Argv, tt.argv) {
+				t.Errorf("argv\n got %q\nwant %q", tt.cmd.Argv, tt.argv)
+			}
+			if tt.stdinNone {
+				if tt.cmd.Stdin != nil {
+					t.Errorf("stdin %q, want none", tt.cmd.Stdin)
+				}
+			} else if !reflect.DeepEqual(tt.cmd.Stdin, tt.stdin) {
+				t.Errorf("stdin\n got %q\nwant %q", tt.cmd.Stdin, tt.stdin)
+			}
+			if tt.cmd.Dir != "/data" {
+				t.Errorf("dir %q, want /data", tt.cmd.Dir)
+			}
+		})
+	}
+}

@@ -1,0 +1,119 @@
+package rsyncexec
+
+import (
+	"bufio"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/queue"
+)
+
+const hostileFile = "../testdata/rsyncexec/hostile-names.txt"
+
+// hostileNames reads testdata/rsyncexec/hostile-names.txt.
+func hostileNames(tb testing.TB) []string {
+	tb.Helper()
+	f, err := os.Open(hostileFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var names []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n, err := strconv.Unquote(line)
+		if err != nil {
+			tb.Fatalf("%s: %q: %v", hostileFile, line, err)
+		}
+		names = append(names, n)
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	if len(names) < 20 {
+		tb.Fatalf("%s: only %d names", hostileFile, len(names))
+	}
+	return names
+}
+
+// stock is the spec's BASE target: /data, -artuz, 10.0.0.2::www, delete on.
+func stock() Target {
+	return Target{
+		Root:   "/data",
+		Remote: confxml.Remote{IP: "10.0.0.2", Name: "www"},
+		Rsync:  confxml.Rsync{CommonParams: "-artuz", Params: []string{"-artuz"}},
+		Delete: true,
+	}
+}
+
+func files(paths ...string) []queue.Entry {
+	out := make([]queue.Entry, len(paths))
+	for i, p := range paths {
+		out[i] = queue.Entry{Path: p}
+	}
+	return out
+}
+
+func dirs(paths ...string) []queue.Entry {
+	out := files(paths...)
+	for i := range out {
+		out[i].Dir = true
+	}
+	return out
+}
+
+var fixedTime = time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// writeFile creates root/rel (and its parents) with content and a fixed
+// mtime.
+func writeFile(tb testing.TB, root, rel, content string) {
+	tb.Helper()
+	p := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Chtimes(p, fixedTime, fixedTime); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func exists(tb testing.TB, p string) bool {
+	tb.Helper()
+	_, err := os.Lstat(p)
+	if err != nil && !os.IsNotExist(err) {
+		tb.Fatal(err)
+	}
+	return err == nil
+}
+
+// noPWNED fails when a file named PWNED exists in any of the trees.
+func noPWNED(tb testing.TB, roots ...string) {
+	tb.Helper()
+	for _, root := range roots {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Name() == "PWNED" {
+				tb.Errorf("a file name was executed as shell code: %s exists", p)
+			}
+			return nil
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+}

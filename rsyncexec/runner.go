@@ -1,0 +1,318 @@
+package rsyncexec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sersync-go/sersync2/queue"
+)
+
+const (
+	// DefaultSlots is the default bound on concurrent rsync processes (the
+	// original's -n default).
+	DefaultSlots = 10
+	// ChunkSize is the most paths one update or remove run carries; longer
+	// lists are split into chunks that run concurrently, each in its own
+	// slot.
+	ChunkSize = 2000
+	// waitDelay bounds how long a canceled rsync may take to exit after
+	// SIGTERM before it is killed.
+	waitDelay = 10 * time.Second
+	// stderrTail is how much of rsync's stderr an ExitError keeps.
+	stderrTail = 4 << 10
+)
+
+// Runner runs rsync commands with a global bound on how many run at once.
+// It is safe for concurrent use by any number of goroutines, across roots
+// and remotes.
+type Runner struct {
+	bin   string
+	slots chan struct{}
+	log   *slog.Logger
+	chunk int
+
+	debugMu sync.Mutex   // serialises writes to RunOptions.DebugOut
+	waiting atomic.Int32 // goroutines waiting for a slot (for tests)
+}
+
+// RunOptions are per-call settings.
+type RunOptions struct {
+	// Debug prints each command's Shell form to DebugOut before running it
+	// and passes rsync's own stdout and stderr through to DebugOut, as the
+	// original did with <debug start="true"> (spec section 8). Writes to
+	// DebugOut are serialised by the Runner. Nil DebugOut: no debug output.
+	Debug    bool
+	DebugOut io.Writer
+}
+
+// Result is the outcome of one batch for one target.
+type Result struct {
+	// Err is nil when every run succeeded. Otherwise it wraps one
+	// *ExitError (or another error) per failed run, joined; see Retryable.
+	Err error
+	// Runs counts the rsync processes started.
+	Runs int
+	// Elapsed is the wall time of the whole batch.
+	Elapsed time.Duration
+	// Partial lists the entries covered by the runs that failed, to be
+	// checked again (lstat) and retried. Empty for a full batch, which is
+	// retried as a whole.
+	Partial []queue.Entry
+}
+
+// NewRunner returns a Runner for the rsync binary bin ("" means "rsync"
+// from PATH) that runs at most slots rsync processes at once (slots < 1
+// means DefaultSlots). log may be nil.
+func NewRunner(bin string, slots int, log *slog.Logger) *Runner {
+	if bin == "" {
+		bin = "rsync"
+	}
+	if slots < 1 {
+		slots = DefaultSlots
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{bin: bin, slots: make(chan struct{}, slots), log: log, chunk: ChunkSize}
+}
+
+// Run makes the remote of t reflect batch b. A full batch is one full run.
+// Otherwise: update paths that no longer exist locally (lstat) join the
+// removes; then the remove run (if any removes), then the update run (if
+// any updates), each split into chunks of ChunkSize paths run
+// concurrently. Each process holds one slot of the Runner for its
+// lifetime. The working directory is t.Root (b.Root when t.Root is empty;
+// both set and different is an error).
+func (r *Runner) Run(ctx context.Context, t Target, b queue.Batch, opts RunOptions) Result {
+	start := time.Now()
+	res := r.run(ctx, t, b, opts)
+	res.Elapsed = time.Since(start)
+	return res
+}
+
+func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptions) Result {
+	switch {
+	case t.Root == "":
+		t.Root = b.Root
+	case b.Root != "" && filepath.Clean(b.Root) != filepath.Clean(t.Root):
+		return Result{Err: fmt.Errorf("rsyncexec: batch root %q is not the target root %q", b.Root, t.Root)}
+	}
+	if t.Root == "" {
+		return Result{Err: errors.New("rsyncexec: no root directory")}
+	}
+	if b.Full {
+		excluded, err := ExcludedPaths(t.Root, t.Exclude)
+		if err != nil {
+			return Result{Err: err}
+		}
+		started, err := r.exec(ctx, FullCommand(t, excluded), opts)
+		res := Result{Err: err}
+		if started {
+			res.Runs = 1
+		}
+		return res
+	}
+
+	var errs []error
+	updates, removes := make([]queue.Entry, 0, len(b.Updates)), make([]queue.Entry, 0, len(b.Removes))
+	for _, e := range b.Removes {
+		p, err := cleanRel(e.Path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removes = append(removes, queue.Entry{Path: p, Dir: e.Dir})
+	}
+	for _, e := range b.Updates {
+		p, err := cleanRel(e.Path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		e.Path = p
+		if _, err := os.Lstat(filepath.Join(t.Root, p)); errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			removes = append(removes, e) // gone since the batch was cut
+			continue
+		}
+		if e.Replaced {
+			// Removed and created again since the previous batch: the
+			// remove form makes the path equal with deletion, so content
+			// of the old directory left on the remote goes too.
+			removes = append(removes, e)
+			continue
+		}
+		updates = append(updates, e)
+	}
+
+	var res Result
+	for _, step := range []struct {
+		entries []queue.Entry
+		build   func(Target, []queue.Entry) Command
+	}{{removes, RemoveCommand}, {updates, UpdateCommand}} {
+		if len(step.entries) == 0 {
+			continue
+		}
+		if ctx.Err() != nil { // canceled between the steps: report, don't start
+			res.Partial = append(res.Partial, step.entries...)
+			continue
+		}
+		chunks := split(step.entries, r.chunk)
+		cerrs := make([]error, len(chunks))
+		var runs atomic.Int32
+		var wg sync.WaitGroup
+		for i, ch := range chunks {
+			wg.Go(func() {
+				started, err := r.exec(ctx, step.build(t, ch), opts)
+				if started {
+					runs.Add(1)
+				}
+				cerrs[i] = err
+			})
+		}
+		wg.Wait()
+		res.Runs += int(runs.Load())
+		for i, err := range cerrs {
+			if err != nil {
+				errs = append(errs, err)
+				res.Partial = append(res.Partial, chunks[i]...)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil && !errors.Is(errors.Join(errs...), err) {
+		errs = append(errs, fmt.Errorf("rsyncexec: batch for %s not run completely: %w", Destination(t), err))
+	}
+	res.Err = errors.Join(errs...)
+	return res
+}
+
+func split(entries []queue.Entry, n int) [][]queue.Entry {
+	if n < 1 {
+		n = ChunkSize
+	}
+	var out [][]queue.Entry
+	for len(entries) > n {
+		out = append(out, entries[:n:n])
+		entries = entries[n:]
+	}
+	return append(out, entries)
+}
+
+// Exec runs one command, holding a slot of the Runner while rsync runs.
+// Argv[0] is replaced by the Runner's binary. Exit statuses 0 and 24 are
+// success; any other status gives an error wrapping *ExitError; a missing
+// binary gives an error wrapping ErrRsyncMissing; cancellation of ctx
+// (SIGTERM to rsync, SIGKILL after WaitDelay) gives an error wrapping
+// ctx.Err().
+func (r *Runner) Exec(ctx context.Context, c Command, opts RunOptions) error {
+	_, err := r.exec(ctx, c, opts)
+	return err
+}
+
+// exec is Exec, also reporting whether a process was started.
+func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started bool, _ error) {
+	what := fmt.Sprintf("rsyncexec: %s run of %d paths to %s", c.Kind, len(c.Entries), destOf(c.Argv))
+	if c.Kind == Full {
+		what = fmt.Sprintf("rsyncexec: full run of %s to %s", c.Dir, destOf(c.Argv))
+	}
+	if len(c.Argv) == 0 {
+		return false, fmt.Errorf("%s: empty argv", what)
+	}
+	r.waiting.Add(1)
+	select {
+	case r.slots <- struct{}{}:
+		r.waiting.Add(-1)
+	case <-ctx.Done():
+		r.waiting.Add(-1)
+		return false, fmt.Errorf("%s: not started: %w", what, ctx.Err())
+	}
+	defer func() { <-r.slots }()
+
+	argv := append([]string{r.bin}, c.Argv[1:]...)
+	if _, err := os.Stat(c.Dir); err != nil {
+		return false, fmt.Errorf("%s: watch root: %w", what, err)
+	}
+	cmd := exec.CommandContext(ctx, r.bin, argv[1:]...)
+	cmd.Dir = c.Dir
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = waitDelay
+	if c.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.Payload())
+	}
+	tail := &tailBuffer{max: stderrTail}
+	cmd.Stderr = tail
+	if opts.Debug && opts.DebugOut != nil {
+		w := &lockedWriter{mu: &r.debugMu, w: opts.DebugOut}
+		fmt.Fprintln(w, Shell(argv, c.Dir, c.Stdin))
+		cmd.Stdout = w
+		cmd.Stderr = io.MultiWriter(w, tail)
+	}
+
+	start := time.Now()
+	r.log.Debug("rsync start", "kind", c.Kind.String(), "dest", destOf(argv), "paths", len(c.Entries), "root", c.Dir)
+	err := cmd.Run()
+	took := time.Since(start)
+	started = cmd.Process != nil
+	var ee *exec.ExitError
+	switch {
+	case ctx.Err() != nil && err != nil:
+		return started, fmt.Errorf("%s: canceled: %w", what, ctx.Err())
+	case err == nil:
+		r.log.Debug("rsync done", "kind", c.Kind.String(), "dest", destOf(argv), "paths", len(c.Entries), "took", took)
+		return started, nil
+	case errors.As(err, &ee):
+		code := ee.ExitCode() // -1 when killed by a signal
+		if Succeeded(code) {
+			r.log.Debug("rsync done", "kind", c.Kind.String(), "dest", destOf(argv), "paths", len(c.Entries), "took", took, "code", code)
+			return started, nil
+		}
+		xe := &ExitError{Code: code, Stderr: tail.String(), Argv: argv}
+		level := slog.LevelWarn
+		if !xe.Retryable() {
+			level = slog.LevelError // a configuration problem: say it loudly
+		}
+		r.log.Log(ctx, level, "rsync failed", "kind", c.Kind.String(), "dest", destOf(argv),
+			"paths", len(c.Entries), "code", code, "retryable", xe.Retryable(), "took", took, "err", xe)
+		return started, fmt.Errorf("%s: %w", what, xe)
+	case errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
+		r.log.Error("rsync missing", "bin", r.bin, "err", err)
+		return started, fmt.Errorf("%s: %w: %q: %w", what, ErrRsyncMissing, r.bin, err)
+	default:
+		return started, fmt.Errorf("%s: %w", what, err)
+	}
+}
+
+// destOf returns the destination word of an argv built by this package
+// (the last word containing ':' that is not an option), for messages.
+func destOf(argv []string) string {
+	for i := len(argv) - 1; i > 0; i-- {
+		a := argv[i]
+		if len(a) > 0 && a[0] != '-' && strings.Contains(a, ":") {
+			return a
+		}
+	}
+	return "?"
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,89 @@
+package rsyncexec
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Shell renders an invocation as an equivalent POSIX sh command line, for
+// debug output and the failLog (it is never executed by this package):
+//
+//	cd ROOT && rsync ARGS...
+//	cd ROOT && printf 'rec1\000rec2\000' | rsync ARGS...
+//
+// The second form is used when stdin is not nil: the records go through a
+// printf format in which '%', '\\', the single quote and every byte that is
+// not printable UTF-8 (newline, control bytes, invalid UTF-8) are written
+// as escapes ('\\ooo' with three octal digits, understood by dash's and
+// bash's printf), so the whole command stays on one line and reproduces
+// the payload byte for byte; file names therefore never make the command
+// span lines (only an argv word from the configuration containing a newline
+// would, inside its quotes). Every word that needs it is single-quoted;
+// words made only of safe characters (letters, digits and _@%+=:,./-) are
+// left bare, so simple commands read exactly like the original's.
+func Shell(argv []string, root string, stdin []string) string {
+	var b strings.Builder
+	b.WriteString("cd ")
+	b.WriteString(shellQuote(root))
+	b.WriteString(" && ")
+	if stdin != nil {
+		b.WriteString("printf '")
+		for _, r := range stdin {
+			printfEscape(&b, r)
+			b.WriteString(`\000`)
+		}
+		b.WriteString("' | ")
+	}
+	for i, a := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(shellQuote(a))
+	}
+	return b.String()
+}
+
+// shellQuote returns s as one sh word.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, unsafeShellRune) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func unsafeShellRune(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("_@%+=:,./-", r)
+}
+
+// printfEscape writes s as text for a single-quoted printf format.
+func printfEscape(b *strings.Builder, s string) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '%':
+			b.WriteString("%%")
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\'' || (r == utf8.RuneError && size <= 1) || !unicode.IsPrint(r):
+			for j := 0; j < size; j++ {
+				octal(b, s[i+j])
+			}
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+}
+
+func octal(b *strings.Builder, c byte) {
+	o := strconv.FormatUint(uint64(c), 8)
+	b.WriteByte('\\')
+	b.WriteString(strings.Repeat("0", 3-len(o)))
+	b.WriteString(o)
+}

@@ -1,0 +1,1 @@
+cd /data && printf '+ /moveout.txt\000' | rsync -artuz -R ./ --from0 --include-from=- '--exclude=*' 10.0.0.2::www

@@ -1,0 +1,1 @@
+cd /data && printf 'a.txt\000d1/d2/f.txt\000newdir\000' | rsync -artuz -R -e 'ssh -p 2222 -i /root/.ssh/mirror' --from0 --files-from=- --ignore-missing-args ./ 10.0.0.2:/srv/www
