@@ -61,7 +61,7 @@ fuzz:
 	  done; done
 
 demo: build
-	@./scripts/demo.sh $(BIN)
+	$(GO) run ./internal/demo -bin $(BIN)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
