@@ -12,7 +12,7 @@
 // of the original, and the command plugin's argv is prefix, path, suffix. The
 // original's defects are not kept: the path is always one argv element and
 // never shell text, deadlines do not decay, failures are returned as errors,
-// and there are no fixed-size buffers (see docs/compat-plugins.md).
+// and there are no fixed-size buffers (see docs/compat.md, section Plugins).
 //
 // The package does not watch files, coalesce events, decide which watch root
 // a plugin takes over (the caller forms Change.Abs), or know anything about
