@@ -42,9 +42,11 @@ func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr 
 	fmt.Fprintf(w, "  fileSystem xfs       %s (symlinks are never followed)\n", on(cfg.XFS))
 	fmt.Fprintf(w, "  filter               %s\n", on(cfg.Filter.Enabled))
 	if cfg.Filter.Enabled {
-		for _, re := range cfg.Filter.Regexps {
-			fmt.Fprintf(w, "    exclude            %s\n", re)
+		for _, e := range cfg.Filter.Exclude {
+			fmt.Fprintf(w, "    exclude            %s\n", e)
 		}
+		fmt.Fprintln(w, "    (a path is excluded when an expression fully matches rel, /rel, or for a directory rel/ or /rel/;")
+		fmt.Fprintln(w, "     full syncs send the paths it excludes to rsync as literal excludes, found when they run)")
 	}
 	fmt.Fprintf(w, "  dotfiles in realtime %s (syncDotfiles)\n", on(cfg.Filter.SyncDotfiles))
 	in := cfg.Inotify

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/cli")
+
+const fixtures = "../../testdata/confxml"
+
+// fixtureEnv copies a confxml fixture into a temp dir with its
+// placeholders replaced (see testdata/confxml/README.md) and returns the
+// copy's path and the temp dir.
+func fixtureEnv(t *testing.T, name string) (path, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, d := range []string{"watch", "watch2"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secrets := filepath.Join(dir, "rsync.secrets")
+	if err := os.WriteFile(secrets, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(fixtures, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := strings.NewReplacer("@WATCH2@", filepath.Join(dir, "watch2"), "@WATCH@", filepath.Join(dir, "watch"), "@SECRETS@", secrets, "@TMP@", dir)
+	path = filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(r.Replace(string(data))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, dir
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("../../testdata/cli", name)
+	if *update {
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/sersync2 -run %s -update)", err, t.Name())
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (rerun with -update after checking):\n--- got\n%s\n--- want\n%s", p, got, want)
+	}
+}
+
+// TestCheckGolden: --check prints the effective settings and the rsync
+// command lines of every remote and exits 0 for valid files, the stock
+// 2.5.4 file included (its /opt/tongbu is reported as a problem of this
+// host, not of the file).
+func TestCheckGolden(t *testing.T) {
+	t.Parallel()
+	t.Run("stock", func(t *testing.T) {
+		t.Parallel()
+		if _, err := os.Stat("/opt/tongbu"); err == nil {
+			t.Skip("/opt/tongbu exists here; the golden output reports it missing")
+		}
+		abs, err := filepath.Abs(fixtures)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := runBin(t, t.TempDir(), "--check", "-o", filepath.Join(abs, "stock-2.5.4.xml"))
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		golden(t, "check-stock.golden", strings.ReplaceAll(r.stdout, abs, "FIXTURES"))
+	})
+	for _, name := range []string{"several-remotes.xml", "ssh-command.xml", "crontab-crontabfilter.xml", "filter-on.xml", "auth-on.xml", "several-localpaths.xml"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path, dir := fixtureEnv(t, name)
+			r := runBin(t, dir, "--check", "-o", path)
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			golden(t, "check-"+strings.TrimSuffix(name, ".xml")+".golden", strings.ReplaceAll(r.stdout, dir, "TMP"))
+		})
+	}
+}
+
+// TestMalformedFixturesExit: every bad-*.xml fixture makes a real start
+// exit before anything runs: 255 with the original's XML report for a
+// broken file, 1 with a message naming the element for a bad value.
+func TestMalformedFixturesExit(t *testing.T) {
+	t.Parallel()
+	bad, err := filepath.Glob(filepath.Join(fixtures, "bad-*.xml"))
+	if err != nil || len(bad) < 20 {
+		t.Fatalf("found %d bad fixtures (%v)", len(bad), err)
+	}
+	parseErrors := map[string]bool{"bad-no-head.xml": true, "bad-unclosed-element.xml": true, "bad-empty-file.xml": true, "bad-end-tag-case.xml": true}
+	for _, p := range bad {
+		name := filepath.Base(p)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path, dir := fixtureEnv(t, name)
+			switch name {
+			case "bad-password-file-world-readable.xml":
+				if err := os.Chmod(filepath.Join(dir, "rsync.secrets"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			case "bad-nested-localpaths.xml":
+				if err := os.Mkdir(filepath.Join(dir, "watch", "sub"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := runBin(t, dir, "--no-tune-kernel", "-o", path)
+			if strings.Contains(r.stdout, "run the sersync") {
+				t.Fatalf("started with a bad config:\n%s", r.stdout)
+			}
+			if parseErrors[name] {
+				if r.code != 255 || !strings.Contains(r.stdout, "XML Parsing error inside file '"+path+"'.") {
+					t.Errorf("exit %d, want 255 with the XML report\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+				}
+				return
+			}
+			if r.code != 1 || !strings.Contains(r.stderr, "confxml: <") {
+				t.Errorf("exit %d, want 1 with a message naming the element\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
