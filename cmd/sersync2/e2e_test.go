@@ -321,13 +321,15 @@ func TestE2EStartRefusesBadConfig(t *testing.T) {
 
 // TestE2ESocketPluginMode: -m socket sends each changed path, byte for
 // byte, to the listener; no rsync runs.
-func TestE2ESocketPluginMode(t *testing.T) {
-	t.Parallel()
+// socketListener accepts connections on a loopback port and delivers each
+// connection's whole payload on the returned channel.
+func socketListener(t *testing.T) ([2]string, chan string) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
 	got := make(chan string, 100)
 	go func() {
 		for {
@@ -339,33 +341,66 @@ func TestE2ESocketPluginMode(t *testing.T) {
 			got <- string(b)
 		}
 	}()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return [2]string{"127.0.0.1", port}, got
+}
+
+// waitPayload waits for a connection that carried exactly want.
+func waitPayload(t *testing.T, got chan string, want string) {
+	t.Helper()
+	waitFor(t, 20*time.Second, fmt.Sprintf("the socket payload %q", want), func() (bool, string) {
+		for {
+			select {
+			case s := <-got:
+				if s == want {
+					return true, ""
+				}
+			default:
+				return false, ""
+			}
+		}
+	})
+}
+
+// TestE2ESocketPluginMode: -m socket sends each changed path, byte for
+// byte, to the listener; no rsync runs.
+func TestE2ESocketPluginMode(t *testing.T) {
+	t.Parallel()
+	addr, got := socketListener(t)
 	work := t.TempDir()
 	src := filepath.Join(work, "src")
 	if err := os.Mkdir(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	c := conf{roots: []root{{watch: src, remotes: [][2]string{{"127.0.0.1", "www"}}}}, socketAddr: [2]string{"127.0.0.1", port}}
+	c := conf{roots: []root{{watch: src, remotes: [][2]string{{"127.0.0.1", "www"}}}}, socketAddr: addr}
 	p := startSersync(t, work, "-m", "socket", "-o", c.write(t, work))
 	p.waitReady(t)
 	name := "sp ace\nnl `touch PWNED` $(x) \xff"
 	writeFile(t, filepath.Join(src, name), "x")
-	want := src + "/" + name
-	waitFor(t, 20*time.Second, "the socket payload", func() (bool, string) {
-		select {
-		case s := <-got:
-			if s == want {
-				return true, ""
-			}
-			t.Logf("payload %q", s)
-		default:
-		}
-		return false, ""
-	})
+	waitPayload(t, got, src+"/"+name)
 	if strings.Contains(p.stderr.String(), "msg=synced") {
 		t.Error("plugin mode ran rsync")
 	}
 	noPWNED(t, work)
+}
+
+// TestE2ESocketPluginAfterSync: with <sersync><plugin name="socket">, each
+// synced path is sent to the listener after it reached the remote.
+func TestE2ESocketPluginAfterSync(t *testing.T) {
+	t.Parallel()
+	addr, got := socketListener(t)
+	src, dst, _, p := setup(t, conf{plugin: "socket", socketAddr: addr})
+	p.waitReady(t)
+	writeFile(t, filepath.Join(src, "d", "-x;y.txt"), "x")
+	waitPayload(t, got, src+"/d")
+	if _, err := os.Stat(filepath.Join(dst, "d", "-x;y.txt")); err != nil {
+		t.Errorf("the plugin was told before the remote had the file: %v", err)
+	}
+	if err := os.Remove(filepath.Join(src, "d", "-x;y.txt")); err != nil {
+		t.Fatal(err)
+	}
+	waitPayload(t, got, src+"/d/-x;y.txt")
+	waitTreesEqual(t, src, dst, treecmp.Options{})
 }
 
 func readAll(c net.Conn) ([]byte, error) {

@@ -35,6 +35,9 @@ func main() {
 // run is the whole program; main only turns its result into an exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	child := os.Getenv(envDaemonChild) != ""
+	ready := daemonReadyFunc()
+	// rsync and plugin commands must not think they are a daemon child.
+	os.Unsetenv(envDaemonChild)
 	o, err := parseArgs(args)
 	var ue *usageError
 	if errors.As(err, &ue) {
@@ -49,7 +52,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(stderr, o.logLevel)
 	if !child && !o.help && !o.check {
 		fmt.Fprintln(stdout, "set the system param")
-		tuneKernel(stdout, log, !o.noTune)
+		tuneKernel(stdout, log, !o.noTune, "/")
 	}
 	if !child {
 		fmt.Fprintln(stdout, "parse the command param")
@@ -130,7 +133,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer os.Remove(o.pidFile)
 	}
-	ready := daemonReadyFunc()
 	if mode != "" {
 		err = runPluginMode(ctx, stdout, log, cfg, mode, ready)
 	} else {

@@ -37,11 +37,7 @@ func runPluginMode(ctx context.Context, stdout io.Writer, log *slog.Logger, cfg 
 	}
 	defer p.Close()
 
-	wopts := inotifymask.Options{Roots: []string{root}, Inotify: cfg.Inotify, Filter: cfg.Filter, XFS: cfg.XFS, Logger: log}
-	if cfg.Debug {
-		wopts.Debug = out.println
-	}
-	w, err := inotifymask.New(wopts)
+	w, err := inotifymask.New(watcherOptions(cfg, []string{root}, out, log))
 	if err != nil {
 		return err
 	}

@@ -193,19 +193,11 @@ func runSync(ctx context.Context, stdout io.Writer, log *slog.Logger, cfg confxm
 		defer plugin.Close()
 	}
 
-	wopts := inotifymask.Options{
-		Inotify: cfg.Inotify,
-		Filter:  cfg.Filter,
-		XFS:     cfg.XFS,
-		Logger:  log,
-	}
+	var paths []string
 	for _, lp := range roots {
-		wopts.Roots = append(wopts.Roots, lp.Watch)
+		paths = append(paths, lp.Watch)
 	}
-	if cfg.Debug {
-		wopts.Debug = out.println
-	}
-	w, err := inotifymask.New(wopts)
+	w, err := inotifymask.New(watcherOptions(cfg, paths, out, log))
 	if err != nil {
 		return err
 	}
@@ -298,6 +290,16 @@ func runSync(ctx context.Context, stdout io.Writer, log *slog.Logger, cfg confxm
 	log.Info("stopped", "batches", cnt.batches.Load(), "rsync_runs", cnt.runs.Load(), "paths", cnt.paths.Load(),
 		"failed_batches", cnt.failures.Load(), "overflows", ws.Overflows, "unsynced_paths", pending)
 	return nil
+}
+
+// watcherOptions is the watcher's configuration for roots, the same in
+// sync and plugin mode.
+func watcherOptions(cfg confxml.Config, roots []string, out *syncWriter, log *slog.Logger) inotifymask.Options {
+	o := inotifymask.Options{Roots: roots, Inotify: cfg.Inotify, Filter: cfg.Filter, XFS: cfg.XFS, Logger: log}
+	if cfg.Debug {
+		o.Debug = out.println
+	}
+	return o
 }
 
 // dispatch fans every watcher event out to the queues of its root.

@@ -5,8 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // kernelLimit is one /proc/sys/fs/inotify value the original forced at start.
@@ -25,9 +28,13 @@ var kernelLimits = []kernelLimit{
 // raises a limit only when it is lower than the original's value, never
 // lowers one, and says what it did. stdout gets the original's
 // "execute：…" line only when the value is really written.
-func tuneKernel(stdout io.Writer, log *slog.Logger, enabled bool) {
+//
+// root is "/" in production; tests point it at a directory holding fake
+// proc/sys/fs/inotify files instead of changing the machine's settings.
+func tuneKernel(stdout io.Writer, log *slog.Logger, enabled bool, root string) {
 	for _, l := range kernelLimits {
-		cur, err := readLimit(l.file)
+		file := filepath.Join(root, l.file)
+		cur, err := readLimit(file)
 		if err != nil {
 			log.Warn("cannot read inotify limit", "sysctl", l.name, "err", err)
 			continue
@@ -40,18 +47,23 @@ func tuneKernel(stdout io.Writer, log *slog.Logger, enabled bool) {
 			log.Warn("inotify limit below the original's value; not raised (--no-tune-kernel)", "sysctl", l.name, "value", cur, "suggested", l.want)
 			continue
 		}
-		if os.Geteuid() != 0 {
-			log.Warn("inotify limit below the original's value and not root; run as root: sysctl -w "+l.name+"="+strconv.FormatInt(l.want, 10),
+		if !canWrite(file) {
+			log.Warn("inotify limit below the original's value and not writable here; as root run: sysctl -w "+l.name+"="+strconv.FormatInt(l.want, 10),
 				"sysctl", l.name, "value", cur)
 			continue
 		}
 		fmt.Fprintf(stdout, "execute：echo %d > %s\n", l.want, l.file)
-		if err := os.WriteFile(l.file, []byte(strconv.FormatInt(l.want, 10)+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(file, []byte(strconv.FormatInt(l.want, 10)+"\n"), 0o644); err != nil {
 			log.Warn("cannot raise inotify limit", "sysctl", l.name, "err", err)
 			continue
 		}
 		log.Info("raised inotify limit", "sysctl", l.name, "from", cur, "to", l.want)
 	}
+}
+
+// canWrite reports whether this process may write the sysctl file.
+func canWrite(file string) bool {
+	return unix.Access(file, unix.W_OK) == nil
 }
 
 func readLimit(file string) (int64, error) {

@@ -8,4 +8,4 @@ import (
 )
 
 // tuneKernel does nothing outside Linux: there is no /proc/sys/fs/inotify.
-func tuneKernel(io.Writer, *slog.Logger, bool) {}
+func tuneKernel(io.Writer, *slog.Logger, bool, string) {}
