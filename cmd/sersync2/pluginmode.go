@@ -61,6 +61,9 @@ func runPluginMode(ctx context.Context, stdout io.Writer, log *slog.Logger, cfg 
 	}()
 	log.Info("sersync2 started in plugin mode", "plugin", mode, "root", root)
 	ready(nil)
+	if err := notifySystemd("READY=1"); err != nil {
+		log.Warn("cannot notify systemd", "err", err)
+	}
 	for {
 		b, err := q.Next(ctx)
 		if err != nil {

@@ -264,8 +264,12 @@ func runSync(ctx context.Context, stdout io.Writer, log *slog.Logger, cfg confxm
 
 	log.Info("sersync2 started", "version", version, "roots", len(roots), "remotes", len(lanes), "threads", o.threads, "watches", w.Stats().Watches)
 	ready(nil)
+	if err := notifySystemd("READY=1"); err != nil {
+		log.Warn("cannot notify systemd", "err", err)
+	}
 
 	<-ctx.Done()
+	_ = notifySystemd("STOPPING=1")
 	log.Info("stopping: finishing in-flight rsyncs", "grace", shutdownGrace)
 	if sched != nil {
 		<-sched.Stop().Done()
