@@ -133,6 +133,12 @@ func TestCommandLineForms(t *testing.T) {
 			stdout: []string{"option: -d \trun as a daemon", "option: -o \tconfig xml name：  foo.xml", "option: -n \tthread num is：  5", "XML Parsing error inside file 'foo.xml'."},
 		},
 		{
+			name:   "long forms print the original's lines",
+			args:   []string{"--no-tune-kernel", "--sync-all", "--daemon", "--config", "missing.xml", "--threads", "4", "--module=socket"},
+			code:   255,
+			stdout: []string{"option: -r \trsync all the local files to the remote servers before the sersync work", "option: -d \trun as a daemon", "option: -o \tconfig xml name：  missing.xml", "option: -n \tthread num is：  4", "option: -m \tworking plugin name: socket", "XML Parsing error inside file 'missing.xml'."},
+		},
+		{
 			name:   "http module refused",
 			args:   []string{"--no-tune-kernel", "-m", "http"},
 			code:   1,
