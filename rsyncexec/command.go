@@ -80,7 +80,7 @@ func (c Command) String() string { return Shell(c.Argv, c.Dir, c.Stdin) }
 
 // UpdateCommand builds the update run for the given paths:
 //
-//	rsync PARAMS -R [-r] [-e SSH] [--port=N] [--timeout=N] --from0 --files-from=- --ignore-missing-args ./ DEST [--password-file=F]
+//	rsync PARAMS -R [-r] [--sockopts=TCP_NODELAY] [-e SSH] [--port=N] [--timeout=N] --from0 --files-from=- --ignore-missing-args ./ DEST [--password-file=F]
 //
 // with the paths on stdin. --files-from turns off the recursion -a implies
 // (it keeps an explicit -r), so "-r" is added exactly when PARAMS recurse
@@ -97,6 +97,7 @@ func UpdateCommand(t Target, updates []queue.Entry) Command {
 	if archiveOnlyRecursion(t.Rsync.Params) {
 		argv = append(argv, "-r")
 	}
+	argv = append(argv, noDelay(t)...)
 	argv = append(argv, transport(t)...)
 	argv = append(argv, "--from0", "--files-from=-", "--ignore-missing-args", "./", Destination(t))
 	argv = append(argv, passwordFile(t)...)
@@ -110,7 +111,7 @@ func UpdateCommand(t Target, updates []queue.Entry) Command {
 // RemoveCommand builds the remove run (the original's include-filter form,
 // with D-2 fixed):
 //
-//	rsync PARAMS -R [-e SSH] [--port=N] [--timeout=N] [--delete] ./ --from0 --include-from=- --exclude=* DEST [--password-file=F]
+//	rsync PARAMS -R [--sockopts=TCP_NODELAY] [-e SSH] [--port=N] [--timeout=N] [--delete] ./ --from0 --include-from=- --exclude=* DEST [--password-file=F]
 //
 // with RemoveRules(removes) on stdin. The receiver deletes an included path
 // that no longer exists locally; everything else is excluded and therefore
@@ -122,6 +123,7 @@ func RemoveCommand(t Target, removes []queue.Entry) Command {
 	argv := []string{"rsync"}
 	argv = append(argv, t.Rsync.Params...)
 	argv = append(argv, "-R")
+	argv = append(argv, noDelay(t)...)
 	argv = append(argv, transport(t)...)
 	if t.Delete {
 		argv = append(argv, "--delete")
@@ -186,6 +188,24 @@ func Destination(t Target) string {
 		sep = ":"
 	}
 	return user + host + sep + t.Remote.Name
+}
+
+// noDelay returns --sockopts=TCP_NODELAY for the real-time runs to a
+// daemon. rsync's daemon protocol writes many small messages; with Nagle's
+// algorithm and delayed ACKs each run waits about 3 x 40 ms on them
+// (measured on loopback: 130 ms per single-file run without, under 10 ms
+// with). It changes nothing that is transferred. Not for ssh (the socket
+// is ssh's) and not when PARAMS set --sockopts themselves.
+func noDelay(t Target) []string {
+	if t.Rsync.SSH.Enabled {
+		return nil
+	}
+	for _, p := range t.Rsync.Params {
+		if strings.HasPrefix(p, "--sockopts") {
+			return nil
+		}
+	}
+	return []string{"--sockopts=TCP_NODELAY"}
 }
 
 // transport returns the -e, --port and --timeout options, in that order.

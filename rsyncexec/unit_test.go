@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -392,6 +393,34 @@ func TestDestination(t *testing.T) {
 			tt.mod(&x)
 			if got := Destination(x); got != tt.want {
 				t.Errorf("Destination = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestNoDelay: real-time runs to a daemon get --sockopts=TCP_NODELAY,
+// unless PARAMS set socket options themselves or the transport is ssh;
+// full runs keep the original's argv.
+func TestNoDelay(t *testing.T) {
+	own := stock()
+	own.Rsync.Params = []string{"-artuz", "--sockopts=SO_SNDBUF=65536"}
+	ssh := stock()
+	ssh.Rsync.SSH.Enabled = true
+	tests := []struct {
+		name string
+		argv []string
+		want bool
+	}{
+		{"daemon update", UpdateCommand(stock(), files("a")).Argv, true},
+		{"daemon remove", RemoveCommand(stock(), files("a")).Argv, true},
+		{"daemon full", FullCommand(stock(), nil).Argv, false},
+		{"params set sockopts", UpdateCommand(own, files("a")).Argv, false},
+		{"ssh update", UpdateCommand(ssh, files("a")).Argv, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := slices.Contains(tt.argv, "--sockopts=TCP_NODELAY"); got != tt.want {
+				t.Errorf("--sockopts=TCP_NODELAY in %q: %v, want %v", tt.argv, got, tt.want)
 			}
 		})
 	}

@@ -1,1 +1,1 @@
-cd /data && printf 'a.txt\000' | rsync -R --from0 --files-from=- --ignore-missing-args ./ 10.0.0.2::www
+cd /data && printf 'a.txt\000' | rsync -R --sockopts=TCP_NODELAY --from0 --files-from=- --ignore-missing-args ./ 10.0.0.2::www

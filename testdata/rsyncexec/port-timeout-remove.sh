@@ -1,1 +1,1 @@
-cd /data && printf '+ /d1/\000+ /d1/d2/\000+ /d1/d2/old.txt\000+ /rmme\000+ /rmme/***\000' | rsync -artuz -R --port=874 --timeout=100 --delete ./ --from0 --include-from=- '--exclude=*' 10.0.0.2::www
+cd /data && printf '+ /d1/\000+ /d1/d2/\000+ /d1/d2/old.txt\000+ /rmme\000+ /rmme/***\000' | rsync -artuz -R --sockopts=TCP_NODELAY --port=874 --timeout=100 --delete ./ --from0 --include-from=- '--exclude=*' 10.0.0.2::www
