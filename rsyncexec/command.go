@@ -261,15 +261,28 @@ var longWithArg = map[string]bool{
 	"--read-batch": true, "--protocol": true, "--iconv": true, "--checksum-seed": true,
 }
 
+// Recursive reports whether rsync run with params recurses into
+// directories (-r, -a, --recursive, --archive, not undone by --no-r): then a
+// directory sent by an update run goes with its content.
+func Recursive(params []string) bool { return recursionOf(params) != recOff }
+
 // archiveOnlyRecursion reports whether params turn recursion on through
-// -a/--archive alone, the recursion rsync drops under --files-from. It
-// follows rsync's own bookkeeping: -a sets recursion only if it is off, -r
-// sets it explicitly, --no-r clears it; the last word wins.
-func archiveOnlyRecursion(params []string) bool {
+// -a/--archive alone, the recursion rsync drops under --files-from.
+func archiveOnlyRecursion(params []string) bool { return recursionOf(params) == recFromArchive }
+
+const (
+	recOff = iota
+	recFromArchive
+	recExplicit
+)
+
+// recursionOf follows rsync's own bookkeeping: -a sets recursion only if
+// it is off, -r sets it explicitly, --no-r clears it; the last word wins.
+func recursionOf(params []string) int {
 	const (
-		off = iota
-		fromArchive
-		explicit
+		off         = recOff
+		fromArchive = recFromArchive
+		explicit    = recExplicit
 	)
 	rec := off
 	for i := 0; i < len(params); i++ {
@@ -307,5 +320,5 @@ func archiveOnlyRecursion(params []string) bool {
 			}
 		}
 	}
-	return rec == fromArchive
+	return rec
 }

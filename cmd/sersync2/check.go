@@ -71,7 +71,7 @@ func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr 
 		return exitOK
 	}
 	s := cfg.Sersync
-	fmt.Fprintf(w, "  commonParams         %q -> %q (recursive: %v)\n", s.Rsync.CommonParams, s.Rsync.Params, recursive(s.Rsync.Params))
+	fmt.Fprintf(w, "  commonParams         %q -> %q (recursive: %v)\n", s.Rsync.CommonParams, s.Rsync.Params, rsyncexec.Recursive(s.Rsync.Params))
 	fmt.Fprintf(w, "  failLog              %s every %s\n", s.FailLog.Path, s.FailLog.Interval)
 	if s.Crontab.Enabled {
 		fmt.Fprintf(w, "  crontab              full sync every %s, excludes %q\n", s.Crontab.Schedule, s.Crontab.Exclude)

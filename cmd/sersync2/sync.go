@@ -104,22 +104,6 @@ func targetFor(cfg confxml.Config, root string, r confxml.Remote, exclude func(s
 	return t
 }
 
-// recursive reports whether rsync params recurse (-a, -r, --recursive,
-// --archive): then an update of a directory sends its content.
-func recursive(params []string) bool {
-	for _, p := range params {
-		switch {
-		case p == "--recursive" || p == "--archive":
-			return true
-		case strings.HasPrefix(p, "-") && !strings.HasPrefix(p, "--"):
-			if strings.ContainsAny(p[1:], "ar") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // printSersyncLines prints the original's lines of spec 1.3 step 13.
 func printSersyncLines(w io.Writer, cfg confxml.Config, threads, remotes int) {
 	s := cfg.Sersync
@@ -205,7 +189,7 @@ func runSync(ctx context.Context, stdout io.Writer, log *slog.Logger, cfg confxm
 
 	var cnt counters
 	qopts := queue.Options{
-		Recursive: recursive(cfg.Sersync.Rsync.Params),
+		Recursive: rsyncexec.Recursive(cfg.Sersync.Rsync.Params),
 		MinDelay:  o.minDelay,
 		Log:       log,
 	}
