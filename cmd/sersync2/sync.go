@@ -131,7 +131,12 @@ func printSersyncLines(w io.Writer, cfg confxml.Config, threads, remotes int) {
 	fmt.Fprintln(w, "please according your cpu ，use -n param to adjust the cpu rate")
 }
 
-func runSync(ctx context.Context, stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, ready func(error)) error {
+func runSync(parent context.Context, stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, ready func(error)) error {
+	// The watcher ending on its own (its fd failed) stops everything with
+	// an error, so a service manager restarts us instead of a daemon that
+	// no longer sees changes.
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
 	out := &syncWriter{w: stdout}
 	roots, pluginWatch := watchRoots(cfg, log)
 	nremotes := len(roots[0].Remotes)
@@ -244,7 +249,10 @@ func runSync(ctx context.Context, stdout io.Writer, log *slog.Logger, cfg confxm
 			runLane(ctx, runCtx, l, runner, runOpts, plugin, log, &cnt)
 		})
 	}
-	wg.Go(func() { dispatch(ctx, w, byRoot, log) })
+	wg.Go(func() {
+		dispatch(ctx, w, byRoot, log)
+		cancel(errWatcherStopped)
+	})
 
 	log.Info("sersync2 started", "version", version, "roots", len(roots), "remotes", len(lanes), "threads", o.threads, "watches", w.Stats().Watches)
 	ready(nil)
@@ -277,6 +285,9 @@ func runSync(ctx context.Context, stdout io.Writer, log *slog.Logger, cfg confxm
 	ws := w.Stats()
 	log.Info("stopped", "batches", cnt.batches.Load(), "rsync_runs", cnt.runs.Load(), "paths", cnt.paths.Load(),
 		"failed_batches", cnt.failures.Load(), "overflows", ws.Overflows, "unsynced_paths", pending)
+	if err := context.Cause(ctx); errors.Is(err, errWatcherStopped) && parent.Err() == nil {
+		return err
+	}
 	return nil
 }
 
@@ -289,6 +300,8 @@ func watcherOptions(cfg confxml.Config, roots []string, out *syncWriter, log *sl
 	}
 	return o
 }
+
+var errWatcherStopped = errors.New("the watcher stopped: changes are no longer seen")
 
 // dispatch fans every watcher event out to the queues of its root.
 func dispatch(ctx context.Context, w *inotifymask.Watcher, byRoot map[string][]*lane, log *slog.Logger) {
