@@ -19,7 +19,7 @@ help:
 	@echo "make test    - vet, gofmt, go mod tidy check, go test -race ./..., darwin build"
 	@echo "make demo    - live replication to a local rsync daemon on 127.0.0.1"
 	@echo "make fuzz    - run every fuzz target for FUZZTIME ($(FUZZTIME)) each"
-	@echo "make bench   - Go benchmarks of the hot paths"
+	@echo "make bench   - micro-benchmarks, then sersync2 vs lsyncd and an inotifywait loop (BENCH_QUICK=1: under 3 min)"
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sersync2
@@ -63,8 +63,21 @@ fuzz:
 demo: build
 	$(GO) run ./internal/demo -bin $(BIN)
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+# bench: Go micro-benchmarks of the hot paths (event decode, queue merge,
+# argv build; benchstat-friendly, also saved in bench/results/), then the
+# side-by-side harness against lsyncd and an inotifywait+rsync loop
+# (bench/, table on stdout, JSON lines in bench/results/). About 13 min;
+# BENCH_QUICK=1 make bench: smaller workloads, under 3 min.
+bench: build deps-bench
+	@mkdir -p bench/results
+	@if [ "$${BENCH_QUICK:-0}" != 0 ]; then set -- 1 100ms 'Decode|Pipeline|WatchSetup/dirs=10000$$' quick; \
+	  else set -- 3 300ms . full; fi; \
+	  out=bench/results/$$(date +%F)-$$(uname -n)-micro-$$4.txt; \
+	  { $(GO) test -run '^$$' -bench . -benchmem -count $$1 -benchtime $$2 ./queue ./rsyncexec && \
+	    $(GO) test -run '^$$' -bench "$$3" -benchmem -count $$1 -benchtime $$2 ./inotifymask; \
+	    echo $$? > $$out.rc.tmp; } 2>&1 | tee $$out; \
+	  rc=$$(cat $$out.rc.tmp); rm -f $$out.rc.tmp; exit $$rc
+	$(GO) run ./bench -bin $(BIN)
 
 clean:
 	rm -f $(BIN)

@@ -1,0 +1,368 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/sersync-go/sersync2/internal/rsyncd"
+)
+
+// cell is one (tool, workload) run: its own directory, source, daemon and
+// target.
+type cell struct {
+	cfg   config
+	dir   string // everything of the cell lives below it
+	src   string
+	d     *rsyncd.Daemon
+	dst   string // the daemon's module directory
+	names []string
+	seed  uint64
+	// logStart is the daemon log's size once the daemon is up.
+	logStart int64
+	// state a workload keeps between run and collect
+	bigCloseOff int64
+	w7          *w7State
+}
+
+// result is one cell's figures; one JSON line each.
+type result struct {
+	Time      time.Time `json:"time"`
+	Host      string    `json:"host"`
+	Quick     bool      `json:"quick"`
+	Rep       int       `json:"rep"`
+	Tool      string    `json:"tool"`
+	Workload  string    `json:"workload"`
+	Files     int       `json:"files"`
+	WorkloadS float64   `json:"workload_s"` // how long the workload itself ran
+	Converged bool      `json:"converged"`
+	// ConvergeS is the time from the end of the workload until the
+	// target first equalled the source (for the floor: the rsync's wall
+	// time); -1 when it did not within TimeoutS.
+	ConvergeS float64 `json:"converge_s"`
+	TimeoutS  float64 `json:"timeout_s"`
+	// RsyncProcs counts the daemon's "connect from" lines from the start
+	// of the workload until the tool stopped; RsyncProcsTotal includes
+	// the start-up sync.
+	RsyncProcs      int  `json:"rsync_procs"`
+	RsyncProcsTotal int  `json:"rsync_procs_total"`
+	ToolRsyncRuns   *int `json:"tool_rsync_runs,omitempty"` // as sersync2's log says
+	// CPUS is the CPU time of the tool's process tree (the tool and every
+	// rsync it ran) during the workload, convergence and settle window:
+	// max(rusage after SIGTERM, /proc sample before it) minus the sample
+	// taken when the workload started.
+	CPUS        float64 `json:"cpu_s"`
+	CPURusageS  float64 `json:"cpu_rusage_s"`
+	CPUSampledS float64 `json:"cpu_sampled_s"`
+	CPUBaseS    float64 `json:"cpu_base_s"`
+	// CPUOwnS is the part of CPUSampledS the tool's own processes used
+	// (not its rsync children), since they started.
+	CPUOwnS float64 `json:"cpu_own_s"`
+	// PeakRSSMiB is the sum of VmHWM of the tool's own processes (not its
+	// rsync children) just before it was stopped.
+	PeakRSSMiB float64  `json:"peak_rss_mib"`
+	Missing    int      `json:"missing"`
+	Extra      int      `json:"extra"`
+	Different  int      `json:"different"`
+	Stable     bool     `json:"stable"` // stayed equal through the settle window
+	DiffSample []string `json:"diff_sample,omitempty"`
+	// W5: transfers of the big file in the whole cell and those the
+	// daemon logged after the writer closed it.
+	BigTransfers           *int          `json:"big_transfers,omitempty"`
+	BigTransfersAfterClose *int          `json:"big_transfers_after_close,omitempty"`
+	W7                     []phaseResult `json:"w7,omitempty"`
+	Pwned                  bool          `json:"pwned"` // a file named PWNED appeared: a name ran as shell code
+	Error                  string        `json:"error,omitempty"`
+	Env                    env           `json:"env"`
+}
+
+func secs(d time.Duration) float64 { return d.Seconds() }
+
+// runCell runs one cell and never panics on a tool's failure: errors go
+// into the result.
+func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlName string) (r result) {
+	wl := workloads[wlName]
+	r = result{Time: time.Now().UTC(), Host: e.Host, Quick: cfg.quick, Tool: tool, Workload: wlName,
+		Files: wl.files(cfg.size, names), TimeoutS: secs(cfg.timeout), ConvergeS: -1, Env: e}
+	fail := func(err error) result {
+		r.Error = err.Error()
+		return r
+	}
+	dir, err := os.MkdirTemp(cfg.work, "sersync-bench-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(dir)
+	c := &cell{cfg: cfg, dir: dir, src: filepath.Join(dir, "src"), names: names, seed: uint64(time.Now().UnixNano())}
+	if err := os.Mkdir(c.src, 0o755); err != nil {
+		return fail(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "rsyncd"), 0o755); err != nil {
+		return fail(err)
+	}
+	c.d, err = rsyncd.Start(filepath.Join(dir, "rsyncd"), rsyncd.Options{Auth: true})
+	if err != nil {
+		return fail(err)
+	}
+	defer c.d.Close()
+	c.dst = c.d.ModuleDir("www")
+	defer c.cleanup()
+	// rsyncd.Start's readiness probe is a connection too: count from here.
+	if c.logStart, err = fileSize(c.d.LogFile); err != nil {
+		return fail(err)
+	}
+	if err := wl.prepare(c); err != nil {
+		return fail(fmt.Errorf("%s prepare: %w", wlName, err))
+	}
+
+	if tool == toolFloor {
+		return c.floor(ctx, wl, r)
+	}
+
+	t, err := startTool(ctx, c, tool)
+	if err != nil {
+		return fail(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			t.kill()
+		}
+	}()
+	ok, _, err := waitEqual(ctx, c.src, c.dst, time.Now().Add(cfg.size.readyTimeout))
+	if err != nil {
+		return fail(err)
+	}
+	if !ok {
+		return fail(fmt.Errorf("%s: start-up sync did not mirror the source within %v", tool, cfg.size.readyTimeout))
+	}
+	base, err := sampleTree(t.pid())
+	if err != nil {
+		return fail(err)
+	}
+	logOff, err := fileSize(c.d.LogFile)
+	if err != nil {
+		return fail(err)
+	}
+
+	t0 := time.Now()
+	runErr := wl.run(ctx, c)
+	tEnd := time.Now()
+	r.WorkloadS = secs(tEnd.Sub(t0))
+	if runErr != nil {
+		return fail(fmt.Errorf("%s run: %w", wlName, runErr))
+	}
+	ok, at, err := waitEqual(ctx, c.src, c.dst, tEnd.Add(cfg.timeout))
+	if err != nil {
+		return fail(err)
+	}
+	r.Converged = ok
+	if ok {
+		r.ConvergeS = secs(at.Sub(tEnd))
+	}
+	stable, diff, err := settle(ctx, c.src, c.dst, cfg.settle)
+	if err != nil {
+		return fail(err)
+	}
+	r.Stable = ok && stable
+	r.Missing, r.Extra, r.Different, r.DiffSample = diff.Missing, diff.Extra, diff.Different, diff.Sample
+
+	end, sampleErr := sampleTree(t.pid())
+	ruCPU, stopErr := t.stop(cfg.size.stopTimeout)
+	stopped = true
+	if sampleErr != nil {
+		return fail(sampleErr)
+	}
+	r.CPURusageS, r.CPUSampledS, r.CPUBaseS, r.CPUOwnS = secs(ruCPU), secs(end.cpu), secs(base.cpu), secs(end.own)
+	if cfg.toolLogs != "" {
+		name := fmt.Sprintf("%s-%s-%s.log", r.Time.Format("20060102T150405"), wlName, tool)
+		if err := os.WriteFile(filepath.Join(cfg.toolLogs, name), []byte(t.out.String()), 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	r.CPUS = secs(max(ruCPU, end.cpu) - base.cpu)
+	r.PeakRSSMiB = float64(end.rss) / (1 << 20)
+	if tool == toolOurs {
+		n := ourRsyncRuns(t.out.String())
+		r.ToolRsyncRuns = &n
+	}
+	if r.RsyncProcs, err = countConnects(c.d.LogFile, logOff); err != nil {
+		return fail(err)
+	}
+	if r.RsyncProcsTotal, err = countConnects(c.d.LogFile, c.logStart); err != nil {
+		return fail(err)
+	}
+	if wl.collect != nil {
+		if err := wl.collect(c, &r); err != nil {
+			return fail(fmt.Errorf("%s collect: %w", wlName, err))
+		}
+	}
+	r.Pwned = pwned(dir)
+	if stopErr != nil {
+		return fail(stopErr)
+	}
+	return r
+}
+
+// floor runs the workload with no tool watching, then one plain rsync of
+// the final tree into the empty module.
+func (c *cell) floor(ctx context.Context, wl workload, r result) result {
+	t0 := time.Now()
+	if err := wl.run(ctx, c); err != nil {
+		r.Error = fmt.Sprintf("%s run: %v", r.Workload, err)
+		return r
+	}
+	r.WorkloadS = secs(time.Since(t0))
+	wall, cpu, err := floorRsync(ctx, c)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	r.Converged, r.ConvergeS = true, secs(wall)
+	r.CPUS, r.CPURusageS = secs(cpu), secs(cpu)
+	diff, err := fullDiff(c.src, c.dst)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	r.Stable = diff.total() == 0
+	r.Missing, r.Extra, r.Different, r.DiffSample = diff.Missing, diff.Extra, diff.Different, diff.Sample
+	if r.RsyncProcs, err = countConnects(c.d.LogFile, c.logStart); err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	r.RsyncProcsTotal = r.RsyncProcs
+	if wl.collect != nil {
+		if err := wl.collect(c, &r); err != nil {
+			r.Error = fmt.Sprintf("%s collect: %v", r.Workload, err)
+			return r
+		}
+	}
+	r.Pwned = pwned(c.dir)
+	return r
+}
+
+// cleanup releases what a workload left running (W7's target watch).
+func (c *cell) cleanup() {
+	if c.w7 != nil && c.w7.watch != nil {
+		c.w7.watch.Close()
+	}
+}
+
+func fileSize(p string) (int64, error) {
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// readLogFrom returns the daemon log from byte offset off.
+func readLogFrom(p string, off int64) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("daemon log: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("daemon log: %w", err)
+	}
+	return io.ReadAll(f)
+}
+
+// countConnects counts client connections (one per rsync process, of any
+// tool) in the daemon log from byte offset off: "connect from" lines whose
+// daemon process logged anything after it. A bare TCP probe (rsyncd.Start
+// checks the port that way, and its line may be written after Start
+// returned) logs nothing else and is left out.
+func countConnects(p string, off int64) (int, error) {
+	b, err := readLogFrom(p, off)
+	if err != nil {
+		return 0, err
+	}
+	return connects(b), nil
+}
+
+func connects(log []byte) int {
+	lines := map[string]int{} // daemon pid → lines after its "connect from"
+	var order []string
+	for _, line := range bytes.Split(log, []byte("\n")) {
+		i := bytes.IndexByte(line, '[')
+		j := bytes.Index(line, []byte("] "))
+		if i < 0 || j < i {
+			continue
+		}
+		pid := string(line[i+1 : j])
+		if bytes.HasPrefix(line[j+2:], []byte("connect from ")) {
+			if _, ok := lines[pid]; !ok {
+				order = append(order, pid)
+			}
+			lines[pid] = 0
+			continue
+		}
+		if n, ok := lines[pid]; ok {
+			lines[pid] = n + 1
+		}
+	}
+	n := 0
+	for _, pid := range order {
+		if lines[pid] > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// countRecv counts "recv www REL" transfer lines from byte offset off.
+func countRecv(p string, off int64, rel string) (int, error) {
+	b, err := readLogFrom(p, off)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if i := bytes.Index(line, []byte("] ")); i >= 0 && string(line[i+2:]) == "recv www "+rel {
+			n++
+		}
+	}
+	return n, nil
+}
+
+var ourRuns = regexp.MustCompile(`msg=synced .*rsync_runs=(\d+)`)
+
+// ourRsyncRuns sums the rsync_runs sersync2 logged for its batches.
+func ourRsyncRuns(log string) int {
+	n := 0
+	for _, m := range ourRuns.FindAllStringSubmatch(log, -1) {
+		v, _ := strconv.Atoi(m[1])
+		n += v
+	}
+	return n
+}
+
+// pwned reports whether a file named PWNED exists below dir: a hostile
+// name was run as shell code by some tool.
+func pwned(dir string) bool {
+	found := false
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == "PWNED" {
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return found
+}

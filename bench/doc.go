@@ -1,0 +1,27 @@
+// Command bench is the side-by-side benchmark behind `make bench` (issue
+// #5). It runs sersync2 (stock-style confxml.xml, -r, -n 10), lsyncd
+// (default.rsync with delay=1 and delay=0) and the classic
+// `inotifywait -mr … | while read; do rsync -az --delete …; done` loop
+// against a real rsync daemon on 127.0.0.1 with auth (internal/rsyncd),
+// with a fresh source, daemon and target for every (tool, workload) cell
+// and the tools interleaved within each repetition. The physical floor is
+// one plain `rsync -a --delete` of the workload's final tree into an empty
+// module.
+//
+// Per cell it records the convergence time after the workload ends (first
+// moment the target equals the source, internal/treecmp), the rsync
+// connections the daemon logged during the workload, CPU seconds and peak
+// RSS of the tool's process tree, and correctness after a quiet settle
+// window (missing / extra / different entries). W5 counts transfers of the
+// big file, W7 the per-file latency from close(2) on the source to the
+// rename into place on the target (an inotify watch on the target).
+//
+// Output: a table on stdout and one JSON object per cell appended to
+// bench/results/<date>-<host>.jsonl. BENCH_QUICK=1 (or -quick) shrinks the
+// workloads and runs one repetition.
+//
+// What it does not do: fix, tune or second-guess a tool (a tool that does
+// not converge is reported as such, with its diff counts), talk to any
+// address but 127.0.0.1, drop caches or pin CPUs. It needs Linux (inotify,
+// /proc); elsewhere it exits with an error.
+package main

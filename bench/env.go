@@ -1,0 +1,126 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// env describes the machine and the tools' versions; every JSON line
+// carries it.
+type env struct {
+	Date        string `json:"date"`
+	Host        string `json:"host"`
+	NProc       int    `json:"nproc"`
+	CPU         string `json:"cpu"`
+	Kernel      string `json:"kernel"`
+	Rsync       string `json:"rsync"`
+	Lsyncd      string `json:"lsyncd,omitempty"`
+	Inotifywait string `json:"inotifywait,omitempty"`
+	Sersync2    string `json:"sersync2"`
+}
+
+// probeEnv fills env and checks that every selected tool is installed.
+func probeEnv(ctx context.Context, cfg config) (env, error) {
+	e := env{Date: time.Now().Format("2006-01-02"), NProc: runtime.NumCPU(), CPU: cpuModel()}
+	var err error
+	if e.Host, err = os.Hostname(); err != nil {
+		return e, fmt.Errorf("hostname: %w", err)
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		e.Kernel = strings.TrimSpace(string(b))
+	}
+	first := func(name string, args ...string) (string, error) {
+		out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+		if err != nil && line == "" {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		return strings.TrimSpace(line), nil
+	}
+	if e.Rsync, err = first("rsync", "--version"); err != nil {
+		return e, fmt.Errorf("rsync is needed (make deps): %w", err)
+	}
+	need := map[string]bool{}
+	for _, t := range cfg.tools {
+		need[t] = true
+	}
+	if need[toolOurs] {
+		if e.Sersync2, err = first(cfg.bin, "--version"); err != nil {
+			return e, fmt.Errorf("sersync2 binary %s (make build): %w", cfg.bin, err)
+		}
+	}
+	if need[toolLsyncd1] || need[toolLsyncd0] {
+		if e.Lsyncd, err = first("lsyncd", "--version"); err != nil {
+			return e, fmt.Errorf("lsyncd is needed (make deps-bench): %w", err)
+		}
+	}
+	if need[toolLoop] {
+		// inotifywait --help exits non-zero but prints its version first.
+		if e.Inotifywait, err = first("inotifywait", "--help"); err != nil {
+			return e, fmt.Errorf("inotifywait is needed (make deps-bench): %w", err)
+		}
+		if _, err := exec.LookPath("bash"); err != nil {
+			return e, fmt.Errorf("bash is needed for the inotify loop: %w", err)
+		}
+	}
+	return e, nil
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+// jsonSink appends one JSON object per cell to <dir>/<date>-<host>.jsonl.
+type jsonSink struct {
+	path string
+	f    *os.File
+	enc  *json.Encoder
+}
+
+func openSink(dir string, e env) (*jsonSink, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	host := strings.Map(func(r rune) rune {
+		if r == '/' || r == ' ' || r < 0x20 {
+			return '_'
+		}
+		return r
+	}, e.Host)
+	p := filepath.Join(dir, e.Date+"-"+host+".jsonl")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	return &jsonSink{path: p, f: f, enc: json.NewEncoder(f)}, nil
+}
+
+func (s *jsonSink) Write(r result) error {
+	if err := s.enc.Encode(r); err != nil {
+		return fmt.Errorf("results %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *jsonSink) Close() error { return s.f.Close() }

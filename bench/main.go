@@ -1,0 +1,281 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is one invocation of the harness.
+type config struct {
+	bin        string // the sersync2 binary
+	hostile    string // testdata/rsyncexec/hostile-names.txt
+	resultsDir string // "" writes no JSON
+	toolLogs   string // "" keeps no tool output
+	work       string // parent of the per-cell temporary directories
+	quick      bool
+	reps       int // repetitions of every workload
+	w1Reps     int // repetitions of W1, whose ratios are the headline targets
+	tools      []string
+	workloads  []string
+	timeout    time.Duration // convergence deadline after a workload ends
+	settle     time.Duration // quiet window after convergence
+	size       sizes
+	out        io.Writer // the table
+	log        *slog.Logger
+}
+
+// sizes are the workload dimensions.
+type sizes struct {
+	w1Files, w1Dirs   int
+	w2Chains, w2Depth int
+	w3DirFiles        int // files in the renamed directory
+	w3Files           int // single files renamed
+	w4Files           int
+	w5Chunks          int // 1 MiB chunks
+	w5Over            time.Duration
+	w7                []phase
+	w7FileSize        int
+	w1FileSize        int
+	readyTimeout      time.Duration // tool start-up and initial sync
+	stopTimeout       time.Duration // SIGTERM → exit
+}
+
+// phase is one rate step of W7.
+type phase struct {
+	Rate int
+	Dur  time.Duration
+}
+
+func fullSizes() sizes {
+	return sizes{
+		w1Files: 10_000, w1Dirs: 100, w1FileSize: 4096,
+		w2Chains: 50, w2Depth: 20,
+		w3DirFiles: 1000, w3Files: 100,
+		w4Files:  1000,
+		w5Chunks: 200, w5Over: 5 * time.Second,
+		w7:           []phase{{200, 30 * time.Second}, {2000, 10 * time.Second}, {10_000, 10 * time.Second}},
+		w7FileSize:   1024,
+		readyTimeout: 60 * time.Second, stopTimeout: 30 * time.Second,
+	}
+}
+
+func quickSizes() sizes {
+	s := fullSizes()
+	s.w1Files, s.w1Dirs = 2000, 20
+	s.w2Chains = 20
+	s.w5Chunks, s.w5Over = 50, 2500*time.Millisecond
+	s.w7 = []phase{{200, 5 * time.Second}, {2000, 2 * time.Second}, {10_000, time.Second}}
+	return s
+}
+
+var allTools = []string{toolOurs, toolLsyncd1, toolLsyncd0, toolLoop, toolFloor}
+var allWorkloads = []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7"}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	quickEnv := os.Getenv("BENCH_QUICK")
+	var (
+		bin      = fs.String("bin", "./sersync2", "sersync2 binary under test")
+		hostile  = fs.String("hostile", "testdata/rsyncexec/hostile-names.txt", "hostile file names, one Go-quoted name per line")
+		results  = fs.String("results", "bench/results", "directory for the <date>-<host>.jsonl results (\"\" = none)")
+		work     = fs.String("work", os.TempDir(), "where the per-cell source and target trees live")
+		quick    = fs.Bool("quick", quickEnv != "" && quickEnv != "0", "small workloads, one repetition (default from BENCH_QUICK)")
+		reps     = fs.Int("reps", 1, "repetitions of every workload")
+		w1Reps   = fs.Int("w1-reps", 0, "repetitions of W1, the workload of the ratio targets (default 3, quick 1; at least -reps)")
+		tools    = fs.String("tools", strings.Join(allTools, ","), "tools to run, comma separated")
+		wls      = fs.String("workloads", strings.Join(allWorkloads, ","), "workloads to run, comma separated")
+		timeout  = fs.Duration("timeout", 0, "convergence deadline after a workload ends (default 90s, quick 45s)")
+		settle   = fs.Duration("settle", 0, "quiet window after convergence in which the target must not change (default 2s, quick 1s)")
+		toolLogs = fs.String("tool-logs", "", "keep each tool's stdout/stderr in this directory")
+		logLevel = fs.String("log-level", "info", "progress log level on stderr: debug, info, warn")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "bench: -log-level: %v\n", err)
+		return 2
+	}
+	cfg := config{
+		bin: *bin, hostile: *hostile, resultsDir: *results, work: *work, toolLogs: *toolLogs,
+		quick: *quick, reps: *reps, w1Reps: *w1Reps, timeout: *timeout, settle: *settle,
+		out: stdout,
+		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
+	}
+	cfg.size = fullSizes()
+	if cfg.quick {
+		cfg.size = quickSizes()
+	}
+	if cfg.reps <= 0 {
+		cfg.reps = 1
+	}
+	if cfg.w1Reps <= 0 {
+		cfg.w1Reps = 3
+		if cfg.quick {
+			cfg.w1Reps = 1
+		}
+	}
+	cfg.w1Reps = max(cfg.w1Reps, cfg.reps)
+	if cfg.timeout <= 0 {
+		cfg.timeout = 90 * time.Second
+		if cfg.quick {
+			cfg.timeout = 45 * time.Second
+		}
+	}
+	if cfg.settle <= 0 {
+		cfg.settle = 2 * time.Second
+		if cfg.quick {
+			cfg.settle = time.Second
+		}
+	}
+	var err error
+	if cfg.tools, err = pick(*tools, allTools); err != nil {
+		fmt.Fprintf(stderr, "bench: -tools: %v\n", err)
+		return 2
+	}
+	if cfg.workloads, err = pick(*wls, allWorkloads); err != nil {
+		fmt.Fprintf(stderr, "bench: -workloads: %v\n", err)
+		return 2
+	}
+	if cfg.bin, err = filepath.Abs(cfg.bin); err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := benchmark(ctx, cfg); err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// pick splits a comma-separated list and checks every item is known; the
+// result keeps the order of known.
+func pick(list string, known []string) ([]string, error) {
+	want := map[string]bool{}
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		ok := false
+		for _, k := range known {
+			if strings.EqualFold(s, k) {
+				want[k], ok = true, true
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown %q (known: %s)", s, strings.Join(known, ", "))
+		}
+	}
+	var out []string
+	for _, k := range known {
+		if want[k] {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("nothing selected")
+	}
+	return out, nil
+}
+
+// benchmark runs every selected cell, reps times, tools interleaved, then
+// prints the table and the targets.
+func benchmark(ctx context.Context, cfg config) error {
+	env, err := probeEnv(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	names, err := readHostileNames(cfg.hostile)
+	if err != nil {
+		return err
+	}
+	var sink *jsonSink
+	if cfg.resultsDir != "" {
+		if sink, err = openSink(cfg.resultsDir, env); err != nil {
+			return err
+		}
+		defer sink.Close()
+	}
+	started := time.Now()
+	var results []result
+	for rep := 1; rep <= max(cfg.reps, cfg.w1Reps); rep++ {
+		for _, wl := range cfg.workloads {
+			if rep > cfg.repsOf(wl) {
+				continue
+			}
+			// Rotate the tool order each repetition: A B C, B C A, …
+			order := rotate(cfg.tools, rep-1)
+			for _, tool := range order {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if tool == toolFloor && wl == "W7" {
+					continue // a latency workload: no floor
+				}
+				cfg.log.Info("cell", "rep", rep, "workload", wl, "tool", tool)
+				r := runCell(ctx, cfg, env, names, tool, wl)
+				r.Rep = rep
+				if r.Error != "" {
+					cfg.log.Warn("cell failed", "workload", wl, "tool", tool, "err", r.Error)
+				} else {
+					cfg.log.Info("cell done", "workload", wl, "tool", tool, "converged", r.Converged,
+						"converge_s", round3(r.ConvergeS), "rsync_procs", r.RsyncProcs, "cpu_s", round3(r.CPUS),
+						"missing", r.Missing, "extra", r.Extra, "different", r.Different)
+				}
+				results = append(results, r)
+				if sink != nil {
+					if err := sink.Write(r); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	printReport(cfg.out, cfg, env, results, len(names), time.Since(started))
+	if sink != nil {
+		fmt.Fprintf(cfg.out, "\nJSON lines appended to %s\n", sink.path)
+	}
+	return nil
+}
+
+func (c config) repsOf(wl string) int {
+	if wl == "W1" {
+		return c.w1Reps
+	}
+	return c.reps
+}
+
+func rotate(s []string, k int) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	k %= len(s)
+	return append(append([]string(nil), s[k:]...), s[:k]...)
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

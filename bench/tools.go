@@ -1,0 +1,405 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sersync-go/sersync2/internal/rsyncd"
+)
+
+// Tool names, as they appear in the table and the JSON.
+const (
+	toolOurs    = "sersync2"
+	toolLsyncd1 = "lsyncd-d1"
+	toolLsyncd0 = "lsyncd-d0"
+	toolLoop    = "inotify-loop"
+	toolFloor   = "rsync-floor"
+)
+
+func isPeer(tool string) bool {
+	return tool == toolLsyncd1 || tool == toolLsyncd0 || tool == toolLoop
+}
+
+// lockedBuffer collects a child's output while the harness reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// running is a tool process started by the harness. The goroutine that
+// waits for it is owned by running: stop and kill wait for done.
+type running struct {
+	name string
+	cmd  *exec.Cmd
+	out  *lockedBuffer // stdout and stderr
+	done chan struct{}
+	err  error // cmd.Wait's result, valid after done
+	// signal asks the tool to stop (SIGTERM to the right processes).
+	signal func(r *running) error
+}
+
+func startProcess(name string, cmd *exec.Cmd, signal func(*running) error) (*running, error) {
+	r := &running{name: name, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{}), signal: signal}
+	cmd.Stdout, cmd.Stderr = r.out, r.out
+	// Own process group: kill reaches every leftover child.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: start: %w", name, err)
+	}
+	go func() {
+		r.err = cmd.Wait()
+		close(r.done)
+	}()
+	return r, nil
+}
+
+func (r *running) pid() int { return r.cmd.Process.Pid }
+
+func (r *running) exited() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop asks the tool to stop and waits for it; after timeout it kills the
+// process group. It returns the CPU time of the tool and every child it
+// reaped (the rusage of the exited process).
+func (r *running) stop(timeout time.Duration) (time.Duration, error) {
+	var sigErr error
+	if !r.exited() {
+		sigErr = r.signal(r)
+	}
+	var err error
+	select {
+	case <-r.done:
+	case <-time.After(timeout):
+		err = fmt.Errorf("%s did not exit within %v of SIGTERM; killed", r.name, timeout)
+		r.kill()
+	}
+	// Leftovers in the group (a child the tool did not wait for).
+	_ = syscall.Kill(-r.pid(), syscall.SIGKILL)
+	if err == nil && sigErr != nil {
+		err = fmt.Errorf("%s: stop: %w", r.name, sigErr)
+	}
+	ru, ok := r.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0, errors.Join(err, fmt.Errorf("%s: no rusage", r.name))
+	}
+	return rusageCPU(ru), err
+}
+
+// kill ends the whole process group at once and waits for the tool.
+func (r *running) kill() {
+	_ = syscall.Kill(-r.pid(), syscall.SIGKILL)
+	_ = r.cmd.Process.Kill()
+	<-r.done
+}
+
+func rusageCPU(ru *syscall.Rusage) time.Duration {
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func sigterm(r *running) error { return r.cmd.Process.Signal(syscall.SIGTERM) }
+
+// sigtermBelowRoot stops a shell pipeline: every process below the shell
+// gets SIGTERM, so that the shell itself reaps them and exits, and its
+// rusage covers the pipeline.
+func sigtermBelowRoot(r *running) error {
+	all, err := allProcs()
+	if err != nil {
+		return err
+	}
+	for _, p := range descendants(r.pid(), all)[1:] {
+		_ = syscall.Kill(p.pid, syscall.SIGTERM)
+	}
+	return nil
+}
+
+// waitOutput polls the tool's output until ok says it is ready.
+func (r *running) waitOutput(ctx context.Context, timeout time.Duration, what string, ok func(string) bool) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		out := r.out.String()
+		if ok(out) {
+			return nil
+		}
+		if r.exited() {
+			return fmt.Errorf("%s exited while waiting for %s (%v): %s", r.name, what, r.err, tail(out, 2000))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: no %s after %v: %s", r.name, what, timeout, tail(out, 2000))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond): // polling interval, not synchronisation
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// startTool starts tool on the cell and returns once it is ready to see
+// changes: its watches are in place and its start-up sync has finished.
+func startTool(ctx context.Context, c *cell, tool string) (*running, error) {
+	switch tool {
+	case toolOurs:
+		return startOurs(ctx, c)
+	case toolLsyncd1:
+		return startLsyncd(ctx, c, 1)
+	case toolLsyncd0:
+		return startLsyncd(ctx, c, 0)
+	case toolLoop:
+		return startLoop(ctx, c)
+	}
+	return nil, fmt.Errorf("unknown tool %q", tool)
+}
+
+var fullSynced = regexp.MustCompile(`msg=synced .*full=true`)
+
+// startOurs runs sersync2 in the foreground with a stock-style config and
+// -r, and waits for its start-up line and the -r full sync.
+func startOurs(ctx context.Context, c *cell) (*running, error) {
+	dir := filepath.Join(c.dir, "sersync")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, "confxml.xml")
+	if err := os.WriteFile(conf, []byte(stockConf(c.src, c.d, filepath.Join(dir, "rsync_fail_log.sh"))), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(c.cfg.bin, "--no-tune-kernel", "-r", "-n", "10", "-o", conf)
+	cmd.Dir = dir
+	r, err := startProcess(toolOurs, cmd, sigterm)
+	if err != nil {
+		return nil, err
+	}
+	err = r.waitOutput(ctx, c.cfg.size.readyTimeout, "start-up line and -r full sync", func(s string) bool {
+		return strings.Contains(s, `msg="sersync2 started"`) && fullSynced.MatchString(s)
+	})
+	if err != nil {
+		r.kill()
+		return nil, err
+	}
+	return r, nil
+}
+
+// stockConf renders the stock confxml.xml with the watch root, the remote,
+// auth and userDefinedPort pointing at the daemon; every other element as
+// shipped (commonParams -artuz, delete/createFolder/closeWrite/moveFrom/
+// moveTo on, filter, crontab and plugins off).
+func stockConf(watch string, d *rsyncd.Daemon, failLog string) string {
+	esc := strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;").Replace
+	return fmt.Sprintf(`<?xml version="1.0" encoding="ISO-8859-1"?>
+<head version="2.5">
+    <host hostip="localhost" port="8008"></host>
+    <debug start="false"/>
+    <fileSystem xfs="false"/>
+    <filter start="false">
+	<exclude expression="(.*)\.svn"></exclude>
+	<exclude expression="(.*)\.gz"></exclude>
+	<exclude expression="^info/*"></exclude>
+	<exclude expression="^static/*"></exclude>
+    </filter>
+    <inotify>
+	<delete start="true"/>
+	<createFolder start="true"/>
+	<createFile start="false"/>
+	<closeWrite start="true"/>
+	<moveFrom start="true"/>
+	<moveTo start="true"/>
+	<attrib start="false"/>
+	<modify start="false"/>
+    </inotify>
+
+    <sersync>
+	<localpath watch="%s">
+	    <remote ip="%s" name="www"/>
+	</localpath>
+	<rsync>
+	    <commonParams params="-artuz"/>
+	    <auth start="true" users="%s" passwordfile="%s"/>
+	    <userDefinedPort start="true" port="%d"/>
+	    <timeout start="false" time="100"/>
+	    <ssh start="false"/>
+	</rsync>
+	<failLog path="%s" timeToExecute="60"/>
+	<crontab start="false" schedule="600">
+	    <crontabfilter start="false">
+		<exclude expression="*.php"></exclude>
+		<exclude expression="info/*"></exclude>
+	    </crontabfilter>
+	</crontab>
+	<plugin start="false" name="command"/>
+    </sersync>
+
+    <plugin name="command">
+	<param prefix="/bin/sh" suffix="" ignoreError="true"/>
+	<filter start="false">
+	    <include expression="(.*)\.php"/>
+	    <include expression="(.*)\.sh"/>
+	</filter>
+    </plugin>
+</head>
+`, esc(watch), esc(d.IP), esc(d.User), esc(d.PasswordFile), d.Port, esc(failLog))
+}
+
+// luaString quotes s as a Lua string literal.
+func luaString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == '"' || ch == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(ch)
+		case ch < 0x20 || ch >= 0x7f:
+			fmt.Fprintf(&b, "\\%03d", ch)
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// lsyncdConf is the typical tutorial configuration: default.rsync to the
+// daemon module, archive, no compression, the password file and the port.
+func lsyncdConf(src string, d *rsyncd.Daemon, delay int) string {
+	return fmt.Sprintf(`settings {
+	nodaemon = true,
+}
+sync {
+	default.rsync,
+	source = %s,
+	target = %s,
+	delay = %d,
+	rsync = {
+		archive = true,
+		compress = false,
+		password_file = %s,
+		_extra = { %s },
+	},
+}
+`, luaString(src), luaString(d.User+"@"+d.IP+"::www"), delay, luaString(d.PasswordFile), luaString("--port="+strconv.Itoa(d.Port)))
+}
+
+// startLsyncd runs lsyncd in the foreground and waits until its start-up
+// rsync has finished (its watches are added before that rsync starts).
+func startLsyncd(ctx context.Context, c *cell, delay int) (*running, error) {
+	dir := filepath.Join(c.dir, "lsyncd")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, "lsyncd.lua")
+	if err := os.WriteFile(conf, []byte(lsyncdConf(c.src, c.d, delay)), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("lsyncd", conf)
+	cmd.Dir = dir
+	name := toolLsyncd1
+	if delay == 0 {
+		name = toolLsyncd0
+	}
+	r, err := startProcess(name, cmd, sigterm)
+	if err != nil {
+		return nil, err
+	}
+	err = r.waitOutput(ctx, c.cfg.size.readyTimeout, "finished start-up sync", func(s string) bool {
+		i := strings.Index(s, "Startup of")
+		return i >= 0 && strings.Contains(s[i:], "finished.")
+	})
+	if err != nil {
+		r.kill()
+		return nil, err
+	}
+	return r, nil
+}
+
+// loopScript is the classic inotifywait | while read; rsync loop. The
+// paths come in as positional parameters, never as shell code. -q is left
+// out so that inotifywait says "Watches established." on stderr.
+const loopScript = `src=$1 dest=$2 port=$3 pw=$4
+inotifywait -mr -e close_write,create,delete,moved_to,moved_from "$src" | while read -r _; do
+	rsync -az --delete "$src"/ "$dest" --port="$port" --password-file="$pw"
+done`
+
+// startLoop pushes the tree once (the loop has no start-up sync of its
+// own), then starts the loop and waits for inotifywait's watches.
+func startLoop(ctx context.Context, c *cell) (*running, error) {
+	dest := c.d.User + "@" + c.d.IP + "::www"
+	port := strconv.Itoa(c.d.Port)
+	initial := exec.CommandContext(ctx, "rsync", "-az", "--delete", c.src+"/", dest, "--port="+port, "--password-file="+c.d.PasswordFile)
+	if out, err := initial.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%s: initial rsync: %w: %s", toolLoop, err, out)
+	}
+	cmd := exec.Command("bash", "-c", loopScript, "bench-loop", c.src, dest, port, c.d.PasswordFile)
+	cmd.Dir = c.dir
+	r, err := startProcess(toolLoop, cmd, sigtermBelowRoot)
+	if err != nil {
+		return nil, err
+	}
+	err = r.waitOutput(ctx, c.cfg.size.readyTimeout, `"Watches established."`, func(s string) bool {
+		return strings.Contains(s, "Watches established.")
+	})
+	if err != nil {
+		r.kill()
+		return nil, err
+	}
+	return r, nil
+}
+
+// floorRsync is the physical floor: one plain rsync -a --delete of the
+// tree into the (empty) module. It returns the wall time and the CPU time
+// of the rsync client. (Not its peak RSS: ru_maxrss of a child of a Go
+// process includes the parent's pages before exec.)
+func floorRsync(ctx context.Context, c *cell) (wall, cpu time.Duration, err error) {
+	cmd := exec.CommandContext(ctx, "rsync", "-a", "--delete", c.src+"/", c.d.User+"@"+c.d.IP+"::www",
+		"--port="+strconv.Itoa(c.d.Port), "--password-file="+c.d.PasswordFile)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	t0 := time.Now()
+	err = cmd.Run()
+	wall = time.Since(t0)
+	if err != nil {
+		return wall, 0, fmt.Errorf("floor rsync: %w: %s", err, tail(out.String(), 2000))
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		cpu = rusageCPU(ru)
+	}
+	return wall, cpu, nil
+}

@@ -1,0 +1,239 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// w7State is W7's bookkeeping: when each file was closed on the source and
+// when it was renamed into place on the target.
+type w7State struct {
+	phases  []phase
+	closeAt [][]int64 // per phase, per file: unix ns after close(2); 0 = not written
+	written []int
+	took    []time.Duration
+	watch   *arrivalWatch
+}
+
+func phaseDir(p phase) string { return fmt.Sprintf("p%d", p.Rate) }
+
+func w7Name(i int) string { return fmt.Sprintf("f-%07d", i) }
+
+// prepareW7 creates one directory per phase, so that they exist on the
+// target (and can be watched) before the clock starts.
+func prepareW7(c *cell) error {
+	for _, p := range c.cfg.size.w7 {
+		if err := os.Mkdir(filepath.Join(c.src, phaseDir(p)), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runW7(ctx context.Context, c *cell) error {
+	s := c.cfg.size
+	st := &w7State{phases: s.w7}
+	c.w7 = st
+	var dirs []string
+	for _, p := range s.w7 {
+		n := p.Rate * int(p.Dur/time.Second)
+		st.closeAt = append(st.closeAt, make([]int64, n))
+		dirs = append(dirs, filepath.Join(c.dst, phaseDir(p)))
+	}
+	var err error
+	if st.watch, err = watchArrivals(dirs, st.closeAt); err != nil {
+		return err
+	}
+	content := newFiller(c.seed).bytes(s.w7FileSize)
+	for pi, p := range s.w7 {
+		n := len(st.closeAt[pi])
+		dir := filepath.Join(c.src, phaseDir(p))
+		start := time.Now()
+		// A writer that cannot keep the rate stops at 3× the phase's
+		// duration; what it wrote is what is measured.
+		hardStop := start.Add(3 * p.Dur)
+		tick := time.NewTicker(5 * time.Millisecond)
+		i := 0
+		for i < n && time.Now().Before(hardStop) {
+			due := min(n, int(time.Since(start).Seconds()*float64(p.Rate))+1)
+			for ; i < due; i++ {
+				binary.LittleEndian.PutUint64(content, uint64(i))
+				if err := writeFile(filepath.Join(dir, w7Name(i)), content); err != nil {
+					tick.Stop()
+					return err
+				}
+				st.closeAt[pi][i] = time.Now().UnixNano()
+			}
+			if i < n {
+				select {
+				case <-ctx.Done():
+					tick.Stop()
+					return ctx.Err()
+				case <-tick.C: // the workload's pace
+				}
+			}
+		}
+		tick.Stop()
+		st.written = append(st.written, i)
+		st.took = append(st.took, time.Since(start))
+	}
+	return nil
+}
+
+// phaseResult is W7's figures for one rate.
+type phaseResult struct {
+	Rate         int     `json:"rate"`
+	Written      int     `json:"written"`
+	AchievedRate float64 `json:"achieved_rate"`
+	Observed     int     `json:"observed"` // arrivals the target watch saw
+	// Percentiles of close→arrival over every written file; a lost file
+	// counts as never arriving, and -1 means the percentile falls on one.
+	P50Ms float64 `json:"p50_ms"`
+	P99Ms float64 `json:"p99_ms"`
+	MaxMs float64 `json:"max_ms"`
+	// Lost files are not on the target after convergence (or the
+	// timeout) and the settle window.
+	Lost int `json:"lost"`
+	// Unobserved files are on the target but the watch saw no arrival
+	// (its own queue overflowed); they are left out of the percentiles.
+	Unobserved int `json:"unobserved"`
+	Overflows  int `json:"watch_overflows"`
+}
+
+func collectW7(c *cell, r *result) error {
+	st := c.w7
+	if st == nil || st.watch == nil {
+		return errors.New("W7 did not run")
+	}
+	st.watch.Close()
+	for pi, p := range st.phases {
+		present := map[string]bool{}
+		ents, err := os.ReadDir(filepath.Join(c.dst, phaseDir(p)))
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		for _, e := range ents {
+			present[e.Name()] = true
+		}
+		pr := phaseResult{Rate: p.Rate, Written: st.written[pi], Overflows: st.watch.overflows}
+		if st.took[pi] > 0 {
+			pr.AchievedRate = float64(pr.Written) / st.took[pi].Seconds()
+		}
+		var lat []float64 // ms; +Inf for a lost file
+		for i := range pr.Written {
+			arr := st.watch.arrivals[pi][i]
+			switch {
+			case !present[w7Name(i)]:
+				pr.Lost++
+				lat = append(lat, math.Inf(1))
+			case arr == 0:
+				pr.Unobserved++
+			default:
+				pr.Observed++
+				lat = append(lat, float64(arr-st.closeAt[pi][i])/1e6)
+			}
+		}
+		pr.P50Ms, pr.P99Ms, pr.MaxMs = percentile(lat, 50), percentile(lat, 99), percentile(lat, 100)
+		r.W7 = append(r.W7, pr)
+	}
+	return nil
+}
+
+// percentile returns the nearest-rank p-th percentile of xs (sorted in
+// place); -1 when it is +Inf (a lost file) or there is no data.
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return -1
+	}
+	slices.Sort(xs)
+	k := int(math.Ceil(p/100*float64(len(xs)))) - 1
+	k = min(max(k, 0), len(xs)-1)
+	if math.IsInf(xs[k], 1) {
+		return -1
+	}
+	return xs[k]
+}
+
+// arrivalWatch timestamps files appearing in target directories: rsync
+// writes a temporary dot-file and renames it into place (IN_MOVED_TO); a
+// tool writing in place shows as IN_CLOSE_WRITE. The first arrival of each
+// file counts. Its reader goroutine is owned by the watch: Close stops it
+// and waits.
+type arrivalWatch struct {
+	f         *os.File
+	phaseOf   map[int32]int
+	arrivals  [][]int64 // written only by the reader until Close returns
+	overflows int
+	done      chan struct{}
+}
+
+func watchArrivals(dirs []string, sizes [][]int64) (*arrivalWatch, error) {
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("target watch: %w", err)
+	}
+	a := &arrivalWatch{f: os.NewFile(uintptr(fd), "inotify"), phaseOf: map[int32]int{}, done: make(chan struct{})}
+	for i, d := range dirs {
+		wd, err := syscall.InotifyAddWatch(fd, d, syscall.IN_MOVED_TO|syscall.IN_CLOSE_WRITE)
+		if err != nil {
+			a.f.Close()
+			return nil, fmt.Errorf("target watch %s: %w", d, err)
+		}
+		a.phaseOf[int32(wd)] = i
+		a.arrivals = append(a.arrivals, make([]int64, len(sizes[i])))
+	}
+	go a.read()
+	return a, nil
+}
+
+func (a *arrivalWatch) read() {
+	defer close(a.done)
+	buf := make([]byte, 1<<20)
+	for {
+		n, err := a.f.Read(buf)
+		if err != nil {
+			return // closed
+		}
+		now := time.Now().UnixNano()
+		for off := 0; off+syscall.SizeofInotifyEvent <= n; {
+			wd := int32(binary.NativeEndian.Uint32(buf[off:]))
+			mask := binary.NativeEndian.Uint32(buf[off+4:])
+			nameLen := int(binary.NativeEndian.Uint32(buf[off+12:]))
+			name := strings.TrimRight(string(buf[off+syscall.SizeofInotifyEvent:off+syscall.SizeofInotifyEvent+nameLen]), "\x00")
+			off += syscall.SizeofInotifyEvent + nameLen
+			if mask&syscall.IN_Q_OVERFLOW != 0 {
+				a.overflows++
+				continue
+			}
+			pi, ok := a.phaseOf[wd]
+			if !ok || !strings.HasPrefix(name, "f-") {
+				continue // temporary files are dot-files
+			}
+			i, err := strconv.Atoi(name[2:])
+			if err != nil || i < 0 || i >= len(a.arrivals[pi]) {
+				continue
+			}
+			if a.arrivals[pi][i] == 0 {
+				a.arrivals[pi][i] = now
+			}
+		}
+	}
+}
+
+// Close stops the reader and waits for it. It is idempotent.
+func (a *arrivalWatch) Close() {
+	_ = a.f.Close()
+	<-a.done
+}
