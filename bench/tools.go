@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sersync-go/sersync2/internal/confgen"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
 )
 
@@ -222,59 +223,13 @@ func startOurs(ctx context.Context, c *cell) (*running, error) {
 // shipped (commonParams -artuz, delete/createFolder/closeWrite/moveFrom/
 // moveTo on, filter, crontab and plugins off).
 func stockConf(watch string, d *rsyncd.Daemon, failLog string) string {
-	esc := strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;").Replace
-	return fmt.Sprintf(`<?xml version="1.0" encoding="ISO-8859-1"?>
-<head version="2.5">
-    <host hostip="localhost" port="8008"></host>
-    <debug start="false"/>
-    <fileSystem xfs="false"/>
-    <filter start="false">
-	<exclude expression="(.*)\.svn"></exclude>
-	<exclude expression="(.*)\.gz"></exclude>
-	<exclude expression="^info/*"></exclude>
-	<exclude expression="^static/*"></exclude>
-    </filter>
-    <inotify>
-	<delete start="true"/>
-	<createFolder start="true"/>
-	<createFile start="false"/>
-	<closeWrite start="true"/>
-	<moveFrom start="true"/>
-	<moveTo start="true"/>
-	<attrib start="false"/>
-	<modify start="false"/>
-    </inotify>
-
-    <sersync>
-	<localpath watch="%s">
-	    <remote ip="%s" name="www"/>
-	</localpath>
-	<rsync>
-	    <commonParams params="-artuz"/>
-	    <auth start="true" users="%s" passwordfile="%s"/>
-	    <userDefinedPort start="true" port="%d"/>
-	    <timeout start="false" time="100"/>
-	    <ssh start="false"/>
-	</rsync>
-	<failLog path="%s" timeToExecute="60"/>
-	<crontab start="false" schedule="600">
-	    <crontabfilter start="false">
-		<exclude expression="*.php"></exclude>
-		<exclude expression="info/*"></exclude>
-	    </crontabfilter>
-	</crontab>
-	<plugin start="false" name="command"/>
-    </sersync>
-
-    <plugin name="command">
-	<param prefix="/bin/sh" suffix="" ignoreError="true"/>
-	<filter start="false">
-	    <include expression="(.*)\.php"/>
-	    <include expression="(.*)\.sh"/>
-	</filter>
-    </plugin>
-</head>
-`, esc(watch), esc(d.IP), esc(d.User), esc(d.PasswordFile), d.Port, esc(failLog))
+	return string(confgen.Config{
+		Roots:        []confgen.Root{{Watch: watch, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}},
+		Users:        d.User,
+		PasswordFile: d.PasswordFile,
+		Port:         d.Port,
+		FailLog:      failLog,
+	}.Render())
 }
 
 // luaString quotes s as a Lua string literal.
@@ -367,7 +322,11 @@ func startLoop(ctx context.Context, c *cell) (*running, error) {
 	if out, err := initial.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("%s: initial rsync: %w: %s", toolLoop, err, out)
 	}
-	cmd := exec.Command("bash", "-c", loopScript, "bench-loop", c.src, dest, port, c.d.PasswordFile)
+	script := filepath.Join(c.dir, "inotify-loop.sh")
+	if err := os.WriteFile(script, []byte(loopScript+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("bash", script, c.src, dest, port, c.d.PasswordFile)
 	cmd.Dir = c.dir
 	r, err := startProcess(toolLoop, cmd, sigtermBelowRoot)
 	if err != nil {

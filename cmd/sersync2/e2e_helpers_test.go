@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sersync-go/sersync2/internal/rsyncd"
+	"github.com/sersync-go/sersync2/internal/confgen"
 	"github.com/sersync-go/sersync2/internal/treecmp"
 )
 
@@ -155,78 +155,14 @@ func waitTreesEqual(t *testing.T, src, dst string, opts treecmp.Options) {
 	})
 }
 
-// conf describes a confxml.xml for a test.
-type conf struct {
-	roots        []root
-	auth         *rsyncd.Daemon // users/passwordfile from it
-	port         int            // userDefinedPort, 0 = off
-	ssh          string         // ssh command, "" = daemon mode
-	filter       []string
-	syncDotfiles bool
-	debug        bool
-	deleteOff    bool
-	attrib       bool
-	crontabMin   int
-	cronExcludes []string
-	plugin       string // <sersync><plugin name=…>
-	socketAddr   [2]string
-}
-
-type root struct {
-	watch   string
-	remotes [][2]string // ip, name
-}
-
-func attrEsc(s string) string {
-	r := strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;")
-	return r.Replace(s)
-}
-
-func boolAttr(b bool) string { return strconv.FormatBool(b) }
-
-// write renders c as confxml.xml in dir and returns its path.
-func (c conf) write(t *testing.T, dir string) string {
+// writeConf writes c as confxml.xml in dir (failLog in dir, a 30 s rsync
+// timeout unless set) and returns its path.
+func writeConf(t *testing.T, dir string, c confgen.Config) string {
 	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<head version=\"2.5\">\n")
-	fmt.Fprintf(&b, "  <host hostip=\"localhost\" port=\"8008\"></host>\n  <debug start=\"%s\"/>\n  <fileSystem xfs=\"false\"/>\n", boolAttr(c.debug))
-	fmt.Fprintf(&b, "  <filter start=\"%s\" syncDotfiles=\"%s\">\n", boolAttr(len(c.filter) > 0), boolAttr(c.syncDotfiles))
-	for _, f := range c.filter {
-		fmt.Fprintf(&b, "    <exclude expression=\"%s\"></exclude>\n", attrEsc(f))
-	}
-	fmt.Fprintf(&b, "  </filter>\n  <inotify>\n    <delete start=\"%s\"/>\n    <createFolder start=\"true\"/>\n    <createFile start=\"false\"/>\n", boolAttr(!c.deleteOff))
-	fmt.Fprintf(&b, "    <closeWrite start=\"true\"/>\n    <moveFrom start=\"true\"/>\n    <moveTo start=\"true\"/>\n    <attrib start=\"%s\"/>\n    <modify start=\"false\"/>\n  </inotify>\n  <sersync>\n", boolAttr(c.attrib))
-	for _, r := range c.roots {
-		fmt.Fprintf(&b, "    <localpath watch=\"%s\">\n", attrEsc(r.watch))
-		for _, rm := range r.remotes {
-			fmt.Fprintf(&b, "      <remote ip=\"%s\" name=\"%s\"/>\n", attrEsc(rm[0]), attrEsc(rm[1]))
-		}
-		fmt.Fprintf(&b, "    </localpath>\n")
-	}
-	fmt.Fprintf(&b, "    <rsync>\n      <commonParams params=\"-artuz\"/>\n")
-	if c.auth != nil {
-		fmt.Fprintf(&b, "      <auth start=\"true\" users=\"%s\" passwordfile=\"%s\"/>\n", attrEsc(c.auth.User), attrEsc(c.auth.PasswordFile))
-	} else {
-		fmt.Fprintf(&b, "      <auth start=\"false\" users=\"root\" passwordfile=\"/etc/rsync.pas\"/>\n")
-	}
-	fmt.Fprintf(&b, "      <userDefinedPort start=\"%s\" port=\"%d\"/>\n", boolAttr(c.port != 0), max(c.port, 874))
-	fmt.Fprintf(&b, "      <timeout start=\"true\" time=\"30\"/>\n")
-	fmt.Fprintf(&b, "      <ssh start=\"%s\" command=\"%s\"/>\n    </rsync>\n", boolAttr(c.ssh != ""), attrEsc(c.ssh))
-	fmt.Fprintf(&b, "    <failLog path=\"%s\" timeToExecute=\"60\"/>\n", attrEsc(filepath.Join(dir, "rsync_fail_log.sh")))
-	fmt.Fprintf(&b, "    <crontab start=\"%s\" schedule=\"%d\">\n      <crontabfilter start=\"%s\">\n", boolAttr(c.crontabMin > 0), max(c.crontabMin, 600), boolAttr(len(c.cronExcludes) > 0))
-	for _, e := range c.cronExcludes {
-		fmt.Fprintf(&b, "        <exclude expression=\"%s\"></exclude>\n", attrEsc(e))
-	}
-	fmt.Fprintf(&b, "      </crontabfilter>\n    </crontab>\n")
-	fmt.Fprintf(&b, "    <plugin start=\"%s\" name=\"%s\"/>\n  </sersync>\n", boolAttr(c.plugin != ""), attrEsc(cmp.Or(c.plugin, "command")))
-	fmt.Fprintf(&b, "  <plugin name=\"command\">\n    <param prefix=\"/bin/true\" suffix=\"\" ignoreError=\"true\"/>\n    <filter start=\"false\"/>\n  </plugin>\n")
-	if c.socketAddr[0] != "" {
-		watch := c.roots[0].watch
-		fmt.Fprintf(&b, "  <plugin name=\"socket\">\n    <localpath watch=\"%s\">\n      <deshost ip=\"%s\" port=\"%s\"/>\n    </localpath>\n  </plugin>\n", attrEsc(watch), c.socketAddr[0], c.socketAddr[1])
-	}
-	fmt.Fprintf(&b, "</head>\n")
+	c.FailLog = cmp.Or(c.FailLog, filepath.Join(dir, "rsync_fail_log.sh"))
+	c.Timeout = cmp.Or(c.Timeout, 30)
 	p := filepath.Join(dir, "confxml.xml")
-	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+	if err := c.WriteFile(p); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sersync-go/sersync2/internal/confgen"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
 	"github.com/sersync-go/sersync2/internal/sshd"
 	"github.com/sersync-go/sersync2/internal/treecmp"
@@ -20,7 +21,7 @@ import (
 
 // setup starts one authenticated rsync daemon, a watch dir and sersync2
 // replicating the dir to the daemon's module "www".
-func setup(t *testing.T, c conf, args ...string) (src, dst string, d *rsyncd.Daemon, p *proc) {
+func setup(t *testing.T, c confgen.Config, args ...string) (src, dst string, d *rsyncd.Daemon, p *proc) {
 	t.Helper()
 	d = rsyncd.StartT(t, rsyncd.Options{Auth: true})
 	work := t.TempDir()
@@ -28,9 +29,9 @@ func setup(t *testing.T, c conf, args ...string) (src, dst string, d *rsyncd.Dae
 	if err := os.Mkdir(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c.roots = []root{{watch: src, remotes: [][2]string{{d.IP, "www"}}}}
-	c.auth, c.port = d, d.Port
-	cfg := c.write(t, work)
+	c.Roots = []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}}
+	c.Users, c.PasswordFile, c.Port = d.User, d.PasswordFile, d.Port
+	cfg := writeConf(t, work, c)
 	p = startSersync(t, work, append(args, "-o", cfg)...)
 	return src, d.ModuleDir("www"), d, p
 }
@@ -38,7 +39,7 @@ func setup(t *testing.T, c conf, args ...string) (src, dst string, d *rsyncd.Dae
 // TestE2EBurst: thousands of files in a burst converge with few rsync runs.
 func TestE2EBurst(t *testing.T) {
 	t.Parallel()
-	src, dst, _, p := setup(t, conf{})
+	src, dst, _, p := setup(t, confgen.Config{})
 	p.waitReady(t)
 	const dirs, perDir = 20, 100
 	for i := range dirs {
@@ -59,7 +60,7 @@ func TestE2EBurst(t *testing.T) {
 // and a subtree delete.
 func TestE2ETreeOperations(t *testing.T) {
 	t.Parallel()
-	src, dst, _, p := setup(t, conf{})
+	src, dst, _, p := setup(t, confgen.Config{})
 	p.waitReady(t)
 
 	deep := src
@@ -99,7 +100,7 @@ func TestE2ETreeOperations(t *testing.T) {
 // follows and nothing is executed.
 func TestE2EHostileNames(t *testing.T) {
 	t.Parallel()
-	src, dst, _, p := setup(t, conf{})
+	src, dst, _, p := setup(t, confgen.Config{})
 	p.waitReady(t)
 	names := hostileNames(t)
 	for _, n := range names {
@@ -131,7 +132,7 @@ func TestE2EHostileNames(t *testing.T) {
 // once, after it is closed (closeWrite), not once per write.
 func TestE2EBigFileSlowWrite(t *testing.T) {
 	t.Parallel()
-	src, dst, d, p := setup(t, conf{})
+	src, dst, d, p := setup(t, confgen.Config{})
 	p.waitReady(t)
 	f, err := os.Create(filepath.Join(src, "big.bin"))
 	if err != nil {
@@ -167,12 +168,13 @@ func TestE2ESeveralRemotesOneDown(t *testing.T) {
 	if err := os.Mkdir(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c := conf{roots: []root{{watch: src, remotes: [][2]string{{a.IP, "www"}, {b.IP, "www"}}}}, auth: a, port: a.Port}
+	c := confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: a.IP, Name: "www"}, {IP: b.IP, Name: "www"}}}},
+		Users: a.User, PasswordFile: a.PasswordFile, Port: a.Port}
 	// Both daemons accept the same user; b's secrets file holds a's password.
 	if a.User != b.User {
 		t.Fatalf("daemons have different users %q and %q", a.User, b.User)
 	}
-	p := startSersync(t, work, "-o", c.write(t, work))
+	p := startSersync(t, work, "-o", writeConf(t, work, c))
 	p.waitReady(t)
 
 	writeFile(t, filepath.Join(src, "first.txt"), "both up")
@@ -216,9 +218,10 @@ func TestE2ESyncAllWithFilter(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dst, "remote-only.txt"), "must go")
 	writeFile(t, filepath.Join(dst, "info/remote-kept.txt"), "excluded: must stay")
-	c := conf{roots: []root{{watch: src, remotes: [][2]string{{d.IP, "www"}}}}, auth: d, port: d.Port,
-		filter: []string{`(.*)\.gz`, `^info/*`, `^static/*`}}
-	p := startSersync(t, work, "-r", "-o", c.write(t, work))
+	c := confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}},
+		Users: d.User, PasswordFile: d.PasswordFile, Port: d.Port,
+		Filter: []string{`(.*)\.gz`, `^info/*`, `^static/*`}}
+	p := startSersync(t, work, "-r", "-o", writeConf(t, work, c))
 	p.waitReady(t)
 	writeFile(t, filepath.Join(src, "during.txt"), "written while -r runs")
 	excluded := func(rel string, dir bool) bool {
@@ -249,8 +252,8 @@ func TestE2ESSH(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := conf{roots: []root{{watch: src, remotes: [][2]string{{s.IP, dst}}}}, ssh: s.SSHCommand()}
-	p := startSersync(t, work, "-o", c.write(t, work))
+	c := confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: s.IP, Name: dst}}}}, SSH: s.SSHCommand()}
+	p := startSersync(t, work, "-o", writeConf(t, work, c))
 	p.waitReady(t)
 	for _, n := range append(hostileNames(t), "plain.txt") {
 		writeFile(t, filepath.Join(src, "d", n), n)
@@ -272,11 +275,12 @@ func TestE2EDaemonMode(t *testing.T) {
 	work := t.TempDir()
 	src := filepath.Join(work, "src")
 	writeFile(t, filepath.Join(src, "before.txt"), "pushed by -r")
-	c := conf{roots: []root{{watch: src, remotes: [][2]string{{d.IP, "www"}}}}, auth: d, port: d.Port}
+	c := confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}},
+		Users: d.User, PasswordFile: d.PasswordFile, Port: d.Port}
 	pidFile := filepath.Join(work, "sersync2.pid")
 	// The daemon keeps the caller's stdout and stderr (as the original):
 	// give it files, since a pipe would stay open after the caller exits.
-	r := runBinFiles(t, work, "--no-tune-kernel", "--pidfile", pidFile, "-dro", c.write(t, work))
+	r := runBinFiles(t, work, "--no-tune-kernel", "--pidfile", pidFile, "-dro", writeConf(t, work, c))
 	if r.code != 0 {
 		t.Fatalf("-dro exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -306,8 +310,8 @@ func TestE2EDaemonMode(t *testing.T) {
 func TestE2EStartRefusesBadConfig(t *testing.T) {
 	t.Parallel()
 	work := t.TempDir()
-	c := conf{roots: []root{{watch: filepath.Join(work, "missing"), remotes: [][2]string{{"127.0.0.1", "www"}}}}}
-	cfg := c.write(t, work)
+	c := confgen.Config{Roots: []confgen.Root{{Watch: filepath.Join(work, "missing"), Remotes: []confgen.Remote{{IP: "127.0.0.1", Name: "www"}}}}}
+	cfg := writeConf(t, work, c)
 	for _, args := range [][]string{{"-o", cfg}, {"-d", "-o", cfg}} {
 		r := runBin(t, work, append([]string{"--no-tune-kernel"}, args...)...)
 		if r.code != 1 || !strings.Contains(r.stderr, "<sersync><localpath> #1: attribute watch") {
@@ -372,8 +376,8 @@ func TestE2ESocketPluginMode(t *testing.T) {
 	if err := os.Mkdir(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c := conf{roots: []root{{watch: src, remotes: [][2]string{{"127.0.0.1", "www"}}}}, socketAddr: addr}
-	p := startSersync(t, work, "-m", "socket", "-o", c.write(t, work))
+	c := confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: "127.0.0.1", Name: "www"}}}}, Socket: addr}
+	p := startSersync(t, work, "-m", "socket", "-o", writeConf(t, work, c))
 	p.waitReady(t)
 	name := "sp ace\nnl `touch PWNED` $(x) \xff"
 	writeFile(t, filepath.Join(src, name), "x")
@@ -389,7 +393,7 @@ func TestE2ESocketPluginMode(t *testing.T) {
 func TestE2ESocketPluginAfterSync(t *testing.T) {
 	t.Parallel()
 	addr, got := socketListener(t)
-	src, dst, _, p := setup(t, conf{plugin: "socket", socketAddr: addr})
+	src, dst, _, p := setup(t, confgen.Config{Plugin: "socket", Socket: addr})
 	p.waitReady(t)
 	writeFile(t, filepath.Join(src, "d", "-x;y.txt"), "x")
 	waitPayload(t, got, src+"/d")

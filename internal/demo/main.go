@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sersync-go/sersync2/internal/confgen"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
 	"github.com/sersync-go/sersync2/internal/treecmp"
 )
@@ -226,39 +227,12 @@ func prefix(p string, r io.Reader, ready chan struct{}, runs *runCounter) {
 }
 
 func confXML(src string, d *rsyncd.Daemon) string {
-	return fmt.Sprintf(`<?xml version="1.0" encoding="ISO-8859-1"?>
-<head version="2.5">
-    <host hostip="localhost" port="8008"></host>
-    <debug start="false"/>
-    <fileSystem xfs="false"/>
-    <filter start="false">
-	<exclude expression="(.*)\.svn"></exclude>
-    </filter>
-    <inotify>
-	<delete start="true"/>
-	<createFolder start="true"/>
-	<createFile start="false"/>
-	<closeWrite start="true"/>
-	<moveFrom start="true"/>
-	<moveTo start="true"/>
-	<attrib start="false"/>
-	<modify start="false"/>
-    </inotify>
-    <sersync>
-	<localpath watch="%s">
-	    <remote ip="%s" name="www"/>
-	</localpath>
-	<rsync>
-	    <commonParams params="-artuz"/>
-	    <auth start="true" users="%s" passwordfile="%s"/>
-	    <userDefinedPort start="true" port="%d"/>
-	    <timeout start="true" time="100"/>
-	    <ssh start="false"/>
-	</rsync>
-	<failLog path="%s" timeToExecute="60"/>
-	<crontab start="false" schedule="600"></crontab>
-	<plugin start="false" name="command"/>
-    </sersync>
-</head>
-`, src, d.IP, d.User, d.PasswordFile, d.Port, filepath.Join(filepath.Dir(src), "rsync_fail_log.sh"))
+	return string(confgen.Config{
+		Roots:        []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}},
+		Users:        d.User,
+		PasswordFile: d.PasswordFile,
+		Port:         d.Port,
+		Timeout:      100,
+		FailLog:      filepath.Join(filepath.Dir(src), "rsync_fail_log.sh"),
+	}.Render())
 }
