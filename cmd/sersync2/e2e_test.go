@@ -58,9 +58,20 @@ func TestE2EBurst(t *testing.T) {
 // TestE2ETreeOperations: deep mkdir -p with immediate writes, renames of
 // files and of a populated directory, writes inside the renamed directory,
 // and a subtree delete.
+// It runs with one queue per remote (strictly one batch at a time), the
+// default, and four queues.
 func TestE2ETreeOperations(t *testing.T) {
 	t.Parallel()
-	src, dst, _, p := setup(t, confgen.Config{})
+	for _, queues := range []string{"1", "2", "4"} {
+		t.Run("queues="+queues, func(t *testing.T) {
+			t.Parallel()
+			treeOperations(t, queues)
+		})
+	}
+}
+
+func treeOperations(t *testing.T, queues string) {
+	src, dst, _, p := setup(t, confgen.Config{}, "--queues", queues)
 	p.waitReady(t)
 
 	deep := src

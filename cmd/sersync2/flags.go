@@ -24,6 +24,7 @@ type options struct {
 	noTune     bool
 	pidFile    string
 	minDelay   time.Duration
+	queues     int
 	logLevel   string
 	positional []string
 
@@ -58,6 +59,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.noTune, "no-tune-kernel", false, "do not raise fs.inotify.max_user_watches / max_queued_events")
 	fs.StringVar(&o.pidFile, "pidfile", "", "write the daemon's process id to this file")
 	fs.DurationVar(&o.minDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
+	fs.IntVar(&o.queues, "queues", defaultQueues, "queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (1: one batch at a time per remote)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error")
 	return fs
 }
@@ -95,6 +97,9 @@ func parseArgs(args []string) (*options, error) {
 		return o, toUsageError(err)
 	}
 	o.positional = fs.Args()
+	if o.queues < 1 {
+		return o, fmt.Errorf("--queues %d: must be at least 1", o.queues)
+	}
 	if o.threadsRaw != "" {
 		n, err := strconv.Atoi(o.threadsRaw)
 		if err != nil || n < 0 {

@@ -24,8 +24,9 @@ import (
 // before they are stopped too.
 const shutdownGrace = 10 * time.Second
 
-// lane is one (watch root, remote) pair: its own queue and worker, so a
-// remote that is down or slow never delays the others.
+// lane is one queue and worker of a (watch root, remote) pair; a remote
+// has --queues of them (route.go). A remote that is down or slow
+// never delays the others.
 type lane struct {
 	root   string
 	target rsyncexec.Target
@@ -198,8 +199,10 @@ func runSync(parent context.Context, stdout io.Writer, log *slog.Logger, cfg con
 		MinDelay:  o.minDelay,
 		Log:       log,
 	}
+	// Each (root, remote) gets parts queues, see route.go.
+	parts := min(o.queues, o.threads)
 	var lanes []*lane
-	byRoot := map[string][]*lane{}
+	byRoot := map[string][][]*lane{} // root -> remote -> part
 	for i, lp := range roots {
 		pw := lp.Watch
 		if i == 0 {
@@ -211,12 +214,15 @@ func runSync(parent context.Context, stdout io.Writer, log *slog.Logger, cfg con
 			lo.OnRetry = func(b queue.Batch, err error, next time.Duration) {
 				log.Warn("sync failed; will retry", "root", lp.Watch, "remote", dest, "paths", b.Len(), "full", b.Full, "attempt", b.Attempt+1, "retry_in", next.Round(time.Millisecond), "err", err)
 			}
-			l := &lane{root: lp.Watch, target: targetFor(cfg, lp.Watch, r, exclude), q: queue.New(lp.Watch, lo), first: j == 0, pluginWatch: pw}
-			if o.syncAll {
-				l.q.RequestFull("-r")
+			group := make([]*lane, parts)
+			for k := range group {
+				group[k] = &lane{root: lp.Watch, target: targetFor(cfg, lp.Watch, r, exclude), q: queue.New(lp.Watch, lo), first: j == 0, pluginWatch: pw}
+				lanes = append(lanes, group[k])
 			}
-			lanes = append(lanes, l)
-			byRoot[lp.Watch] = append(byRoot[lp.Watch], l)
+			if o.syncAll {
+				group[0].q.RequestFull("-r")
+			}
+			byRoot[lp.Watch] = append(byRoot[lp.Watch], group)
 		}
 	}
 
@@ -230,8 +236,10 @@ func runSync(parent context.Context, stdout io.Writer, log *slog.Logger, cfg con
 		sched = cron.New()
 		spec := fmt.Sprintf("@every %s", cfg.Sersync.Crontab.Schedule)
 		if _, err := sched.AddFunc(spec, func() {
-			for _, l := range lanes {
-				l.q.RequestFull("crontab")
+			for _, groups := range byRoot {
+				for _, g := range groups {
+					g[0].q.RequestFull("crontab")
+				}
 			}
 		}); err != nil {
 			return fmt.Errorf("crontab schedule %s: %w", cfg.Sersync.Crontab.Schedule, err)
@@ -254,7 +262,7 @@ func runSync(parent context.Context, stdout io.Writer, log *slog.Logger, cfg con
 		cancel(errWatcherStopped)
 	})
 
-	log.Info("sersync2 started", "version", version, "roots", len(roots), "remotes", len(lanes), "threads", o.threads, "watches", w.Stats().Watches)
+	log.Info("sersync2 started", "version", version, "roots", len(roots), "remotes", len(lanes)/parts, "queues_per_remote", parts, "threads", o.threads, "watches", w.Stats().Watches)
 	ready(nil)
 	if err := notifySystemd("READY=1"); err != nil {
 		log.Warn("cannot notify systemd", "err", err)
@@ -303,8 +311,9 @@ func watcherOptions(cfg confxml.Config, roots []string, out *syncWriter, log *sl
 
 var errWatcherStopped = errors.New("the watcher stopped: changes are no longer seen")
 
-// dispatch fans every watcher event out to the queues of its root.
-func dispatch(ctx context.Context, w *inotifymask.Watcher, byRoot map[string][]*lane, log *slog.Logger) {
+// dispatch fans every watcher event out to each remote of its root, to
+// the queue route picks.
+func dispatch(ctx context.Context, w *inotifymask.Watcher, byRoot map[string][][]*lane, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -316,8 +325,10 @@ func dispatch(ctx context.Context, w *inotifymask.Watcher, byRoot map[string][]*
 			if ev.Op == inotifymask.OpOverflow {
 				log.Warn("events lost; full sync of the root follows", "root", ev.Root, "err", ev.Err)
 			}
-			for _, l := range byRoot[ev.Root] {
-				l.q.Add(ev)
+			for _, group := range byRoot[ev.Root] {
+				for _, r := range route(ev, len(group)) {
+					group[r.part].q.Add(r.ev)
+				}
 			}
 		}
 	}
