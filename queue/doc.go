@@ -2,9 +2,10 @@
 // for one remote, hands them out one batch at a time, and keeps what failed
 // until it is synced. It knows nothing of inotify (it consumes
 // inotifymask.Event values) and runs nothing (rsyncexec turns a Batch into
-// rsync); cmd/sersync2 fans each watcher event out to one Queue per
-// (root, remote) pair, so remotes progress independently, and runs one
-// worker per queue:
+// rsync); cmd/sersync2 gives each (root, remote) pair its own queues (one
+// per top-level entry group, so a path and its ancestors always share a
+// queue), so remotes progress independently, and runs one worker per
+// queue:
 //
 //	for {
 //		b, err := q.Next(ctx)

@@ -199,7 +199,7 @@ func runSync(parent context.Context, stdout io.Writer, log *slog.Logger, cfg con
 		MinDelay:  o.minDelay,
 		Log:       log,
 	}
-	// Each (root, remote) gets parts queues, see route.go.
+	// Each (root, remote) gets parts queues (--queues, at most -n), see route.go.
 	parts := min(o.queues, o.threads)
 	var lanes []*lane
 	byRoot := map[string][][]*lane{} // root -> remote -> part
@@ -334,7 +334,7 @@ func dispatch(ctx context.Context, w *inotifymask.Watcher, byRoot map[string][][
 	}
 }
 
-// runLane is the worker of one (root, remote) queue.
+// runLane is the worker of one queue of a (root, remote) pair.
 func runLane(ctx, runCtx context.Context, l *lane, runner *rsyncexec.Runner, opts rsyncexec.RunOptions,
 	plugin plugins.Plugin, log *slog.Logger, cnt *counters) {
 	dest := rsyncexec.Destination(l.target)
