@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sersync-go/sersync2/internal/hostile"
 )
 
 // needTools skips (or, with SERSYNC_TEST_NO_SKIP=1, fails) when a program
@@ -62,7 +64,7 @@ func TestCellsSersync2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := readHostileNames("../testdata/rsyncexec/hostile-names.txt")
+	names, err := hostile.Read("../testdata/rsyncexec/hostile-names.txt")
 	if err != nil {
 		t.Fatal(err)
 	}

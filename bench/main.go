@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sersync-go/sersync2/internal/hostile"
 )
 
 // config is one invocation of the harness.
@@ -207,7 +209,7 @@ func benchmark(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	names, err := readHostileNames(cfg.hostile)
+	names, err := hostile.Read(cfg.hostile)
 	if err != nil {
 		return err
 	}

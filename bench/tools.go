@@ -13,11 +13,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/sersync-go/sersync2/internal/confgen"
+	"github.com/sersync-go/sersync2/internal/outbuf"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
 )
 
@@ -34,30 +34,12 @@ func isPeer(tool string) bool {
 	return tool == toolLsyncd1 || tool == toolLsyncd0 || tool == toolLoop
 }
 
-// lockedBuffer collects a child's output while the harness reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // running is a tool process started by the harness. The goroutine that
 // waits for it is owned by running: stop and kill wait for done.
 type running struct {
 	name string
 	cmd  *exec.Cmd
-	out  *lockedBuffer // stdout and stderr
+	out  *outbuf.Buffer // stdout and stderr
 	done chan struct{}
 	err  error // cmd.Wait's result, valid after done
 	// signal asks the tool to stop (SIGTERM to the right processes).
@@ -65,7 +47,7 @@ type running struct {
 }
 
 func startProcess(name string, cmd *exec.Cmd, signal func(*running) error) (*running, error) {
-	r := &running{name: name, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{}), signal: signal}
+	r := &running{name: name, cmd: cmd, out: &outbuf.Buffer{}, done: make(chan struct{}), signal: signal}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	// Own process group: kill reaches every leftover child.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

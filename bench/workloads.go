@@ -3,14 +3,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -289,37 +286,4 @@ func runW6(ctx context.Context, c *cell) error {
 		}
 	}
 	return nil
-}
-
-// readHostileNames reads the project's list: one Go-quoted name per line,
-// # comments and blank lines skipped.
-func readHostileNames(p string) ([]string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("hostile names: %w", err)
-	}
-	defer f.Close()
-	var names []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		n, err := strconv.Unquote(line)
-		if err != nil {
-			return nil, fmt.Errorf("hostile names: %s: %q: %w", p, line, err)
-		}
-		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") {
-			return nil, fmt.Errorf("hostile names: %s: %q is not a file name", p, n)
-		}
-		names = append(names, n)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("hostile names: %w", err)
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("hostile names: %s has none", p)
-	}
-	return names, nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/internal/outbuf"
 )
 
 // fullMatch compiles expr the way confxml does for include expressions.
@@ -343,7 +344,7 @@ func TestCommandMissingProgram(t *testing.T) {
 func TestCommandDebugPrintsCommand(t *testing.T) {
 	t.Parallel()
 	out := t.TempDir()
-	var dbg syncBuffer
+	var dbg outbuf.Buffer
 	p, err := NewCommand(confxml.CommandPlugin{Present: true, Prefix: helperPrefix(t, "argv", out), Suffix: "SUF"}, nil, &dbg)
 	if err != nil {
 		t.Fatal(err)

@@ -9,9 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sersync-go/sersync2/internal/outbuf"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in ../testdata/plugins")
@@ -82,28 +83,9 @@ var hostileNames = []string{
 	"amp&&touch PWNED",
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers (slog handlers,
-// debug output).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testLogger(t *testing.T) (*slog.Logger, *syncBuffer) {
+func testLogger(t *testing.T) (*slog.Logger, *outbuf.Buffer) {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &outbuf.Buffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 

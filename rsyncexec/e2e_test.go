@@ -1,16 +1,15 @@
 package rsyncexec
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/internal/outbuf"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
 	"github.com/sersync-go/sersync2/internal/sshd"
 	"github.com/sersync-go/sersync2/internal/treecmp"
@@ -435,7 +434,7 @@ func TestDebugOutput(t *testing.T) {
 	tgt, dst, _ := daemonTarget(t)
 	tgt.Rsync.Params = []string{"-artuzv"}
 	writeFile(t, tgt.Root, "debug me.txt", "x")
-	var buf syncBuffer
+	var buf outbuf.Buffer
 	res := NewRunner("rsync", 1, nil).Run(context.Background(), tgt, queue.Batch{Updates: files("debug me.txt")},
 		RunOptions{Debug: true, DebugOut: &buf})
 	if res.Err != nil {
@@ -451,23 +450,6 @@ func TestDebugOutput(t *testing.T) {
 		t.Errorf("rsync -v output not passed through: %q", rest)
 	}
 	sameTree(t, tgt.Root, dst)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestRsyncMissing(t *testing.T) {

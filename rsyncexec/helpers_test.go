@@ -1,16 +1,14 @@
 package rsyncexec
 
 import (
-	"bufio"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/internal/hostile"
 	"github.com/sersync-go/sersync2/queue"
 )
 
@@ -19,25 +17,8 @@ const hostileFile = "../testdata/rsyncexec/hostile-names.txt"
 // hostileNames reads testdata/rsyncexec/hostile-names.txt.
 func hostileNames(tb testing.TB) []string {
 	tb.Helper()
-	f, err := os.Open(hostileFile)
+	names, err := hostile.Read(hostileFile)
 	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	var names []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		n, err := strconv.Unquote(line)
-		if err != nil {
-			tb.Fatalf("%s: %q: %v", hostileFile, line, err)
-		}
-		names = append(names, n)
-	}
-	if err := sc.Err(); err != nil {
 		tb.Fatal(err)
 	}
 	if len(names) < 20 {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"fmt"
 	"os"
@@ -11,37 +9,20 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sersync-go/sersync2/internal/confgen"
+	"github.com/sersync-go/sersync2/internal/hostile"
+	"github.com/sersync-go/sersync2/internal/outbuf"
 	"github.com/sersync-go/sersync2/internal/treecmp"
 )
-
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // proc is a running sersync2 started by a test.
 type proc struct {
 	cmd            *exec.Cmd
-	stdout, stderr *lockedBuffer
+	stdout, stderr *outbuf.Buffer
 	done           chan struct{}
 	err            error
 }
@@ -50,7 +31,7 @@ type proc struct {
 // SIGTERM when the test ends.
 func startSersync(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
-	p := &proc{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{stdout: &outbuf.Buffer{}, stderr: &outbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binPath, append([]string{"--no-tune-kernel"}, args...)...)
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
@@ -171,23 +152,9 @@ func writeConf(t *testing.T, dir string, c confgen.Config) string {
 // hostileNames reads the project's list of hostile file names.
 func hostileNames(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open("../../testdata/rsyncexec/hostile-names.txt")
+	names, err := hostile.Read("../../testdata/rsyncexec/hostile-names.txt")
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	var names []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		n, err := strconv.Unquote(line)
-		if err != nil {
-			t.Fatalf("hostile-names.txt: %q: %v", line, err)
-		}
-		names = append(names, n)
 	}
 	return names
 }
