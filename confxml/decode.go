@@ -171,7 +171,7 @@ func (p *problems) rsync(r elem, o *Rsync) {
 		p.errorf(cp.path, "attribute params: %q does not split into words: %w", o.CommonParams, err)
 	} else {
 		o.Params = words
-		if !recursive(words) {
+		if recursionOf(words) == RecursionOff {
 			p.warnf(cp.path, "attribute params: %q has no -r, -a, --recursive or --archive: directory syncs and deletes need recursion", o.CommonParams)
 		}
 	}
@@ -218,23 +218,6 @@ func (p *problems) rsync(r elem, o *Rsync) {
 			}
 		}
 	}
-}
-
-// recursive reports whether rsync options include recursion: -r or -a in a
-// short-option cluster, or --recursive / --archive.
-func recursive(words []string) bool {
-	for _, w := range words {
-		switch {
-		case w == "--":
-			return false
-		case w == "--recursive" || w == "--archive":
-			return true
-		case strings.HasPrefix(w, "--"):
-		case strings.HasPrefix(w, "-") && strings.ContainsAny(w[1:], "ra"):
-			return true
-		}
-	}
-	return false
 }
 
 func (p *problems) crontab(ct elem, c *Crontab) {

@@ -2,10 +2,10 @@
 // for one remote, hands them out one batch at a time, and keeps what failed
 // until it is synced. It knows nothing of inotify (it consumes
 // inotifymask.Event values) and runs nothing (rsyncexec turns a Batch into
-// rsync); cmd/sersync2 gives each (root, remote) pair its own queues (one
-// per top-level entry group, so a path and its ancestors always share a
-// queue), so remotes progress independently, and runs one worker per
-// queue:
+// rsync); the replicate engine gives each (root, remote) pair its own
+// queues (one per group of top-level entries, so a path and its ancestors
+// always share a queue), so remotes progress independently, and runs one
+// worker per queue:
 //
 //	for {
 //		b, err := q.Next(ctx)
@@ -74,8 +74,7 @@
 //
 // A failed batch holds the queue off for an exponential backoff
 // (Options.RetryBase doubling to Options.MaxBackoff, with jitter) and is
-// retried with its Attempt count raised; nothing is dropped silently (a path
-// is given up only with Options.MaxAttempts, through Options.OnGiveUp).
+// retried with its Attempt count raised; nothing is dropped.
 // RequestFull and overflows make the next batch a full sync that clears
 // every change pending when it is cut. Overflow-driven full syncs are spaced
 // by an interval that doubles while overflows keep coming, so an overflow
