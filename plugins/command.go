@@ -48,7 +48,7 @@ type Command struct {
 //
 // A prefix that is a shell (the stock "/bin/sh") makes every changed file run
 // as a script; that is what the original does and it is kept, with a
-// warning (D-23).
+// warning (docs/compat.md, "Plugins").
 func NewCommand(cfg confxml.CommandPlugin, log *slog.Logger, debugOut io.Writer) (*Command, error) {
 	log = orDiscard(log).With("plugin", NameCommand)
 	pre, err := shellwords.Split(cfg.Prefix)
@@ -63,7 +63,7 @@ func NewCommand(cfg confxml.CommandPlugin, log *slog.Logger, debugOut io.Writer)
 	case len(pre) == 0:
 		log.Warn("command plugin prefix is empty: every changed file is executed as a program", "prefix", cfg.Prefix)
 	case isShell(pre[0]):
-		log.Warn("command plugin prefix is a shell: every changed file is run as a shell script (D-23)", "prefix", cfg.Prefix)
+		log.Warn("command plugin prefix is a shell: every changed file is run as a shell script", "prefix", cfg.Prefix)
 	}
 	if cfg.FilterEnabled && len(cfg.Regexps) == 0 {
 		log.Warn("command plugin filter is on without include expressions: the command never runs")

@@ -38,7 +38,7 @@ var (
 type Change struct {
 	// Abs is the absolute path as the original formed it: the watch path
 	// as configured for the plugin, "/", then the path relative to it. A
-	// socket watch of "/data2/" therefore gives "/data2//s1.txt" (spec 7.1).
+	// socket watch of "/data2/" therefore gives "/data2//s1.txt".
 	// See AbsPath.
 	Abs string
 	// Dir is true when the path is a directory.

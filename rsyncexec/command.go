@@ -108,7 +108,8 @@ func UpdateCommand(t Target, updates []queue.Entry) Command {
 }
 
 // RemoveCommand builds the remove run (the original's include-filter form,
-// with D-2 fixed):
+// with anchored, literal patterns where the original's matched other names;
+// docs/compat.md, "The rsync commands"):
 //
 //	rsync PARAMS -R [--sockopts=TCP_NODELAY] [-e SSH] [--port=N] [--timeout=N] [--delete] ./ --from0 --include-from=- --exclude=* DEST [--password-file=F]
 //
@@ -231,7 +232,7 @@ func transport(t Target) []string {
 
 // passwordFile returns --password-file=F when auth is on with a file, for
 // a daemon only: rsync refuses the option with a remote shell (exit 1,
-// which failed every command of the original, D-24).
+// which failed every command of the original with auth and ssh on).
 func passwordFile(t Target) []string {
 	a := t.Rsync.Auth
 	if !a.Enabled || a.PasswordFile == "" || t.Rsync.SSH.Enabled {

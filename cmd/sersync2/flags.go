@@ -31,7 +31,7 @@ type options struct {
 	positional []string
 
 	// optionLines are the original's "option: …" stdout lines, in
-	// command-line order (spec 1.1).
+	// command-line order.
 	optionLines []string
 }
 
@@ -132,7 +132,7 @@ func toUsageError(err error) error {
 	return &usageError{opt: "?", reason: err.Error()}
 }
 
-// helpText is the original's -h output (spec 1.1), byte for byte,
+// helpText is the original's -h output, byte for byte,
 // followed by our long options in English.
 const helpText = `_______________________________________________________
 参数-d:启用守护进程模式
