@@ -224,6 +224,15 @@ func target(cfg confxml.Config, root string, r confxml.Remote, exclude func(stri
 	return t
 }
 
+// CheckReport is what CheckWatches found (see inotifymask.CheckReport).
+type CheckReport = inotifymask.CheckReport
+
+// CheckWatches runs the watcher's self-check: it compares the directories
+// below every root with the watches held (SIGUSR2).
+func (e *Engine) CheckWatches(ctx context.Context) (CheckReport, error) {
+	return e.watcher.Check(ctx)
+}
+
 // Console returns the writer of the original's stdout lines, shared with
 // the engine's debug output so that lines never interleave.
 func (e *Engine) Console() io.Writer { return e.console }

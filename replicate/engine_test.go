@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,9 @@ func TestSyncMode(t *testing.T) {
 		return os.IsNotExist(err), ""
 	})
 
+	if rep, err := e.CheckWatches(context.Background()); err != nil || !rep.OK() || rep.Dirs != 2 {
+		t.Errorf("CheckWatches = %+v, %v; want both directories watched", rep, err)
+	}
 	st := e.State()
 	if len(st.Remotes) != 1 || st.QueuesPerRemote != 2 || st.Watches < 2 || len(st.Roots) != 1 || st.Roots[0] != src {
 		t.Fatalf("State = %+v", st)

@@ -26,6 +26,7 @@ func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, m
 	if err != nil {
 		return err
 	}
+	checkWatchesOnSignal(ctx, e, log)
 	st := e.State()
 	if mode == "" {
 		fmt.Fprintln(e.Console(), "run the sersync: ")
