@@ -22,6 +22,6 @@
 //     (Shell) for debug output and the failLog.
 //
 // What it does not: it knows nothing of inotify, of coalescing events, of
-// retry policy or of the failLog file; callers (cmd/sersync2, failog)
+// retry policy or of the failLog file; callers (replicate, failog)
 // decide what to do with a Result. It never deletes anything locally.
 package rsyncexec
