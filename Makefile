@@ -49,8 +49,11 @@ cross:
 
 # unit + end-to-end: the e2e suites build the binary themselves and run it
 # against real rsync daemons on 127.0.0.1.
+# The fsnotify backend is not in the Linux binary; its contract tests run
+# here with -tags sersync_fsnotify.
 unit:
 	SERSYNC_TEST_NO_SKIP=$${SERSYNC_TEST_NO_SKIP:-1} $(GO) test -race -count=1 -timeout 20m ./...
+	SERSYNC_TEST_NO_SKIP=$${SERSYNC_TEST_NO_SKIP:-1} $(GO) test -race -count=1 -timeout 5m -tags sersync_fsnotify ./inotifymask
 
 test: lint cross unit
 

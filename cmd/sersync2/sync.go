@@ -303,7 +303,7 @@ func runSync(parent context.Context, stdout io.Writer, log *slog.Logger, cfg con
 // watcherOptions is the watcher's configuration for roots, the same in
 // sync and plugin mode.
 func watcherOptions(cfg confxml.Config, roots []string, out *syncWriter, log *slog.Logger) inotifymask.Options {
-	o := inotifymask.Options{Roots: roots, Inotify: cfg.Inotify, Filter: cfg.Filter, XFS: cfg.XFS, Logger: log}
+	o := inotifymask.Options{Roots: roots, Inotify: cfg.Inotify, Filter: cfg.Filter, Logger: log}
 	if cfg.Debug {
 		o.Debug = out.println
 	}
