@@ -132,7 +132,7 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 	}
 	e.build(roots, exclude)
 
-	wo := inotifymask.Options{Roots: e.roots, Inotify: cfg.Inotify, Filter: cfg.Filter, XFS: cfg.XFS, Logger: e.log}
+	wo := inotifymask.Options{Roots: e.roots, Inotify: cfg.Inotify, Filter: cfg.Filter, Logger: e.log}
 	if e.echo != nil {
 		wo.Debug = func(line string) { fmt.Fprintln(e.console, line) }
 	}
