@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/inotifymask"
 	"github.com/sersync-go/sersync2/internal/outbuf"
@@ -274,11 +276,17 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.dispatch(ctx)
 		cancel(ErrWatcherStopped)
 	})
+	// <crontab schedule="N"> is a full sync every N minutes.
+	sched := cron.New()
 	if c := e.cfg.Sersync.Crontab; c.Enabled && e.runner != nil {
-		wg.Go(func() { e.crontab(ctx, c.Schedule) })
+		if _, err := sched.AddFunc("@every "+c.Schedule.String(), func() { e.RequestFullSync("crontab") }); err != nil {
+			e.log.Error("crontab not scheduled", "schedule", c.Schedule, "err", err)
+		}
 	}
+	sched.Start()
 
 	<-ctx.Done()
+	<-sched.Stop().Done()
 	e.log.Info("stopping: finishing in-flight rsyncs", "grace", shutdownGrace)
 	e.watcher.Close()
 	for _, r := range e.remotes {
@@ -302,20 +310,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
-}
-
-// crontab requests a full sync every period, as <crontab> does.
-func (e *Engine) crontab(ctx context.Context, period time.Duration) {
-	tick := time.NewTicker(period)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			e.RequestFullSync("crontab")
-		}
-	}
 }
 
 // dispatch fans every watcher event out to each remote of its root, to the

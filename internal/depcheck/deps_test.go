@@ -28,6 +28,7 @@ var external = map[string][]string{
 	"confxml":      {"github.com/beevik/etree"},
 	"inotifymask":  {"github.com/fsnotify/fsnotify", "golang.org/x/sys/unix"},
 	"cmd/sersync2": {"github.com/spf13/pflag", "golang.org/x/sys/unix"},
+	"replicate":    {"github.com/robfig/cron/v3"},
 }
 
 func TestImportDirection(t *testing.T) {
