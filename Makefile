@@ -9,8 +9,9 @@ FUZZTIME ?= 15s
 # a run never rewrites the committed results (BENCH_RESULTS=bench/results
 # to record a run for the README).
 BENCH_RESULTS ?= bench/results/local
-# Debian packages the tests and the demo need; bench adds the peers.
-DEB_TEST  := rsync openssh-server openssh-client
+# Debian packages the tests and the demo need (chromium: the status page
+# test; prometheus: promtool checks the alerting rules); bench adds the peers.
+DEB_TEST  := rsync openssh-server openssh-client chromium prometheus
 DEB_BENCH := lsyncd inotify-tools
 
 .PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz demo bench clean help

@@ -93,6 +93,9 @@ type flight struct {
 	reason  string
 	attempt int
 	ents    []ent // kept entries, for requeueing on failure
+	// since is when the oldest change of the batch started to wait: a
+	// failed batch's paths keep it when they go back to pending.
+	since time.Time
 }
 
 type fullRequest struct {
@@ -373,6 +376,10 @@ func (q *Queue) tryCutLocked(now time.Time) (Batch, bool, time.Time) {
 }
 
 func (q *Queue) cutFullLocked(now time.Time) Batch {
+	since := now
+	if len(q.pend) > 0 {
+		since = q.firstAt
+	}
 	q.stats.covered += uint64(len(q.pend))
 	clear(q.pend)
 	clear(q.order)
@@ -383,7 +390,7 @@ func (q *Queue) cutFullLocked(now time.Time) Batch {
 		q.ov.interval = min(2*q.ov.interval, q.opt.MaxBackoff)
 	}
 	q.lastID++
-	f := &flight{id: q.lastID, full: true, reason: q.full.reason, attempt: q.full.attempt}
+	f := &flight{id: q.lastID, full: true, reason: q.full.reason, attempt: q.full.attempt, since: since}
 	q.fly = f
 	q.full = fullRequest{}
 	q.stats.batches++
@@ -394,6 +401,7 @@ func (q *Queue) cutFullLocked(now time.Time) Batch {
 // cutLocked takes up to MaxBatch pending paths, oldest first, drops those
 // an ancestor in the same batch covers, and hands out the rest.
 func (q *Queue) cutLocked() Batch {
+	since := q.firstAt
 	take := min(len(q.pend), q.opt.MaxBatch)
 	ents := make([]ent, take)
 	for i, p := range q.order[q.head : q.head+take] {
@@ -425,7 +433,7 @@ func (q *Queue) cutLocked() Batch {
 		}
 		b.Attempt = max(b.Attempt, int(e.it.attempt))
 	}
-	q.fly = &flight{id: b.id, ents: kept, attempt: b.Attempt}
+	q.fly = &flight{id: b.id, ents: kept, attempt: b.Attempt, since: since}
 	q.stats.batches++
 	return b
 }
@@ -484,8 +492,8 @@ func (q *Queue) Done(b Batch, err error) {
 			continue
 		}
 		e.it.attempt++
-		if len(q.pend) == 0 {
-			q.firstAt = now
+		if len(q.pend) == 0 || f.since.Before(q.firstAt) {
+			q.firstAt = f.since
 		}
 		q.order = append(q.order, e.path)
 		q.pend[e.path] = e.it

@@ -211,7 +211,8 @@ func TestRetryThroughNextWithRealClock(t *testing.T) {
 }
 
 // TestPendingSince: Stats.PendingSince is when paths started to be pending
-// without a break, and zero once nothing is.
+// without a break, and zero once nothing is; InFlightSince is the cut
+// batch's, and a failed batch's paths keep it when they go back.
 func TestPendingSince(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()
@@ -227,13 +228,13 @@ func TestPendingSince(t *testing.T) {
 		t.Fatalf("PendingSince %v, want the first change's %v", st.PendingSince, t0)
 	}
 	b := mustNext(t, q)
-	if st := q.Stats(); !st.PendingSince.IsZero() {
-		t.Fatalf("all cut: PendingSince %v", st.PendingSince)
+	if st := q.Stats(); !st.PendingSince.IsZero() || !st.InFlightSince.Equal(t0) {
+		t.Fatalf("all cut: PendingSince %v InFlightSince %v, want zero and %v", st.PendingSince, st.InFlightSince, t0)
 	}
 	clk.Advance(time.Second)
 	q.Done(b, errRsync)
-	if st := q.Stats(); !st.PendingSince.Equal(clk.Now()) {
-		t.Fatalf("requeued: PendingSince %v, want %v", st.PendingSince, clk.Now())
+	if st := q.Stats(); !st.PendingSince.Equal(t0) || !st.InFlightSince.IsZero() {
+		t.Fatalf("requeued: PendingSince %v InFlightSince %v, want %v and zero", st.PendingSince, st.InFlightSince, t0)
 	}
 }
 

@@ -54,6 +54,9 @@ type Options struct {
 	// RetryBase is the hold-off after a failed batch, doubling per
 	// failure; <= 0 means queue.DefaultRetryBase.
 	RetryBase time.Duration
+	// SummaryEvery is how often a Service logs its summary line while
+	// there is work; <= 0 means DefaultSummaryEvery.
+	SummaryEvery time.Duration
 	// Log receives the structured log; nil discards it.
 	Log *slog.Logger
 	// Console is where the original's stdout lines go. With <debug
@@ -80,6 +83,11 @@ type Engine struct {
 	byRoot  map[string][]*remote
 	queues  int // per remote
 	ov      map[string]*counter
+
+	// delivered and pluginFailed count the changes handed to the plugin.
+	delivered, pluginFailed counter
+	// carried are the watcher's counters of the engines this one replaced.
+	carried struct{ eventsRead, overflows uint64 }
 }
 
 // New checks rsync (sync mode), starts the plugin and the watcher, and
@@ -352,7 +360,7 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 			if res.Err != nil && !rsyncexec.Retryable(res.Err) {
 				e.log.Error("rsync failed and retrying will not help until the cause is fixed", "root", r.root, "remote", r.dest, "err", res.Err)
 			} else if res.Err == nil {
-				e.log.Info("synced", "root", r.root, "remote", r.dest, "full", b.Full, "reason", b.Reason,
+				e.log.Debug("synced", "root", r.root, "remote", r.dest, "full", b.Full, "reason", b.Reason,
 					"updates", len(b.Updates), "removes", len(b.Removes), "rsync_runs", res.Runs, "took", res.Elapsed.Round(time.Millisecond))
 			}
 		}
@@ -368,7 +376,12 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 // tell hands the changes of a synced batch to the plugin.
 func (e *Engine) tell(ctx context.Context, watch string, b queue.Batch) {
 	for _, c := range plugins.Changes(watch, b) {
-		if err := e.plugin.Handle(ctx, c); err != nil && !errors.Is(err, context.Canceled) {
+		err := e.plugin.Handle(ctx, c)
+		e.delivered.Add(1)
+		if err != nil {
+			e.pluginFailed.Add(1)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
 			e.log.Warn("plugin failed", "plugin", e.plugin.Name(), "path", c.Abs, "err", err)
 		}
 	}

@@ -28,12 +28,13 @@ type proc struct {
 	err            error
 }
 
-// startSersync runs the built binary with args in dir; it is stopped with
-// SIGTERM when the test ends.
+// startSersync runs the built binary with args in dir, logging at debug
+// level (the per-batch "synced" lines rsyncRuns counts); it is stopped
+// with SIGTERM when the test ends.
 func startSersync(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
 	p := &proc{stdout: &outbuf.Buffer{}, stderr: &outbuf.Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binPath, append([]string{"--no-tune-kernel"}, args...)...)
+	p.cmd = exec.Command(binPath, append([]string{"--no-tune-kernel", "--log-level", "debug"}, args...)...)
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
@@ -90,7 +91,7 @@ func (p *proc) waitReady(t *testing.T) {
 var syncedRuns = regexp.MustCompile(`msg=synced .*rsync_runs=(\d+)`)
 
 // rsyncRuns sums the rsync processes sersync2 reported for successful
-// batches so far.
+// batches so far (one debug line per batch).
 func (p *proc) rsyncRuns() int {
 	n := 0
 	for _, m := range syncedRuns.FindAllStringSubmatch(p.stderr.String(), -1) {

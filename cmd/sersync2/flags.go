@@ -28,7 +28,15 @@ type options struct {
 	minDelay   time.Duration
 	queues     int
 	logLevel   string
+	logFormat  string
 	positional []string
+
+	statusAddr      string // --status-addr: serve /metrics, /status and the page
+	statusPublic    bool   // --status-addr-public: allow a non-loopback address
+	statusFile      string // --status-file: write the status as text
+	statusFileEvery time.Duration
+	summaryEvery    time.Duration
+	lockDir         string
 
 	// optionLines are the original's "option: …" stdout lines, in
 	// command-line order.
@@ -62,7 +70,14 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.pidFile, "pidfile", "", "write the daemon's process id to this file")
 	fs.DurationVar(&o.minDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
 	fs.IntVar(&o.queues, "queues", replicate.DefaultQueues, "queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (1: one batch at a time per remote)")
-	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error")
+	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error (debug adds one line per batch and per rsync run)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "structured log format on stderr: text (key=value) or json")
+	fs.DurationVar(&o.summaryEvery, "summary-every", replicate.DefaultSummaryEvery, "log one summary line this often while changes are synced or pending")
+	fs.StringVar(&o.statusAddr, "status-addr", "", "serve /metrics (Prometheus), /status (JSON) and a status page on this address, e.g. 127.0.0.1:9411 (off by default; loopback only unless --status-addr-public)")
+	fs.BoolVar(&o.statusPublic, "status-addr-public", false, "allow --status-addr to be an address other hosts can reach")
+	fs.StringVar(&o.statusFile, "status-file", "", "rewrite this file with the status as text every --status-file-every")
+	fs.DurationVar(&o.statusFileEvery, "status-file-every", 5*time.Second, "how often --status-file is rewritten")
+	fs.StringVar(&o.lockDir, "lock-dir", defaultLockDir(), "directory of the lock files that keep one instance per configuration file")
 	return fs
 }
 
@@ -99,6 +114,9 @@ func parseArgs(args []string) (*options, error) {
 		return o, toUsageError(err)
 	}
 	o.positional = fs.Args()
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return o, fmt.Errorf("--log-format %q: use text or json", o.logFormat)
+	}
 	if o.queues < 1 {
 		return o, fmt.Errorf("--queues %d: must be at least 1", o.queues)
 	}

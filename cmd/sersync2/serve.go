@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/replicate"
+	"github.com/sersync-go/sersync2/status"
 )
 
 // serve runs the replication engine for cfg until SIGINT or SIGTERM: sync
@@ -18,15 +20,25 @@ import (
 func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string, ready func(error)) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if o.statusAddr != "" {
+		if err := status.CheckAddr(o.statusAddr, o.statusPublic); err != nil {
+			return err
+		}
+	}
 	if err := printStartLines(stdout, cfg, o, mode); err != nil {
 		return err
 	}
-	e, err := replicate.New(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
-		MinDelay: o.minDelay, SyncAll: o.syncAll, Log: log, Console: stdout})
+	e, err := replicate.NewService(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
+		MinDelay: o.minDelay, SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, Log: log, Console: stdout})
 	if err != nil {
 		return err
 	}
-	checkWatchesOnSignal(ctx, e, log)
+	stopStatus, err := serveStatus(ctx, e, o, log)
+	if err != nil {
+		return err
+	}
+	defer stopStatus()
+	handleSignals(ctx, e, func() (confxml.Config, error) { return loadConfig(o.config, mode) }, o.config, log)
 	st := e.State()
 	if mode == "" {
 		fmt.Fprintln(e.Console(), "run the sersync: ")
@@ -47,6 +59,33 @@ func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, m
 		_ = notifySystemd("STOPPING=1")
 	}()
 	return e.Run(ctx)
+}
+
+// serveStatus starts the status server (--status-addr) and the status
+// file (--status-file) when asked for, and returns the function that stops
+// them and waits.
+func serveStatus(ctx context.Context, e *replicate.Service, o *options, log *slog.Logger) (stop func(), _ error) {
+	if o.statusAddr == "" && o.statusFile == "" {
+		return func() {}, nil
+	}
+	var ln net.Listener
+	if o.statusAddr != "" {
+		var err error
+		if ln, err = status.Listen(o.statusAddr, o.statusPublic); err != nil {
+			return nil, err
+		}
+		log.Info("status server listening", "addr", ln.Addr().String(), "metrics", "http://"+ln.Addr().String()+"/metrics")
+	}
+	srv := status.New(e, status.Options{Version: version, Log: log})
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Run(ctx, ln, o.statusFile, o.statusFileEvery); err != nil {
+			log.Error("status server stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 // printStartLines prints the original's lines between the config summary
