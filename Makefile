@@ -4,6 +4,11 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 BIN      := ./sersync2
+# make deb builds into BUILD; the .deb's version is VERSION made a Debian
+# version: a tag v1.2.3 gives 1.2.3, anything else 0~git.<describe>.
+BUILD    ?= build
+GOARCH   ?= $(shell $(GO) env GOARCH)
+DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E '/^v?[0-9]+\./!s/^/0~git./; s/^v//; s/-/./g')
 FUZZTIME ?= 15s
 # make bench writes its results here; bench/results/local is not tracked, so
 # a run never rewrites the committed results (BENCH_RESULTS=bench/results
@@ -14,7 +19,7 @@ BENCH_RESULTS ?= bench/results/local
 DEB_TEST  := rsync openssh-server openssh-client chromium prometheus
 DEB_BENCH := lsyncd inotify-tools
 
-.PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz demo bench clean help
+.PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz demo bench deb clean help
 
 all: build
 
@@ -24,6 +29,7 @@ help:
 	@echo "make test    - vet, gofmt, staticcheck, go mod tidy check, go test -race ./..., darwin build"
 	@echo "make demo    - live replication to a local rsync daemon on 127.0.0.1"
 	@echo "make fuzz    - run every fuzz target for FUZZTIME ($(FUZZTIME)) each"
+	@echo "make deb     - build $(BUILD)/sersync2_$(DEB_VERSION)_$(GOARCH).deb with nfpm (binary, stock confxml.xml, units, man page)"
 	@echo "make bench   - micro-benchmarks, then sersync2 vs lsyncd and an inotifywait loop (BENCH_QUICK=1: under 3 min)"
 
 build:
@@ -90,5 +96,15 @@ bench: build deps-bench
 	  rc=$$(cat $$out.rc.tmp); rm -f $$out.rc.tmp; exit $$rc
 	$(GO) run ./bench -bin $(BIN) -results $(BENCH_RESULTS)
 
+# deb: the binary, the man page generated from its flags, then nfpm (a go
+# tool dependency) packs them with the stock confxml.xml and the units.
+deb:
+	@mkdir -p $(BUILD)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BUILD)/sersync2 ./cmd/sersync2
+	$(GO) run -trimpath -ldflags "$(LDFLAGS)" ./cmd/sersync2 --man | gzip -9n > $(BUILD)/sersync2.8.gz
+	sed 's|$${BUILD}|$(BUILD)|g' packaging/nfpm.yaml > $(BUILD)/nfpm.yaml
+	GOARCH=$(GOARCH) DEB_VERSION=$(DEB_VERSION) $(GO) tool nfpm package -f $(BUILD)/nfpm.yaml -p deb -t $(BUILD)/
+
 clean:
 	rm -f $(BIN)
+	rm -rf build

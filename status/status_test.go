@@ -58,7 +58,7 @@ func sample(now time.Time) replicate.State {
 		Roots: []string{"/data"}, Watches: 7, EventsRead: 42, Overflows: 1, Plugin: "socket", PluginDelivered: 3, PluginFailed: 1,
 		Remotes: []replicate.RemoteState{
 			{Root: "/data", Remote: "10.0.0.2::www", Pending: 5, PendingSince: now.Add(-90 * time.Second), Batches: 4, Failures: 2, Retries: 2,
-				Runs: []replicate.RunCount{{Kind: "changes", Exit: 0, N: 2}, {Kind: "changes", Exit: 10, N: 2}},
+				Runs:        []replicate.RunCount{{Kind: "changes", Exit: 0, N: 2}, {Kind: "changes", Exit: 10, N: 2}},
 				Last:        replicate.Result{At: now.Add(-time.Second), Err: errors.New("rsync exit code 10")},
 				LastFailure: replicate.Result{At: now.Add(-time.Second), Paths: 5, Err: errors.New("rsync exit code 10")},
 				LastSuccess: replicate.Result{At: now.Add(-time.Minute), Paths: 9}},

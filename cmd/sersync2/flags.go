@@ -37,6 +37,7 @@ type options struct {
 	statusFileEvery time.Duration
 	summaryEvery    time.Duration
 	lockDir         string
+	man             bool // --man (hidden): print the man page
 
 	// optionLines are the original's "option: …" stdout lines, in
 	// command-line order.
@@ -78,6 +79,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.statusFile, "status-file", "", "rewrite this file with the status as text every --status-file-every")
 	fs.DurationVar(&o.statusFileEvery, "status-file-every", 5*time.Second, "how often --status-file is rewritten")
 	fs.StringVar(&o.lockDir, "lock-dir", defaultLockDir(), "directory of the lock files that keep one instance per configuration file")
+	fs.BoolVar(&o.man, "man", false, "print the man page (roff) and exit")
+	_ = fs.MarkHidden("man")
 	return fs
 }
 

@@ -47,6 +47,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "sersync2 %s\n", version)
 		return exitOK
 	}
+	if o.man {
+		manPage(stdout)
+		return exitOK
+	}
 	log := newLogger(stderr, o.logLevel, o.logFormat)
 	if !child && !o.help && !o.check {
 		fmt.Fprintln(stdout, "set the system param")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -172,5 +173,40 @@ func TestE2EStatusAddrRefused(t *testing.T) {
 	q.waitReady(t)
 	if _, err := httpGet(strings.Replace(q.statusAddr(t), "0.0.0.0", "127.0.0.1", 1), "/status"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestE2ELogJSONAndSummary: --log-format json writes one JSON object per
+// line; at the default level a batch gives no per-batch line but a
+// summary line (every --summary-every) with its rsync runs.
+func TestE2ELogJSONAndSummary(t *testing.T) {
+	t.Parallel()
+	src, dst, _, p := setup(t, confgen.Config{}, "--log-format", "json", "--log-level", "info", "--summary-every", "200ms")
+	poll.Until(t, 30*time.Second, "sersync2 to start", func() (bool, string) {
+		return strings.Contains(p.stderr.String(), `"msg":"sersync2 started"`), ""
+	})
+	writeFile(t, filepath.Join(src, "a.txt"), "x")
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+	var summary map[string]any
+	poll.Until(t, 30*time.Second, "a summary line with the rsync run", func() (bool, string) {
+		for _, l := range strings.Split(strings.TrimSpace(p.stderr.String()), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("not a JSON line: %q: %v", l, err)
+			}
+			if m["msg"] == "summary" && m["rsync_runs_total"].(float64) >= 1 {
+				summary = m
+				return true, ""
+			}
+		}
+		return false, p.stderr.String()
+	})
+	if strings.Contains(p.stderr.String(), `"msg":"synced"`) {
+		t.Error("a per-batch line at the default level")
+	}
+	for _, k := range []string{"batches", "rsync_runs", "paths", "failed_batches", "pending", "max_lag"} {
+		if _, ok := summary[k]; !ok {
+			t.Errorf("summary line has no %s: %v", k, summary)
+		}
 	}
 }
