@@ -19,9 +19,6 @@ type remote struct {
 	target rsyncexec.Target
 	rsync  bool
 	queues []*queue.Queue
-	// pluginWatch is the watch path the plugin is told ("" when this
-	// remote does not tell the plugin).
-	pluginWatch string
 
 	batches, runs, paths, failures counter
 
