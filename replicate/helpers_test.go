@@ -26,7 +26,7 @@ type running struct {
 
 // load writes c as confxml.xml into a temporary directory and loads it
 // (for plugin-only mode with LoadPlugin).
-func load(t *testing.T, c confgen.Config, plugin string) confxml.Config {
+func load(t testing.TB, c confgen.Config, plugin string) confxml.Config {
 	t.Helper()
 	c.FailLog = filepath.Join(t.TempDir(), "fail.sh")
 	p := filepath.Join(t.TempDir(), "confxml.xml")
@@ -45,7 +45,7 @@ func load(t *testing.T, c confgen.Config, plugin string) confxml.Config {
 }
 
 // start builds an engine for cfg and runs it until the test ends.
-func start(t *testing.T, cfg confxml.Config, o Options) *running {
+func start(t testing.TB, cfg confxml.Config, o Options) *running {
 	t.Helper()
 	r := &running{console: &outbuf.Buffer{}, log: &outbuf.Buffer{}, done: make(chan error, 1)}
 	o.Console = r.console
@@ -105,7 +105,7 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-func mkdir(t *testing.T, path string) string {
+func mkdir(t testing.TB, path string) string {
 	t.Helper()
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		t.Fatal(err)
