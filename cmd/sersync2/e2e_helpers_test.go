@@ -124,7 +124,13 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 // waitTreesEqual polls until dst mirrors src.
 func waitTreesEqual(t *testing.T, src, dst string, opts treecmp.Options) {
 	t.Helper()
-	waitFor(t, 60*time.Second, fmt.Sprintf("%s to mirror %s", dst, src), func() (bool, string) {
+	waitTreesEqualWithin(t, 60*time.Second, src, dst, opts)
+}
+
+// waitTreesEqualWithin polls until dst mirrors src or timeout passes.
+func waitTreesEqualWithin(t *testing.T, timeout time.Duration, src, dst string, opts treecmp.Options) {
+	t.Helper()
+	waitFor(t, timeout, fmt.Sprintf("%s to mirror %s", dst, src), func() (bool, string) {
 		diff, err := treecmp.Diff(src, dst, opts)
 		if err != nil {
 			return false, err.Error()
