@@ -109,10 +109,35 @@
 // preceding what its scan reports. A consumer that applies "last event
 // wins" per path, and full-syncs on OpOverflow, replicates the tree.
 //
-// Changes made while New walks the trees are captured (D-16): the reader
+// Changes made while New walks the trees are captured: the reader
 // runs during the walk and every directory is watched before it is read;
 // what existed before its watch is the initial state, which the caller's
 // startup full sync (-r) covers when it runs after New returns.
+//
+// # Every directory watched
+//
+// Once every event read is processed, every directory below a root (not
+// excluded) is watched under its current path. Paths come from the node
+// tree and are stale while a rename of an ancestor is not processed yet,
+// so a directory is read, and a new subdirectory watched, only through
+// its parent opened at the tree's path and checked to be that node (its
+// watch descriptor, asked through /proc/self/fd); the subdirectory is
+// named relative to that open parent. When the check fails the request
+// is deferred and tried again after the pending events are processed
+// (Stats.Deferred counts them); one still failing after 30 s makes the
+// root walked again and sent as OpOverflow (ErrUnwatched). Check walks
+// the roots and reports every directory not watched under its path and
+// every stale watch. docs/compat.md, "How every directory stays
+// watched", has the reasoning.
+//
+// # Roots that disappear
+//
+// A root removed, moved away or unmounted (IN_DELETE_SELF, IN_MOVE_SELF,
+// IN_UNMOUNT, IN_IGNORED on its watch) is logged, listed in
+// Stats.MissingRoots, and its watches dropped; nothing is sent for it.
+// Its path is polled; once a directory is there again (after an unmount:
+// not the bare mount point) it is watched and an OpOverflow with
+// ErrRootReturned asks for one full sync.
 //
 // # Symlinks and XFS
 //

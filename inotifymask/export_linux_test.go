@@ -14,3 +14,6 @@ func (w *Watcher) injectRaw(evs ...rawEvent) {
 	w.addBacklog(len(evs))
 	w.b.(*inotifyBackend).raw.push(evs...)
 }
+
+// rootPolls counts the rounds in which missing roots were looked for.
+func (w *Watcher) rootPolls() uint64 { return w.b.(*inotifyBackend).polls.Load() }

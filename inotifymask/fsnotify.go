@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -45,6 +46,8 @@ type fsnotifyBackend struct {
 	seen     map[string]bool // directories met by a rescan
 	writes   map[string]pendingWrite
 	limitHit bool
+
+	checks chan chan CheckReport
 }
 
 func newFsnotifyBackend(w *Watcher) (backend, error) {
@@ -59,6 +62,7 @@ func newFsnotifyBackend(w *Watcher) (backend, error) {
 		dirs:   make(map[string]bool),
 		gone:   make(map[string]bool),
 		writes: make(map[string]pendingWrite),
+		checks: make(chan chan CheckReport),
 	}, nil
 }
 
@@ -149,6 +153,8 @@ func (b *fsnotifyBackend) process() {
 			b.w.addBacklog(-len(batch))
 		case now := <-timer.C:
 			b.flushWrites(now)
+		case reply := <-b.checks:
+			reply <- b.checkTrees()
 		case <-b.w.done:
 			return
 		}
@@ -462,3 +468,42 @@ func readDir(abs string) ([]os.DirEntry, error) {
 func special(fi os.FileInfo) bool {
 	return !fi.Mode().IsRegular() || nlink(fi) > 1
 }
+
+// missing: the fsnotify backend does not track roots that disappear.
+func (b *fsnotifyBackend) missing() ([]string, int) { return nil, 0 }
+
+// checkTrees compares the directories below the roots with the watched
+// paths (fsnotify names watches by path only).
+func (b *fsnotifyBackend) checkTrees() CheckReport {
+	var r CheckReport
+	found := make(map[string]bool, len(b.dirs))
+	for _, root := range b.w.roots {
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return nil
+			}
+			if p != root {
+				if rel, _ := filepath.Rel(root, p); b.w.filter.excluded(filepath.ToSlash(rel), true) {
+					return filepath.SkipDir
+				}
+			}
+			r.Dirs++
+			found[p] = true
+			if !b.dirs[p] {
+				r.Unwatched = append(r.Unwatched, p)
+			}
+			return nil
+		})
+	}
+	for d := range b.dirs {
+		if !found[d] {
+			r.Stale = append(r.Stale, d)
+		}
+	}
+	r.Watches = len(b.dirs)
+	slices.Sort(r.Unwatched)
+	slices.Sort(r.Stale)
+	return r
+}
+
+func (b *fsnotifyBackend) checkRequests() chan<- chan CheckReport { return b.checks }

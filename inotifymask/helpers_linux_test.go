@@ -24,6 +24,8 @@ func testTuning(kind backendKind) tuning {
 	t := defaultTuning()
 	t.kind = kind
 	t.quiet = 20 * time.Millisecond
+	t.rootPoll = 5 * time.Millisecond
+	t.retryWait = 5 * time.Millisecond
 	return t
 }
 

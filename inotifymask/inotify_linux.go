@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -126,6 +127,14 @@ type rootTree struct {
 	idx  int
 	abs  string // cleaned
 	node *dirNode
+	dev  uint64 // device of the root directory when it was watched
+
+	// Set while the root is gone (removed, moved away, unmounted).
+	gone      bool
+	unmounted bool
+	bareDev   uint64 // device found at abs right after an unmount
+	bareKnown bool
+	nagged    time.Time
 }
 
 // pendingMove is a MOVED_FROM waiting for its MOVED_TO.
@@ -137,6 +146,32 @@ type pendingMove struct {
 	mask   uint32
 }
 
+// attachReq asks for the directory name in parent to be watched and
+// walked (name "": walk parent itself again). It is kept in
+// inotifyBackend.deferred while the path the tree gives for parent does
+// not lead to parent: a rename of an ancestor is still on its way.
+type attachReq struct {
+	parent *dirNode
+	name   string
+	mode   walkMode
+	since  int64  // walkChangedSince threshold (ns); -1: the directory's ctime
+	report bool   // report the directory itself once watched
+	mask   uint32 // the event that asked, for debug output
+
+	first time.Time // when it was first deferred
+	round uint64    // the retry round that last deferred it
+}
+
+type attachKey struct {
+	parent *dirNode
+	name   string
+}
+
+// errStale says that the directory at the path the tree gives for a node
+// is not that node's directory (or there is none): a rename of an
+// ancestor has not been processed yet.
+var errStale = errors.New("inotifymask: directory is not where the tree says (rename not processed yet)")
+
 // inotifyBackend watches with raw inotify. Three goroutines: read drains
 // the fd into raw, process keeps the tree and emits, Watcher.deliver
 // sends.
@@ -146,6 +181,7 @@ type inotifyBackend struct {
 	file     *os.File
 	mask     uint32
 	rootMask uint32
+	viaFD    bool // /proc/self/fd resolves paths relative to open directories
 
 	// Reader control, guarded by mu.
 	mu     sync.Mutex
@@ -154,17 +190,25 @@ type inotifyBackend struct {
 	paused bool
 	parked bool
 
-	raw fifo[rawEvent]
+	raw    fifo[rawEvent]
+	checks chan chan CheckReport
 
 	// Owned by New's goroutine until start returns, then by process.
-	wds      map[int32]*dirNode
-	trees    []*rootTree
-	pending  *pendingMove
-	gen      uint32
-	limitHit bool
-	since    int64 // walkChangedSince threshold (ns)
+	wds        map[int32]*dirNode
+	trees      []*rootTree
+	pending    *pendingMove
+	gen        uint32
+	limitHit   bool
+	deferred   map[attachKey]*attachReq
+	retryRound uint64
 
 	nwatches atomic.Int64
+	polls    atomic.Uint64 // rounds of looking for missing roots
+
+	// What Stats reads of the process goroutine's state.
+	statMu      sync.Mutex
+	statMissing []string
+	statDefer   int
 }
 
 func newInotifyBackend(w *Watcher) (backend, error) {
@@ -182,8 +226,12 @@ func newInotifyBackend(w *Watcher) (backend, error) {
 		mask:     kernelMask(w.opts.Inotify),
 		rootMask: rootMask(w.opts.Inotify),
 		raw:      newFifo[rawEvent](),
+		checks:   make(chan chan CheckReport),
 		wds:      make(map[int32]*dirNode),
+		deferred: make(map[attachKey]*attachReq),
 	}
+	var st unix.Stat_t
+	b.viaFD = unix.Stat("/proc/self/fd", &st) == nil
 	b.cond = sync.NewCond(&b.mu)
 	for i, r := range w.roots {
 		b.trees = append(b.trees, &rootTree{idx: i, abs: r})
@@ -198,7 +246,7 @@ func (b *inotifyBackend) start() error {
 		if err := b.addRoot(t, true); err != nil {
 			return err
 		}
-		b.walk(t, t.node, "", walkSilent)
+		b.walk(t, t.node, "", walkSilent, 0)
 		if b.limitHit {
 			return fmt.Errorf("inotifymask: watching %s: %w", t.abs, ErrWatchLimit)
 		}
@@ -299,46 +347,104 @@ func (b *inotifyBackend) read() {
 	}
 }
 
-// process applies raw events to the tree and emits, in kernel order.
+// process applies raw events to the tree and emits, in kernel order. Once
+// everything read is applied it settles: directories that could not be
+// watched at the path the tree gave are tried again, missing roots looked
+// for, and a pending Check answered.
 func (b *inotifyBackend) process() {
 	defer b.w.wg.Done()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	pairTimer := time.NewTimer(time.Hour)
+	pairTimer.Stop()
+	tick := time.NewTimer(time.Hour)
+	tick.Stop()
 	var batch []rawEvent
+	b.settle(tick) // what the initial walk could not watch
 	for {
+		var reply chan CheckReport
 		select {
 		case <-b.raw.ready:
+		case <-tick.C:
+		case reply = <-b.checks:
 		case <-b.w.done:
 			return
 		}
-		for {
-			batch = b.raw.take(batch)
-			for i := range batch {
-				b.handle(&batch[i])
-				batch[i] = rawEvent{}
-				if b.w.closing() {
-					return
-				}
-			}
-			b.w.addBacklog(-len(batch))
-			if b.pending == nil {
-				break
-			}
-			// A MOVED_FROM ended what was read: its MOVED_TO, if any, is
-			// queued right behind it, so wait only briefly.
-			timer.Reset(b.w.tune.pairWait)
-			select {
-			case <-b.raw.ready:
-				timer.Stop()
-				continue
-			case <-timer.C:
-				b.flushPending()
-			case <-b.w.done:
-				return
-			}
-			break
+		if !b.drain(&batch, pairTimer) {
+			return
+		}
+		b.settle(tick)
+		if reply != nil {
+			reply <- b.checkTrees()
 		}
 	}
+}
+
+// drain applies every raw event queued; false means the watcher closes.
+func (b *inotifyBackend) drain(batch *[]rawEvent, pairTimer *time.Timer) bool {
+	for {
+		*batch = b.raw.take(*batch)
+		for i := range *batch {
+			b.handle(&(*batch)[i])
+			(*batch)[i] = rawEvent{}
+			if b.w.closing() {
+				return false
+			}
+		}
+		b.w.addBacklog(-len(*batch))
+		if b.pending == nil {
+			return true
+		}
+		// A MOVED_FROM ended what was read: its MOVED_TO, if any, is
+		// queued right behind it, so wait only briefly.
+		pairTimer.Reset(b.w.tune.pairWait)
+		select {
+		case <-b.raw.ready:
+			pairTimer.Stop()
+			continue
+		case <-pairTimer.C:
+			b.flushPending()
+		case <-b.w.done:
+			return false
+		}
+		return true
+	}
+}
+
+// settle retries deferred watches, looks for missing roots and arms tick
+// for the next time either needs doing.
+func (b *inotifyBackend) settle(tick *time.Timer) {
+	b.retryDeferred()
+	b.pollRoots()
+	tick.Stop()
+	switch {
+	case len(b.deferred) > 0:
+		tick.Reset(b.w.tune.retryWait)
+	case b.anyGone():
+		tick.Reset(b.w.tune.rootPoll)
+	}
+	var missing []string
+	for _, t := range b.trees {
+		if t.gone {
+			missing = append(missing, b.w.opts.Roots[t.idx])
+		}
+	}
+	b.statMu.Lock()
+	b.statMissing, b.statDefer = missing, len(b.deferred)
+	b.statMu.Unlock()
+}
+
+func (b *inotifyBackend) missing() ([]string, int) {
+	b.statMu.Lock()
+	defer b.statMu.Unlock()
+	return append([]string(nil), b.statMissing...), b.statDefer
+}
+
+func (b *inotifyBackend) anyGone() bool {
+	for _, t := range b.trees {
+		if t.gone {
+			return true
+		}
+	}
+	return false
 }
 
 // handle applies one raw event.
@@ -371,7 +477,7 @@ func (b *inotifyBackend) handle(ev *rawEvent) {
 	}
 	parent := b.wds[ev.wd]
 	if parent == nil {
-		// A watch we dropped still had events queued (D-7): nothing to do.
+		// A watch we dropped still had events queued: nothing to do.
 		return
 	}
 	if ev.name == "" {
@@ -404,7 +510,7 @@ func (b *inotifyBackend) handle(ev *rawEvent) {
 			(ev.mask&unix.IN_ATTRIB != 0 && tog.Attrib)
 		if want && !b.w.filter.hidden(rel, dir) {
 			// IN_ATTRIB is an update, never a removal, and keeps every
-			// watch (D-10).
+			// watch.
 			b.w.update(t.idx, rel, dir, ev.mask)
 		}
 	}
@@ -416,16 +522,8 @@ func (b *inotifyBackend) created(t *rootTree, parent *dirNode, rel, name string,
 		if b.w.filter.excluded(rel, true) {
 			return
 		}
-		n, err := b.addWatch(t, parent, name, rel)
-		if err != nil {
-			b.afterWalk(t)
-			return
-		}
-		if b.w.opts.Inotify.CreateFolder {
-			b.w.update(t.idx, rel, true, mask)
-		}
-		b.walk(t, n, rel, walkCreated)
-		b.afterWalk(t)
+		b.attach(&attachReq{parent: parent, name: name, mode: walkCreated,
+			report: b.w.opts.Inotify.CreateFolder, mask: mask})
 		return
 	}
 	if b.w.filter.hidden(rel, false) {
@@ -439,7 +537,7 @@ func (b *inotifyBackend) created(t *rootTree, parent *dirNode, rel, name string,
 // neverClosed reports whether a new non-directory will not be followed by
 // an IN_CLOSE_WRITE: a symlink, FIFO, socket, device or a new hard link
 // of a regular file. Those are reported at creation even with createFile
-// off (D-12).
+// off.
 func neverClosed(abs string) bool {
 	var st unix.Stat_t
 	if err := unix.Lstat(abs, &st); err != nil {
@@ -455,23 +553,15 @@ func (b *inotifyBackend) movedIn(t *rootTree, parent *dirNode, rel, name string,
 		if b.w.filter.excluded(rel, true) {
 			return
 		}
-		n, err := b.addWatch(t, parent, name, rel)
-		if err != nil {
-			b.afterWalk(t)
-			return
-		}
-		if moveTo {
-			b.w.update(t.idx, rel, true, mask)
-			b.walk(t, n, rel, walkMovedIn)
-		} else {
+		req := &attachReq{parent: parent, name: name, mode: walkMovedIn, report: moveTo, mask: mask}
+		if !moveTo {
 			// What came with the directory is not reported, but what was
 			// made in it after the move and before its watch existed must
 			// be: the move set the directory's ctime, so anything changed
 			// since has a ctime at least as recent.
-			b.since = ctime(absPath(t.abs, rel))
-			b.walk(t, n, rel, walkChangedSince)
+			req.mode, req.since = walkChangedSince, -1
 		}
-		b.afterWalk(t)
+		b.attach(req)
 		return
 	}
 	if moveTo && !b.w.filter.hidden(rel, false) {
@@ -519,8 +609,8 @@ func (b *inotifyBackend) pair(to *rawEvent) {
 	if p.dir {
 		child = p.parent.children[p.name]
 		if child == nil {
-			// The source was never watched (excluded, or gone before its
-			// creation was processed): this is a move in.
+			// The source was never watched (excluded, or its watch still
+			// waits for a rename to be processed): this is a move in.
 			b.pending = p
 			b.flushPending()
 			b.movedIn(tt, toParent, toRel, to.name, true, to.mask)
@@ -544,7 +634,7 @@ func (b *inotifyBackend) pair(to *rawEvent) {
 	if toVis && tog.MoveTo {
 		b.w.update(tt.idx, toRel, p.dir, to.mask)
 		if p.dir {
-			b.walk(tt, child, toRel, walkMovedIn)
+			b.walk(tt, child, toRel, walkMovedIn, 0)
 			b.afterWalk(tt)
 		}
 	}
@@ -556,10 +646,8 @@ func (b *inotifyBackend) ignored(wd int32) {
 	if n == nil {
 		return // we removed it ourselves
 	}
-	if n.tree != nil {
-		b.w.log.Error("watch root is gone (removed, moved or unmounted); nothing below it is watched", "root", n.tree.abs)
-		delete(b.wds, wd)
-		b.nwatches.Add(-1)
+	if n.tree != nil && n.parent == nil {
+		b.rootGone(n.tree, "its watch was removed by the kernel", false)
 		return
 	}
 	b.drop(n)
@@ -567,9 +655,87 @@ func (b *inotifyBackend) ignored(wd int32) {
 
 // selfEvent handles nameless events about a watched directory itself.
 func (b *inotifyBackend) selfEvent(n *dirNode, ev *rawEvent) {
-	if n.tree != nil && ev.mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_UNMOUNT) != 0 {
-		b.w.log.Error("watch root was removed, moved or unmounted", "root", n.tree.abs, "mask", ev.mask)
+	root := n.tree != nil && n.parent == nil
+	switch {
+	case root && ev.mask&unix.IN_UNMOUNT != 0:
+		b.rootGone(n.tree, "its file system was unmounted", true)
+	case root && ev.mask&unix.IN_DELETE_SELF != 0:
+		b.rootGone(n.tree, "it was removed", false)
+	case root && ev.mask&unix.IN_MOVE_SELF != 0:
+		b.rootGone(n.tree, "it was moved away", false)
+	case !root && ev.mask&unix.IN_UNMOUNT != 0 && n.parent != nil:
+		// A file system mounted below a root was unmounted: the mount
+		// point is a plain directory again. Watch it without reporting
+		// anything: the unmount is not a deletion.
+		parent, name := n.parent, n.name
+		b.drop(n)
+		b.attach(&attachReq{parent: parent, name: name, mode: walkSilent})
 	}
+}
+
+// rootGone stops watching a root that was removed, moved away or
+// unmounted, and sends nothing: the remote gets no more than the
+// deletions already reported. pollRoots looks for the root until it is
+// back.
+func (b *inotifyBackend) rootGone(t *rootTree, why string, unmounted bool) {
+	if t.gone {
+		return
+	}
+	t.gone, t.unmounted, t.bareKnown = true, unmounted, false
+	t.nagged = time.Now()
+	if unmounted {
+		var st unix.Stat_t
+		if unix.Stat(t.abs, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			t.bareDev, t.bareKnown = st.Dev, true
+		}
+	}
+	if n := t.node; n != nil {
+		t.node = nil
+		b.drop(n)
+	}
+	b.w.log.Error("watch root is gone: nothing below it is watched or synced until it is back, then it is synced in full",
+		"root", t.abs, "reason", why)
+}
+
+// pollRoots watches again every missing root that is back and asks for a
+// full sync of it.
+func (b *inotifyBackend) pollRoots() {
+	if b.anyGone() {
+		defer b.polls.Add(1)
+	}
+	for _, t := range b.trees {
+		if !t.gone {
+			continue
+		}
+		if !t.back() {
+			if time.Since(t.nagged) >= b.w.tune.rootNag {
+				t.nagged = time.Now()
+				b.w.log.Error("watch root is still missing", "root", t.abs)
+			}
+			continue
+		}
+		t.gone = false
+		if err := b.addRoot(t, false); err != nil {
+			t.gone = true
+			b.w.log.Warn("watch root is back but cannot be watched", "root", t.abs, "err", err)
+			continue
+		}
+		b.walk(t, t.node, "", walkSilent, 0)
+		b.afterWalk(t)
+		b.w.log.Warn("watch root is back and watched again; syncing it in full", "root", t.abs)
+		b.w.overflow(t.idx, ErrRootReturned)
+	}
+}
+
+// back reports whether a missing root is a directory again. After an
+// unmount, the bare mount point left behind does not count: syncing it
+// would delete the remote's copy.
+func (t *rootTree) back() bool {
+	var st unix.Stat_t
+	if unix.Stat(t.abs, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return false
+	}
+	return !(t.unmounted && t.bareKnown && st.Dev == t.bareDev)
 }
 
 // overflowed handles IN_Q_OVERFLOW: rescan every root, then tell the
@@ -578,40 +744,60 @@ func (b *inotifyBackend) overflowed() {
 	b.w.overflows.Add(1)
 	b.w.log.Warn("inotify event queue overflowed; rescanning every root",
 		"sysctl", "fs.inotify.max_queued_events")
-	b.rescan()
+	b.rescan(b.trees...)
 	for _, t := range b.trees {
-		b.w.overflow(t.idx, ErrOverflow)
+		if !t.gone {
+			b.w.overflow(t.idx, ErrOverflow)
+		}
 	}
 }
 
-// rescan re-adds every watch (idempotent) and drops the watches of
-// directories that are gone, whose IN_IGNORED may have been lost.
-func (b *inotifyBackend) rescan() {
+// rescan re-adds every watch of the trees (idempotent) and drops the
+// watches of their directories that are gone, whose IN_IGNORED may have
+// been lost. Deferred watches of those trees are settled by the walk.
+func (b *inotifyBackend) rescan(trees ...*rootTree) {
 	b.gen++
-	for _, t := range b.trees {
+	in := make(map[*rootTree]bool, len(trees))
+	for _, t := range trees {
+		if t.gone {
+			continue
+		}
+		in[t] = true
 		if err := b.addRoot(t, false); err != nil {
 			b.w.log.Error("cannot watch root", "root", t.abs, "err", err)
 			continue
 		}
-		b.walk(t, t.node, "", walkSilent)
+		b.walk(t, t.node, "", walkSilent, 0)
 		b.afterWalk(t)
 	}
 	for _, n := range b.wds {
-		if n.gen != b.gen && n.tree == nil {
+		if n.gen == b.gen || n.tree != nil {
+			continue
+		}
+		if t, _, ok := b.where(n); !ok || in[t] {
 			b.drop(n)
+		}
+	}
+	for k := range b.deferred {
+		if t, _, ok := b.where(k.parent); !ok || in[t] {
+			delete(b.deferred, k)
 		}
 	}
 }
 
 // addRoot adds (or re-adds) a root's own watch.
 func (b *inotifyBackend) addRoot(t *rootTree, initial bool) error {
-	wd, err := b.inotifyAdd(t.abs, b.rootMask)
+	wd, err := b.inotifyAdd(t.abs, t.abs, b.rootMask)
 	if err != nil {
 		if errors.Is(err, unix.ENOSPC) {
 			b.w.limitHit(t.abs, err)
-			return fmt.Errorf("inotifymask: watching root %s: %w: %w", t.abs, ErrWatchLimit, err)
+			return fmt.Errorf("watching root %s: %w: %w", t.abs, ErrWatchLimit, err)
 		}
 		return fmt.Errorf("inotifymask: watching root %s: %w", t.abs, err)
+	}
+	var st unix.Stat_t
+	if unix.Stat(t.abs, &st) == nil {
+		t.dev = st.Dev
 	}
 	if n := b.wds[wd]; n != nil {
 		if n == t.node {
@@ -637,13 +823,15 @@ func (b *inotifyBackend) addRoot(t *rootTree, initial bool) error {
 	return nil
 }
 
-func (b *inotifyBackend) inotifyAdd(abs string, mask uint32) (int32, error) {
+// inotifyAdd adds a watch on path, which is abs or a path to the same
+// directory through /proc/self/fd.
+func (b *inotifyBackend) inotifyAdd(path, abs string, mask uint32) (int32, error) {
 	if b.w.tune.addErr != nil {
 		if err := b.w.tune.addErr(abs); err != nil {
 			return -1, err
 		}
 	}
-	wd, err := unix.InotifyAddWatch(b.fd, abs, mask)
+	wd, err := unix.InotifyAddWatch(b.fd, path, mask)
 	if err != nil {
 		return -1, err
 	}
@@ -654,11 +842,205 @@ func (b *inotifyBackend) inotifyAdd(abs string, mask uint32) (int32, error) {
 	return int32(wd), nil
 }
 
-// addWatch watches the directory rel (named name in parent). Failures are
-// logged here; ENOSPC also sets limitHit.
-func (b *inotifyBackend) addWatch(t *rootTree, parent *dirNode, name, rel string) (*dirNode, error) {
+// maskOf returns the mask n's watch was added with.
+func (b *inotifyBackend) maskOf(n *dirNode) uint32 {
+	if n != nil && n.tree != nil && n.parent == nil {
+		return b.rootMask
+	}
+	return b.mask
+}
+
+// fdPath names entry name of the open directory f through /proc, so it
+// resolves in that directory wherever it has been moved since.
+func fdPath(f *os.File, name string) string {
+	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) + "/" + name
+}
+
+// openNode opens n's directory at abs, the path the tree gives for it,
+// and checks that what it opened is n: the watch on it has n's watch
+// descriptor. errStale when it is another directory; ENOENT, ENOTDIR or
+// ELOOP when nothing, or no directory, is there. Both happen while a
+// rename of an ancestor has not been processed yet.
+func (b *inotifyBackend) openNode(n *dirNode, abs string) (*os.File, error) {
+	flags := os.O_RDONLY | unix.O_DIRECTORY
+	if n.tree == nil {
+		// Below the root a directory swapped for a symlink since its
+		// watch was added is not followed.
+		flags |= unix.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(abs, flags, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !b.viaFD {
+		return f, nil
+	}
+	wd, err := unix.InotifyAddWatch(b.fd, fdPath(f, "."), b.maskOf(n))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("checking watch of %s: %w", abs, err)
+	}
+	if int32(wd) != n.wd {
+		b.forget(int32(wd))
+		f.Close()
+		return nil, errStale
+	}
+	return f, nil
+}
+
+// forget removes a watch that openNode or check added to a directory the
+// tree does not know.
+func (b *inotifyBackend) forget(wd int32) {
+	if b.wds[wd] == nil {
+		_, _ = unix.InotifyRmWatch(b.fd, uint32(wd))
+	}
+}
+
+// stillThere reports whether an error from openNode means the directory
+// may be elsewhere or gone, so the attempt is deferred, not given up.
+func stillThere(err error) bool {
+	return errors.Is(err, errStale) || errors.Is(err, unix.ENOENT) ||
+		errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP)
+}
+
+// where returns the tree and relative path of n, false when n is no
+// longer in a watched tree.
+func (b *inotifyBackend) where(n *dirNode) (*rootTree, string, bool) {
+	top := n
+	for top.parent != nil {
+		top = top.parent
+	}
+	if top.tree == nil || top.tree.node != top || top.tree.gone {
+		return nil, "", false
+	}
+	t, rel := n.locate()
+	return t, rel, true
+}
+
+// attach watches and walks what req asks for. The parent is opened at the
+// path the tree gives and checked to be the parent; the new directory is
+// then named relative to it, so a rename of an ancestor that has not been
+// processed yet cannot make the watch go to the wrong place or nowhere.
+// If the parent is not at its path, req is deferred until the events
+// before now have been processed (retryDeferred).
+func (b *inotifyBackend) attach(req *attachReq) {
+	t, prel, ok := b.where(req.parent)
+	if !ok {
+		return // the parent left the tree: its removal covers everything
+	}
+	if req.name == "" {
+		b.walk(t, req.parent, prel, req.mode, max(req.since, 0))
+		b.afterWalk(t)
+		return
+	}
+	pabs := absPath(t.abs, prel)
+	pf, err := b.openNode(req.parent, pabs)
+	if err != nil {
+		if stillThere(err) {
+			b.deferAttach(req)
+		} else {
+			b.w.log.Warn("cannot read directory", "path", pabs, "err", err)
+		}
+		return
+	}
+	defer pf.Close()
+	rel := joinRel(prel, req.name)
+	since := req.since
+	if since < 0 {
+		since = ctimeAt(pf, req.name)
+	}
+	n, err := b.addChild(t, req.parent, pf, req.name, rel)
+	if err != nil {
+		// Gone or no directory any more (its own events tell), or the
+		// watch limit (afterWalk reports it).
+		b.afterWalk(t)
+		return
+	}
+	if req.report {
+		b.w.update(t.idx, rel, true, req.mask)
+	}
+	b.walk(t, n, rel, req.mode, since)
+	b.afterWalk(t)
+}
+
+// deferAttach keeps req to be tried again by retryDeferred.
+func (b *inotifyBackend) deferAttach(req *attachReq) {
+	if req.mode == walkChangedSince {
+		// A later rename moves the directory's ctime past changes made
+		// before it: report every file instead.
+		req.since = 0
+	}
+	k := attachKey{req.parent, req.name}
+	if old := b.deferred[k]; old != nil && old != req {
+		old.merge(req)
+		req = old
+	} else if old == nil {
+		req.first = time.Now()
+		b.deferred[k] = req
+	}
+	req.round = b.retryRound
+}
+
+// merge widens r to report at least what o asks for.
+func (r *attachReq) merge(o *attachReq) {
+	r.report = r.report || o.report
+	switch {
+	case r.mode == walkMovedIn || o.mode == walkMovedIn:
+		r.mode = walkMovedIn
+	case r.mode == walkCreated || o.mode == walkCreated:
+		r.mode = walkCreated
+	case r.mode == walkChangedSince || o.mode == walkChangedSince:
+		r.mode, r.since = walkChangedSince, 0
+	}
+}
+
+// retryDeferred tries every deferred attach again. One that is still not
+// possible after tune.retryGiveUp makes its root walked again (and fully
+// synced): no directory stays unwatched for good.
+func (b *inotifyBackend) retryDeferred() {
+	if len(b.deferred) == 0 {
+		return
+	}
+	b.retryRound++
+	round := b.retryRound
+	items := make([]*attachReq, 0, len(b.deferred))
+	for _, r := range b.deferred {
+		items = append(items, r)
+	}
+	var stuck []*rootTree
+	for _, r := range items {
+		k := attachKey{r.parent, r.name}
+		if b.deferred[k] != r {
+			continue
+		}
+		if t, _, ok := b.where(r.parent); ok && time.Since(r.first) > b.w.tune.retryGiveUp {
+			delete(b.deferred, k)
+			if !slices.Contains(stuck, t) {
+				stuck = append(stuck, t)
+			}
+			continue
+		}
+		b.attach(r)
+		if r.round != round {
+			delete(b.deferred, k)
+		}
+	}
+	for _, t := range stuck {
+		b.w.log.Error("a new directory could not be watched; walking the root again and syncing it in full", "root", t.abs)
+		b.rescan(t)
+		b.w.overflow(t.idx, ErrUnwatched)
+	}
+}
+
+// addChild watches the directory name of parent (open as pf), at rel.
+// Failures are logged here; ENOSPC also sets limitHit.
+func (b *inotifyBackend) addChild(t *rootTree, parent *dirNode, pf *os.File, name, rel string) (*dirNode, error) {
 	abs := absPath(t.abs, rel)
-	wd, err := b.inotifyAdd(abs, b.mask)
+	path := abs
+	if b.viaFD {
+		path = fdPath(pf, name)
+	}
+	wd, err := b.inotifyAdd(path, abs, b.mask)
 	if err != nil {
 		switch {
 		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
@@ -685,8 +1067,8 @@ func (b *inotifyBackend) addWatch(t *rootTree, parent *dirNode, name, rel string
 			b.w.log.Warn("directory already watched above itself (bind mount loop?); not descending", "path", abs)
 			return nil, unix.ELOOP
 		}
-		// The same directory, known at another place: a move we did not
-		// see as a pair. Where we found it now is where it is.
+		// The same directory, known at another place: a move whose
+		// events are not processed yet. Where it is now is where it is.
 		n.unlink()
 		b.link(parent, name, n)
 		return n, nil
@@ -755,7 +1137,13 @@ func (b *inotifyBackend) drop(n *dirNode) {
 // walk watches every directory below n (rel) and reports what it finds
 // as mode says. Each directory is watched before it is read, so whatever
 // appears in it afterwards produces events.
-func (b *inotifyBackend) walk(t *rootTree, n *dirNode, rel string, mode walkMode) {
+// walk watches every directory below n (rel) and reports what it finds
+// as mode says. Each directory is watched before it is read, so whatever
+// appears in it afterwards produces events; each is read only after it
+// was checked to be the directory the tree says, and its subdirectories
+// are named relative to it. A directory that is not where the tree says
+// is deferred until the renames before now are processed.
+func (b *inotifyBackend) walk(t *rootTree, n *dirNode, rel string, mode walkMode, since int64) {
 	type item struct {
 		n   *dirNode
 		rel string
@@ -767,17 +1155,25 @@ func (b *inotifyBackend) walk(t *rootTree, n *dirNode, rel string, mode walkMode
 		}
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		// O_NOFOLLOW below the root: a directory swapped for a symlink
-		// since its watch was added is not followed (D-17).
-		ents, err := readDirNoFollow(absPath(t.abs, it.rel), it.rel == "")
-		if err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) && !errors.Is(err, unix.ELOOP) {
-			b.w.log.Warn("cannot read directory", "path", absPath(t.abs, it.rel), "err", err)
+		abs := absPath(t.abs, it.rel)
+		f, err := b.openNode(it.n, abs)
+		if err != nil {
+			if stillThere(err) {
+				b.deferAttach(&attachReq{parent: it.n, mode: mode, since: since})
+			} else {
+				b.w.log.Warn("cannot read directory", "path", abs, "err", err)
+			}
+			continue
+		}
+		ents, err := f.ReadDir(-1)
+		if err != nil && !stillThere(err) {
+			b.w.log.Warn("cannot read directory", "path", abs, "err", err)
 		}
 		for _, e := range ents {
 			name := e.Name()
 			crel := joinRel(it.rel, name)
 			if !e.IsDir() {
-				if b.report(mode, e, false) && !b.w.filter.hidden(crel, false) {
+				if b.report(mode, since, f, e, false) && !b.w.filter.hidden(crel, false) {
 					b.w.update(t.idx, crel, false, 0)
 				}
 				continue
@@ -785,20 +1181,22 @@ func (b *inotifyBackend) walk(t *rootTree, n *dirNode, rel string, mode walkMode
 			if b.w.filter.excluded(crel, true) {
 				continue
 			}
-			c, err := b.addWatch(t, it.n, name, crel)
+			c, err := b.addChild(t, it.n, f, name, crel)
 			if err != nil {
 				continue
 			}
-			if b.report(mode, e, true) {
+			if b.report(mode, since, f, e, true) {
 				b.w.update(t.idx, crel, true, 0)
 			}
 			stack = append(stack, item{c, crel})
 		}
+		f.Close()
 	}
 }
 
-// report says whether a walk in mode reports entry e.
-func (b *inotifyBackend) report(mode walkMode, e os.DirEntry, dir bool) bool {
+// report says whether a walk in mode reports entry e of the open
+// directory f.
+func (b *inotifyBackend) report(mode walkMode, since int64, f *os.File, e os.DirEntry, dir bool) bool {
 	if mode != walkChangedSince {
 		return b.w.reportScanned(mode, dir)
 	}
@@ -807,19 +1205,14 @@ func (b *inotifyBackend) report(mode walkMode, e os.DirEntry, dir bool) bool {
 		// cannot tell. Its files are judged one by one.
 		return false
 	}
-	fi, err := e.Info()
-	if err != nil {
-		return false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && st.Ctim.Nano() >= b.since
+	return since <= 0 || ctimeAt(f, e.Name()) >= since
 }
 
-// ctime returns the inode change time of abs in nanoseconds (0 if unknown:
-// then everything counts as changed).
-func ctime(abs string) int64 {
+// ctimeAt returns the inode change time of name in the open directory f
+// in nanoseconds (0 if unknown: then everything counts as changed).
+func ctimeAt(f *os.File, name string) int64 {
 	var st unix.Stat_t
-	if err := unix.Lstat(abs, &st); err != nil {
+	if err := unix.Fstatat(int(f.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return 0
 	}
 	return st.Ctim.Nano()
@@ -834,17 +1227,89 @@ func (b *inotifyBackend) afterWalk(t *rootTree) {
 	}
 }
 
-// readDirNoFollow lists a directory in on-disk order (unsorted: cheaper for
-// big trees). Only the root (follow) may be a symlink.
-func readDirNoFollow(abs string, follow bool) ([]os.DirEntry, error) {
-	flags := os.O_RDONLY | unix.O_DIRECTORY
-	if !follow {
-		flags |= unix.O_NOFOLLOW
+// checkTrees walks every root on disk and compares each directory with
+// the watch the tree has at its path: the kernel's watch descriptor for
+// the directory must be the node's.
+func (b *inotifyBackend) checkTrees() CheckReport {
+	var r CheckReport
+	seen := make(map[*dirNode]bool, len(b.wds))
+	for _, t := range b.trees {
+		if t.gone {
+			r.MissingRoots = append(r.MissingRoots, b.w.opts.Roots[t.idx])
+			continue
+		}
+		b.checkTree(t, &r, seen)
 	}
-	f, err := os.OpenFile(abs, flags, 0)
-	if err != nil {
-		return nil, err
+	for _, n := range b.wds {
+		if seen[n] {
+			continue
+		}
+		if t, rel, ok := b.where(n); ok {
+			r.Stale = append(r.Stale, absPath(t.abs, rel))
+		} else {
+			r.Stale = append(r.Stale, fmt.Sprintf("(watch %d outside every tree)", n.wd))
+		}
 	}
-	defer f.Close()
-	return f.ReadDir(-1)
+	r.Watches = len(b.wds)
+	slices.Sort(r.Unwatched)
+	slices.Sort(r.Stale)
+	return r
 }
+
+func (b *inotifyBackend) checkTree(t *rootTree, r *CheckReport, seen map[*dirNode]bool) {
+	type item struct {
+		n   *dirNode
+		rel string
+	}
+	stack := []item{{t.node, ""}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		abs := absPath(t.abs, it.rel)
+		flags := os.O_RDONLY | unix.O_DIRECTORY
+		mask := b.rootMask
+		if it.rel != "" {
+			flags |= unix.O_NOFOLLOW
+			mask = b.mask
+		}
+		f, err := os.OpenFile(abs, flags, 0)
+		if err != nil {
+			continue // gone, or no directory, since its parent was read
+		}
+		r.Dirs++
+		path := abs
+		if b.viaFD {
+			path = fdPath(f, ".")
+		}
+		wd, err := unix.InotifyAddWatch(b.fd, path, mask)
+		switch {
+		case err != nil:
+			r.Unwatched = append(r.Unwatched, abs)
+			it.n = nil
+		case it.n != nil && int32(wd) == it.n.wd:
+			seen[it.n] = true
+		default:
+			r.Unwatched = append(r.Unwatched, abs)
+			b.forget(int32(wd))
+			it.n = nil
+		}
+		ents, _ := f.ReadDir(-1)
+		f.Close()
+		for _, e := range ents {
+			if !e.IsDir() {
+				continue
+			}
+			crel := joinRel(it.rel, e.Name())
+			if b.w.filter.excluded(crel, true) {
+				continue
+			}
+			var c *dirNode
+			if it.n != nil {
+				c = it.n.children[e.Name()]
+			}
+			stack = append(stack, item{c, crel})
+		}
+	}
+}
+
+func (b *inotifyBackend) checkRequests() chan<- chan CheckReport { return b.checks }

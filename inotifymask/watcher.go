@@ -1,6 +1,7 @@
 package inotifymask
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,14 @@ var (
 	// ErrReadFailed is the Err of the OpOverflow sent for every root when
 	// reading events failed and the watcher stopped watching.
 	ErrReadFailed = errors.New("inotifymask: reading events failed; watching stopped")
+	// ErrRootReturned is the Err of the OpOverflow sent when a watch root
+	// that had disappeared (removed, moved away, unmounted) is back and
+	// watched again: what changed while it was away is unknown.
+	ErrRootReturned = errors.New("inotifymask: watch root is back after it disappeared")
+	// ErrUnwatched is the Err of the OpOverflow sent when a directory could
+	// not be watched for longer than the watcher waits for a pending rename
+	// to explain it: the root was walked again.
+	ErrUnwatched = errors.New("inotifymask: a new directory could not be watched; root walked again")
 )
 
 // DefaultBufferSize is the capacity of the Events channel when
@@ -80,7 +89,33 @@ type Stats struct {
 	// yet delivered; MaxBacklog is its highest value so far.
 	Backlog    int
 	MaxBacklog int
+	// MissingRoots lists the roots (as configured) that disappeared and
+	// have not come back yet.
+	MissingRoots []string
+	// Deferred is the number of directories waiting to be watched until
+	// the renames that moved them are processed.
+	Deferred int
 }
+
+// CheckReport is what Check found.
+type CheckReport struct {
+	// Dirs is the number of directories found below the roots (excluded
+	// ones and what is below them not counted), roots included.
+	Dirs int
+	// Watches is the number of watches the watcher holds.
+	Watches int
+	// Unwatched lists directories (absolute paths) that exist but have no
+	// watch under their path.
+	Unwatched []string
+	// Stale lists watches (by the absolute path the watcher has for them)
+	// whose directory is not at that path.
+	Stale []string
+	// MissingRoots lists roots that are gone; nothing below them is checked.
+	MissingRoots []string
+}
+
+// OK reports whether every directory is watched and no watch is stale.
+func (r CheckReport) OK() bool { return len(r.Unwatched) == 0 && len(r.Stale) == 0 }
 
 // Watcher watches every root recursively and sends what changed on Events.
 type Watcher struct {
@@ -122,6 +157,13 @@ type backend interface {
 	// idle reports whether nothing is held back (test hook: fsnotify's
 	// quiet-period writes).
 	idle() bool
+	// checkRequests takes a reply channel; the goroutine that owns the
+	// watches answers with a CheckReport once every event read so far is
+	// processed.
+	checkRequests() chan<- chan CheckReport
+	// missing returns the roots that are gone, and the number of
+	// directories waiting to be watched.
+	missing() ([]string, int)
 }
 
 type backendKind uint8
@@ -145,10 +187,24 @@ type tuning struct {
 	onWatch func(abs string)
 	// addErr, when non-nil, may fail a watch add (test hook for ENOSPC).
 	addErr func(abs string) error
+	// retryWait is how long a directory that could not be watched at the
+	// path the tree gave waits before it is tried again when no event
+	// arrives first; retryGiveUp is how long it is tried before the root
+	// is walked again.
+	retryWait   time.Duration
+	retryGiveUp time.Duration
+	// rootPoll is how often a root that disappeared is looked for.
+	rootPoll time.Duration
+	// rootNag is how often a root that is still missing is logged again.
+	rootNag time.Duration
 }
 
 func defaultTuning() tuning {
-	return tuning{kind: kindDefault, pairWait: 5 * time.Millisecond, quiet: 500 * time.Millisecond}
+	return tuning{
+		kind: kindDefault, pairWait: 5 * time.Millisecond, quiet: 500 * time.Millisecond,
+		retryWait: 50 * time.Millisecond, retryGiveUp: 30 * time.Second,
+		rootPoll: time.Second, rootNag: time.Minute,
+	}
 }
 
 // New starts watching every root of opts. It returns once every directory
@@ -245,9 +301,38 @@ func (w *Watcher) Close() error {
 	return w.closeErr
 }
 
+// Check walks every root and compares the directories it finds with the
+// watches, once every event read so far has been processed. On a tree
+// that is not changing, a report that is not OK is a bug: the watcher
+// keeps every directory below a root watched under its current path.
+// While the tree changes, directories whose events are still queued may
+// be listed.
+func (w *Watcher) Check(ctx context.Context) (CheckReport, error) {
+	errClosed := errors.New("inotifymask: check: watcher closed")
+	reply := make(chan CheckReport, 1)
+	select {
+	case w.b.checkRequests() <- reply:
+	case <-ctx.Done():
+		return CheckReport{}, ctx.Err()
+	case <-w.done:
+		return CheckReport{}, errClosed
+	}
+	select {
+	case r := <-reply:
+		return r, nil
+	case <-ctx.Done():
+		return CheckReport{}, ctx.Err()
+	case <-w.done:
+		return CheckReport{}, errClosed
+	}
+}
+
 // Stats returns the watcher's counters.
 func (w *Watcher) Stats() Stats {
+	missing, deferred := w.b.missing()
 	return Stats{
+		MissingRoots:     missing,
+		Deferred:         deferred,
 		Watches:          w.b.watches(),
 		Overflows:        w.overflows.Load(),
 		WatchLimitErrors: w.limitErrs.Load(),
@@ -391,4 +476,20 @@ func baseName(rel string) string {
 		return rel[i+1:]
 	}
 	return rel
+}
+
+// Log writes the report to log: one error line per problem, then one
+// summary line ("watch check done").
+func (r CheckReport) Log(log *slog.Logger) {
+	for _, p := range r.Unwatched {
+		log.Error("watch check: directory not watched", "path", p)
+	}
+	for _, p := range r.Stale {
+		log.Error("watch check: watch of a gone directory", "path", p)
+	}
+	for _, p := range r.MissingRoots {
+		log.Error("watch check: watch root is missing", "root", p)
+	}
+	log.Info("watch check done", "dirs", r.Dirs, "watches", r.Watches,
+		"unwatched", len(r.Unwatched), "stale", len(r.Stale), "missing_roots", len(r.MissingRoots))
 }

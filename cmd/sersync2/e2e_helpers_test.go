@@ -188,3 +188,33 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+var watchCheckDone = regexp.MustCompile(`msg="watch check done" dirs=(\d+) watches=(\d+) unwatched=(\d+) stale=(\d+)`)
+
+// checkWatches sends SIGUSR2 and fails the test unless the self-check it
+// starts finds every directory watched and no stale watch.
+func (p *proc) checkWatches(t *testing.T) {
+	t.Helper()
+	before := len(watchCheckDone.FindAllString(p.stderr.String(), -1))
+	if err := p.cmd.Process.Signal(syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	var m []string
+	waitFor(t, 30*time.Second, "the watch check", func() (bool, string) {
+		all := watchCheckDone.FindAllStringSubmatch(p.stderr.String(), -1)
+		if len(all) <= before {
+			return false, ""
+		}
+		m = all[len(all)-1]
+		return true, ""
+	})
+	if m[3] != "0" || m[4] != "0" || m[1] != m[2] {
+		var problems []string
+		for _, l := range strings.Split(p.stderr.String(), "\n") {
+			if strings.Contains(l, "watch check:") {
+				problems = append(problems, l)
+			}
+		}
+		t.Errorf("watch check: %s\n%s", m[0], strings.Join(problems, "\n"))
+	}
+}

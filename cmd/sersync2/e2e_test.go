@@ -461,3 +461,36 @@ func runBinFiles(t *testing.T, dir string, args ...string) result {
 	e, _ := os.ReadFile(errF.Name())
 	return result{string(o), string(e), code}
 }
+
+// TestE2EWatchRootReturns: the watch root is moved away while sersync2
+// runs. It keeps running and says so; the mirror keeps what it had. A new
+// directory at the root's path is watched and synced in full (stale files
+// deleted on the remote, as a full sync does), and SIGUSR2's self-check
+// finds every directory watched.
+func TestE2EWatchRootReturns(t *testing.T) {
+	t.Parallel()
+	src, dst, _, p := setup(t, confgen.Config{})
+	p.waitReady(t)
+	writeFile(t, filepath.Join(src, "old", "a.txt"), "old")
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+
+	aside := src + ".aside"
+	if err := os.Rename(src, aside); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the missing root to be logged", func() (bool, string) {
+		return strings.Contains(p.stderr.String(), "watch root is gone"), ""
+	})
+	writeFile(t, filepath.Join(aside, "old", "b.txt"), "written after the root moved away")
+	writeFile(t, filepath.Join(src+".new", "new", "c.txt"), "new")
+	if err := os.Rename(src+".new", src); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the root to come back", func() (bool, string) {
+		return strings.Contains(p.stderr.String(), "watch root is back"), ""
+	})
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+	writeFile(t, filepath.Join(src, "new", "d", "e.txt"), "after the return")
+	waitTreesEqual(t, src, dst, treecmp.Options{})
+	p.checkWatches(t)
+}

@@ -42,6 +42,7 @@ func runPluginMode(ctx context.Context, stdout io.Writer, log *slog.Logger, cfg 
 		return err
 	}
 	defer w.Close()
+	checkWatchesOnSignal(ctx, w, log)
 	// Every path matters to a plugin: nothing below an updated directory
 	// is folded into it.
 	q := queue.New(root, queue.Options{Log: log})

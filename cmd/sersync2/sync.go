@@ -192,6 +192,7 @@ func runSync(parent context.Context, stdout io.Writer, log *slog.Logger, cfg con
 		return err
 	}
 	defer w.Close()
+	checkWatchesOnSignal(ctx, w, log)
 
 	var cnt counters
 	qopts := queue.Options{
