@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,7 +23,7 @@ import (
 //	STRESS_SEED=N   run seed N alone, in every variant (-run picks one)
 //	STRESS_OPS=N    operations per sequence (default 150)
 const (
-	defaultStressSeeds = 6
+	defaultStressSeeds = 12
 	defaultStressOps   = 150
 	// stressWait bounds the wait for the mirrors to converge after the
 	// last op; they normally do within a few seconds.
@@ -123,7 +121,9 @@ func TestStress(t *testing.T) {
 	t.Cleanup(func() {
 		t.Logf("stress summary: %d cases, %d ops, %d failed %q", tally.cases, tally.ops, len(tally.fails), tally.fails)
 	})
+	names := hostileNames(t)
 	for i, v := range stressVariants {
+		v.gen.Names = names
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			for _, s := range stressSeeds(i, one, n) {
@@ -141,8 +141,9 @@ func TestStress(t *testing.T) {
 
 // runStress starts a daemon and sersync2 as v says, applies ops to the
 // watched tree (with their planned delays), waits until every mirror
-// follows the source, asks sersync2 to check its watches, and checks the
-// mirrors once more. A failure prints what, the ops and how to replay.
+// follows the source, asks sersync2 to check its watches, checks the
+// mirrors once more and that no file name was run as a command. A failure
+// prints what, the ops and how to replay.
 func runStress(t *testing.T, v stressVariant, ops []fsgen.Op, what, replay string) {
 	t.Helper()
 	t.Cleanup(func() {
@@ -190,47 +191,7 @@ func runStress(t *testing.T, v stressVariant, ops []fsgen.Op, what, replay strin
 	for _, m := range modules {
 		treecmp.EqualT(t, src, d.ModuleDir(m), opts)
 	}
-}
-
-var (
-	watchCheckDone    = regexp.MustCompile(`msg="watch check done" dirs=(\d+) watches=(\d+) unwatched=(\d+) stale=(\d+)`)
-	watchCheckProblem = regexp.MustCompile(`(?m)^.*msg="watch check: .*$`)
-)
-
-// checkWatches sends SIGUSR2, waits for sersync2's "watch check done"
-// line and fails unless it found no unwatched directory and no stale
-// watch, printing the problem lines it logged.
-func (p *proc) checkWatches(t *testing.T) {
-	t.Helper()
-	before := p.stderr.String()
-	seen := len(watchCheckDone.FindAllString(before, -1))
-	if err := p.cmd.Process.Signal(syscall.SIGUSR2); err != nil {
-		t.Fatalf("SIGUSR2: %v", err)
-	}
-	var m []string
-	waitFor(t, 20*time.Second, `sersync2's "watch check done" after SIGUSR2`, func() (bool, string) {
-		select {
-		case <-p.done:
-			t.Fatalf("sersync2 exited after SIGUSR2: %v", p.err)
-		default:
-		}
-		all := watchCheckDone.FindAllStringSubmatch(p.stderr.String(), -1)
-		if len(all) > seen {
-			m = all[seen]
-			return true, ""
-		}
-		return false, ""
-	})
-	if m[3] != "0" || m[4] != "0" {
-		after := strings.TrimPrefix(p.stderr.String(), before)
-		t.Errorf("watch check: %d directories, %d watches, %s unwatched, %s stale:\n%s",
-			atoi(m[1]), atoi(m[2]), m[3], m[4], strings.Join(watchCheckProblem.FindAllString(after, 50), "\n"))
-	}
-}
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
+	noPWNED(t, work, d.Dir)
 }
 
 // TestStressMkdirPThenRenameTop: 50 times mkdir -p top_i/a/b/c at once

@@ -45,7 +45,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 // fails, and the tree (and the outside dir) end as the model says.
 func TestApplyFollowsModel(t *testing.T) {
 	for _, v := range variants {
-		for _, seed := range []int64{1, 2, 3} {
+		for _, seed := range []int64{1, 2} {
 			t.Run(fmt.Sprintf("%s/seed=%d", v.name, seed), func(t *testing.T) {
 				t.Parallel()
 				root, outside := t.TempDir(), t.TempDir()
@@ -66,10 +66,8 @@ func TestApplyFollowsModel(t *testing.T) {
 							t.Errorf("op %d: %v", len(g.ops), err)
 						}
 					}
-					if v.opts.NoDirToFile {
-						for p, e := range scanTree(t, root) {
-							everDir[p] = everDir[p] || e.dir
-						}
+					for p, e := range g.tree {
+						everDir[p] = everDir[p] || e.dir
 					}
 				}
 				if got := scanTree(t, root); !maps.Equal(got, g.tree) {

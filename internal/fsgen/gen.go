@@ -322,30 +322,38 @@ func (g *gen) addTree(p string, sub map[string]entry) {
 
 func (g *gen) moveTree(from, to string) { g.addTree(to, g.removeTree(from)) }
 
+// write emits a Create or Overwrite of p with a size p never had.
+func (g *gen) write(d time.Duration, k Kind, p string) {
+	s := g.newSize(p)
+	g.emit(d, Op{Kind: k, Path: p, Size: s})
+	g.setFile(p, s)
+}
+
+// fileOrCreate picks an existing file; when there is none it creates one
+// instead and returns false.
+func (g *gen) fileOrCreate() (string, bool) {
+	p, ok := g.pickFile()
+	if !ok {
+		g.create()
+	}
+	return p, ok
+}
+
 // --- scenarios ---
 
 func (g *gen) create() {
-	p := join(g.pickDir(maxDepth-1, ""), g.name(false))
-	s := g.newSize(p)
-	g.emit(g.pause(), Op{Kind: Create, Path: p, Size: s})
-	g.setFile(p, s)
+	g.write(g.pause(), Create, join(g.pickDir(maxDepth-1, ""), g.name(false)))
 }
 
 func (g *gen) overwrite() {
-	p, ok := g.pickFile()
-	if !ok {
-		g.create()
-		return
+	if p, ok := g.fileOrCreate(); ok {
+		g.write(g.pause(), Overwrite, p)
 	}
-	s := g.newSize(p)
-	g.emit(g.pause(), Op{Kind: Overwrite, Path: p, Size: s})
-	g.setFile(p, s)
 }
 
 func (g *gen) appendTo() {
-	p, ok := g.pickFile()
+	p, ok := g.fileOrCreate()
 	if !ok {
-		g.create()
 		return
 	}
 	cur := g.tree[p].size
@@ -361,9 +369,8 @@ func (g *gen) appendTo() {
 }
 
 func (g *gen) truncate() {
-	p, ok := g.pickFile()
+	p, ok := g.fileOrCreate()
 	if !ok {
-		g.create()
 		return
 	}
 	cur := g.tree[p].size
@@ -446,9 +453,8 @@ func (g *gen) mkdirP() {
 }
 
 func (g *gen) remove() {
-	p, ok := g.pickFile()
+	p, ok := g.fileOrCreate()
 	if !ok {
-		g.create()
 		return
 	}
 	g.emit(g.pause(), Op{Kind: Remove, Path: p})
@@ -539,10 +545,7 @@ func (g *gen) mkdirPRenameAncestor() {
 		if !below(dir, to) {
 			break
 		}
-		f := join(dir, g.name(false))
-		s := g.newSize(f)
-		g.emit(d, Op{Kind: Create, Path: f, Size: s})
-		g.setFile(f, s)
+		g.write(d, Create, join(dir, g.name(false)))
 		d = 0
 	}
 }
@@ -611,14 +614,10 @@ func (g *gen) moveBackIn(d time.Duration, o string) {
 // recreate: create, delete and create again under the same name.
 func (g *gen) recreate() {
 	p := join(g.pickDir(maxDepth-1, ""), g.name(false))
-	s := g.newSize(p)
-	g.emit(g.pause(), Op{Kind: Create, Path: p, Size: s})
-	g.setFile(p, s)
+	g.write(g.pause(), Create, p)
 	g.emit(time.Duration(g.r.IntN(3))*time.Millisecond, Op{Kind: Remove, Path: p})
 	delete(g.tree, p)
-	s = g.newSize(p)
-	g.emit(time.Duration(g.r.IntN(3))*time.Millisecond, Op{Kind: Create, Path: p, Size: s})
-	g.setFile(p, s)
+	g.write(time.Duration(g.r.IntN(3))*time.Millisecond, Create, p)
 }
 
 // dirToFileAndBack: a directory replaced by a file of the same name, and
@@ -635,17 +634,12 @@ func (g *gen) dirToFileAndBack() {
 	}
 	g.emit(g.pause(), Op{Kind: RemoveAll, Path: p})
 	g.removeTree(p)
-	s := g.newSize(p)
-	g.emit(0, Op{Kind: Create, Path: p, Size: s})
-	g.setFile(p, s)
+	g.write(0, Create, p)
 	g.emit(g.moment(), Op{Kind: Remove, Path: p})
 	delete(g.tree, p)
 	g.emit(0, Op{Kind: Mkdir, Path: p})
 	g.tree[p] = entry{dir: true}
-	f := join(p, g.name(false))
-	s = g.newSize(f)
-	g.emit(0, Op{Kind: Create, Path: f, Size: s})
-	g.setFile(f, s)
+	g.write(0, Create, join(p, g.name(false)))
 }
 
 func (g *gen) burst() {
