@@ -62,6 +62,9 @@ func TestApplyFollowsModel(t *testing.T) {
 								}
 							}
 						}
+						if op.Kind == Utime && !op.Time.IsZero() && !g.tree[op.Path].dir {
+							t.Errorf("%s: a file set back in time (rsync -u would keep the mirror's newer copy)", op)
+						}
 						if err := op.Apply(root, outside); err != nil {
 							t.Errorf("op %d: %v", len(g.ops), err)
 						}
@@ -184,7 +187,9 @@ func TestOpString(t *testing.T) {
 		{Op{Kind: Append, Path: "f", Size: 9, Delay: 3 * time.Millisecond}, `after 3ms: append "f" +9B`},
 		{Op{Kind: Truncate, Path: "f", Size: 0}, `truncate "f" to 0B`},
 		{Op{Kind: Chmod, Path: "d", Mode: 0o750}, `chmod 0750 "d"`},
-		{Op{Kind: Utime, Path: "f", Time: utimeBase}, `utime "f" 2020-01-01T00:00:00Z`},
+		{Op{Kind: Utime, Path: "d", Time: utimeBase}, `utime "d" 2020-01-01T00:00:00Z`},
+		{Op{Kind: Utime, Path: "f"}, `utime "f" now`},
+		{Op{Kind: Burst, Path: "", To: "b1_", Count: 50, Size: 10}, `burst 50 files "b1_NNN" (10B+j)`},
 		{Op{Kind: MkdirAll, Path: "a/b", Files: []string{"a/f"}, Size: 4}, `mkdir -p "a/b" + files ["a/f"] (4B+i)`},
 		{Op{Kind: RemoveAll, Path: "\xff"}, `rm -rf "\xff"`},
 		{Op{Kind: Rename, Path: "a", To: "b/c"}, `mv "a" "b/c"`},

@@ -403,17 +403,23 @@ func (g *gen) chmod() {
 	g.emit(g.pause(), Op{Kind: Chmod, Path: p, Mode: modes[g.r.IntN(len(modes))]})
 }
 
-// utimeBase is the earliest time Utime sets; every time set is in the
-// past, so a later write always makes a file newer than its mirror.
+// utimeBase is the earliest time Utime sets on a directory.
 var utimeBase = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// utime sets a directory's times into the past, and a file's to now
+// (touch). A file is never set back: with rsync -u (the stock -artuz) a
+// mirror holding a newer time keeps its older content, and a file set
+// back before its last write was synced would never be sent.
 func (g *gen) utime() {
 	p, ok := g.pickEntry()
 	if !ok {
 		g.create()
 		return
 	}
-	when := utimeBase.Add(time.Duration(g.r.Int64N(365*24*3600)) * time.Second)
+	var when time.Time
+	if g.tree[p].dir {
+		when = utimeBase.Add(time.Duration(g.r.Int64N(365*24*3600)) * time.Second)
+	}
 	g.emit(g.pause(), Op{Kind: Utime, Path: p, Time: when})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -24,7 +25,8 @@ const (
 	Truncate
 	// Chmod sets Path's permission bits to Mode.
 	Chmod
-	// Utime sets Path's access and modification times to Time.
+	// Utime sets Path's access and modification times to Time, or to the
+	// time it is applied when Time is zero (touch).
 	Utime
 	// Mkdir makes the directory Path (its parent must exist).
 	Mkdir
@@ -90,7 +92,11 @@ func (op Op) String() string {
 	case Chmod:
 		s = fmt.Sprintf("chmod %#o %q", op.Mode, op.Path)
 	case Utime:
-		s = fmt.Sprintf("utime %q %s", op.Path, op.Time.UTC().Format(time.RFC3339))
+		when := "now"
+		if !op.Time.IsZero() {
+			when = op.Time.UTC().Format(time.RFC3339)
+		}
+		s = fmt.Sprintf("utime %q %s", op.Path, when)
 	case MkdirAll:
 		s = fmt.Sprintf("mkdir -p %q", op.Path)
 		if len(op.Files) > 0 {
@@ -103,7 +109,7 @@ func (op Op) String() string {
 	case MoveIn:
 		s = fmt.Sprintf("mv in outside/%q -> %q", op.Path, op.To)
 	case Burst:
-		s = fmt.Sprintf("burst %d files %q (%dB+j)", op.Count, op.Path+"/"+op.To+"NNN", op.Size)
+		s = fmt.Sprintf("burst %d files %q (%dB+j)", op.Count, path.Join(op.Path, op.To+"NNN"), op.Size)
 	default:
 		s = fmt.Sprintf("%s %q", op.Kind, op.Path)
 	}
@@ -157,7 +163,11 @@ func (op Op) Apply(root, outside string) error {
 	case Chmod:
 		err = os.Chmod(p, op.Mode)
 	case Utime:
-		err = os.Chtimes(p, op.Time, op.Time)
+		when := op.Time
+		if when.IsZero() {
+			when = time.Now()
+		}
+		err = os.Chtimes(p, when, when)
 	case Mkdir:
 		err = os.Mkdir(p, 0o755)
 	case MkdirAll:
