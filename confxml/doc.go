@@ -8,7 +8,7 @@
 // # Compatibility with sersync2 2.5.4
 //
 // Every file the original accepted and ran with is accepted and means the
-// same, with these rules (spec sections 2.1-2.3):
+// same, with these rules (docs/compat.md, "The configuration file"):
 //
 //   - Element and attribute names are case-insensitive (<DEBUG START=…>,
 //     <LocalPath Watch=…>); values are not: a toggle is on only for the

@@ -67,10 +67,7 @@ func TestContract(t *testing.T) {
 	for _, file := range files {
 		fx := parseFixture(t, file)
 		t.Run(fx.name, func(t *testing.T) {
-			for _, be := range []struct {
-				name string
-				kind backendKind
-			}{{"inotify", kindInotify}, {"fsnotify", kindFsnotify}} {
+			for _, be := range backends {
 				t.Run(be.name, func(t *testing.T) {
 					t.Parallel()
 					runFixture(t, fx, be.name, be.kind)

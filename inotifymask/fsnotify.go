@@ -1,3 +1,5 @@
+//go:build !linux || sersync_fsnotify
+
 package inotifymask
 
 import (
@@ -106,8 +108,6 @@ func (b *fsnotifyBackend) close() error {
 }
 
 func (b *fsnotifyBackend) watches() int { return int(b.ndirs.Load()) }
-
-func (b *fsnotifyBackend) idle() bool { return b.npending.Load() == 0 && b.q.len() == 0 }
 
 // forward drains fsnotify's channels into the queue without ever waiting
 // for the consumer.
@@ -353,13 +353,7 @@ func (b *fsnotifyBackend) unwatchTree(abs string) {
 }
 
 func (b *fsnotifyBackend) addDir(abs string) error {
-	err := error(nil)
-	if b.w.tune.addErr != nil {
-		err = b.w.tune.addErr(abs)
-	}
-	if err == nil {
-		err = b.fsw.Add(abs)
-	}
+	err := b.w.tune.addWatch(abs, func() error { return b.fsw.Add(abs) })
 	if err != nil {
 		switch {
 		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
@@ -372,9 +366,6 @@ func (b *fsnotifyBackend) addDir(abs string) error {
 		return err
 	}
 	b.w.debug("add watch: %s return wd is: 0", abs)
-	if b.w.tune.onWatch != nil {
-		b.w.tune.onWatch(abs)
-	}
 	if b.seen != nil {
 		b.seen[abs] = true
 	}
@@ -464,7 +455,7 @@ func readDir(abs string) ([]os.DirEntry, error) {
 
 // special reports whether a new non-directory is never followed by a
 // close after writing (symlink, FIFO, device, socket, new hard link):
-// reported at creation even with createFile off (D-12).
+// reported at creation even with createFile off.
 func special(fi os.FileInfo) bool {
 	return !fi.Mode().IsRegular() || nlink(fi) > 1
 }

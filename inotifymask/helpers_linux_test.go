@@ -26,6 +26,7 @@ func testTuning(kind backendKind) tuning {
 	t.quiet = 20 * time.Millisecond
 	t.rootPoll = 5 * time.Millisecond
 	t.retryWait = 5 * time.Millisecond
+	t.read = gatedRead
 	return t
 }
 
@@ -123,7 +124,7 @@ func (e *env) sync(t *testing.T, w *Watcher) []Event {
 	got := e.barrierWait(t, w, nil)
 	// Events emitted meanwhile wait in the unbounded queue: no need to
 	// read while polling.
-	waitFor(t, "the backend to be idle", w.b.idle)
+	waitFor(t, "the backend to be idle", w.idle)
 	return e.barrierWait(t, w, got)
 }
 

@@ -90,7 +90,7 @@ func decode(buf []byte, dst []rawEvent) ([]rawEvent, int) {
 
 // dirNode is one watched directory. Paths are not stored: a node knows
 // its name and parent, so a renamed directory moves with everything below
-// it and no path can go stale (D-11).
+// it and no path can go stale.
 type dirNode struct {
 	wd       int32
 	gen      uint32
@@ -185,10 +185,7 @@ type inotifyBackend struct {
 
 	// Reader control, guarded by mu.
 	mu     sync.Mutex
-	cond   *sync.Cond
 	closed bool
-	paused bool
-	parked bool
 
 	raw    fifo[rawEvent]
 	checks chan chan CheckReport
@@ -232,7 +229,6 @@ func newInotifyBackend(w *Watcher) (backend, error) {
 	}
 	var st unix.Stat_t
 	b.viaFD = unix.Stat("/proc/self/fd", &st) == nil
-	b.cond = sync.NewCond(&b.mu)
 	for i, r := range w.roots {
 		b.trees = append(b.trees, &rootTree{idx: i, abs: r})
 	}
@@ -263,7 +259,6 @@ func (b *inotifyBackend) interrupt() {
 	b.mu.Lock()
 	b.closed = true
 	_ = b.file.SetReadDeadline(time.Unix(1, 0))
-	b.cond.Broadcast()
 	b.mu.Unlock()
 }
 
@@ -276,38 +271,10 @@ func (b *inotifyBackend) close() error {
 
 func (b *inotifyBackend) watches() int { return int(b.nwatches.Load()) }
 
-func (b *inotifyBackend) idle() bool { return true }
-
-// pause parks the reader (test hook): events stay in the kernel queue.
-func (b *inotifyBackend) pause() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.paused = true
-	_ = b.file.SetReadDeadline(time.Unix(1, 0))
-	for !b.parked && !b.closed {
-		b.cond.Wait()
-	}
-}
-
-// resume lets a paused reader read again.
-func (b *inotifyBackend) resume() {
-	b.mu.Lock()
-	b.paused = false
-	b.cond.Broadcast()
-	b.mu.Unlock()
-}
-
-// readable waits while the reader is paused and prepares a blocking read;
-// false means the watcher is closing.
+// readable prepares a blocking read; false means the watcher is closing.
 func (b *inotifyBackend) readable() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for b.paused && !b.closed {
-		b.parked = true
-		b.cond.Broadcast()
-		b.cond.Wait()
-	}
-	b.parked = false
 	if b.closed {
 		return false
 	}
@@ -316,13 +283,13 @@ func (b *inotifyBackend) readable() bool {
 }
 
 // read only drains the fd into the raw queue, so a slow consumer or a big
-// directory scan never lets the kernel queue fill (D-4).
+// directory scan never lets the kernel queue fill.
 func (b *inotifyBackend) read() {
 	defer b.w.wg.Done()
 	buf := make([]byte, readBufSize)
 	var evs []rawEvent
 	for b.readable() {
-		n, err := b.file.Read(buf)
+		n, err := b.w.tune.read(b.file, buf)
 		if n > 0 {
 			evs, _ = decode(buf[:n], evs[:0])
 			b.w.eventsRead.Add(uint64(len(evs)))
@@ -421,6 +388,11 @@ func (b *inotifyBackend) settle(tick *time.Timer) {
 	case b.anyGone():
 		tick.Reset(b.w.tune.rootPoll)
 	}
+	b.publish()
+}
+
+// publish updates what Stats reports of the roots and deferred watches.
+func (b *inotifyBackend) publish() {
 	var missing []string
 	for _, t := range b.trees {
 		if t.gone {
@@ -693,6 +665,7 @@ func (b *inotifyBackend) rootGone(t *rootTree, why string, unmounted bool) {
 		t.node = nil
 		b.drop(n)
 	}
+	b.publish()
 	b.w.log.Error("watch root is gone: nothing below it is watched or synced until it is back, then it is synced in full",
 		"root", t.abs, "reason", why)
 }
@@ -723,6 +696,7 @@ func (b *inotifyBackend) pollRoots() {
 		b.walk(t, t.node, "", walkSilent, 0)
 		b.afterWalk(t)
 		b.w.log.Warn("watch root is back and watched again; syncing it in full", "root", t.abs)
+		b.publish()
 		b.w.overflow(t.idx, ErrRootReturned)
 	}
 }
@@ -826,19 +800,15 @@ func (b *inotifyBackend) addRoot(t *rootTree, initial bool) error {
 // inotifyAdd adds a watch on path, which is abs or a path to the same
 // directory through /proc/self/fd.
 func (b *inotifyBackend) inotifyAdd(path, abs string, mask uint32) (int32, error) {
-	if b.w.tune.addErr != nil {
-		if err := b.w.tune.addErr(abs); err != nil {
-			return -1, err
-		}
-	}
-	wd, err := unix.InotifyAddWatch(b.fd, path, mask)
+	var wd int
+	err := b.w.tune.addWatch(abs, func() (err error) {
+		wd, err = unix.InotifyAddWatch(b.fd, path, mask)
+		return err
+	})
 	if err != nil {
 		return -1, err
 	}
 	b.w.debug("add watch: %s return wd is: %d", abs, wd)
-	if b.w.tune.onWatch != nil {
-		b.w.tune.onWatch(abs)
-	}
 	return int32(wd), nil
 }
 

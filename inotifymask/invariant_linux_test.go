@@ -52,7 +52,7 @@ func TestAncestorRenamedBeforeCreateProcessed(t *testing.T) {
 	e.do(t, []string{"mkdir", "/top"})
 	e.sync(t, w)
 
-	w.pauseReader()
+	w.pauseReader(t)
 	e.do(t, []string{"mkdirp", "/top/a/b/c"})
 	e.do(t, []string{"write", "/top/a/b/c/early", "x"})
 	e.do(t, []string{"mv", "/top", "/moved"})
@@ -150,7 +150,7 @@ func TestRenameOrders(t *testing.T) {
 				e.do(t, op)
 			}
 			w := e.watch(t, kindInotify, stockToggles, confxml.Filter{})
-			w.pauseReader()
+			w.pauseReader(t)
 			for _, op := range tt.ops {
 				e.do(t, op)
 			}
@@ -180,12 +180,12 @@ func TestCheckFindsProblems(t *testing.T) {
 	e.do(t, []string{"mkdir", "/d"})
 	tune := testTuning(kindInotify)
 	deny := filepath.Join(root, "ok", "deny")
-	tune.addErr = func(abs string) error {
+	tune.failWatch(func(abs string) error {
 		if abs == deny {
 			return unix.EACCES
 		}
 		return nil
-	}
+	})
 	w, err := newWatcher(Options{Roots: []string{root}, Inotify: stockToggles, Logger: testLogger(t)}, tune)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func TestCheckFindsProblems(t *testing.T) {
 		t.Fatalf("refused watch: got unwatched %q stale %q, want unwatched [%q]", r.Unwatched, r.Stale, deny)
 	}
 
-	w.pauseReader()
+	w.pauseReader(t)
 	e.do(t, []string{"mv", "/d", "/d2"})
 	r, err = w.Check(context.Background())
 	w.resumeReader()

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && (!linux || sersync_fsnotify)
 
 package inotifymask
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -54,10 +55,6 @@ type Options struct {
 	Inotify confxml.Inotify
 	// Filter holds the <filter> excludes and SyncDotfiles.
 	Filter confxml.Filter
-	// XFS is <fileSystem xfs="true">. It is accepted and changes nothing:
-	// directories are recognised from d_type, with an lstat where the file
-	// system reports DT_UNKNOWN, and symlinks are never followed.
-	XFS bool
 	// Debug, when non-nil, receives the original's debug lines:
 	// "add watch: PATH return wd is: WD" for every watch added and
 	// "inotify wd:WD\tname:NAME\tmask:MASK" for every raw event before
@@ -154,9 +151,6 @@ type backend interface {
 	close() error
 	// watches returns the number of watched directories.
 	watches() int
-	// idle reports whether nothing is held back (test hook: fsnotify's
-	// quiet-period writes).
-	idle() bool
 	// checkRequests takes a reply channel; the goroutine that owns the
 	// watches answers with a CheckReport once every event read so far is
 	// processed.
@@ -183,10 +177,12 @@ type tuning struct {
 	// quiet is the fsnotify backend's close_write approximation: a file is
 	// reported this long after its last write.
 	quiet time.Duration
-	// onWatch is called after every watch added (test hook).
-	onWatch func(abs string)
-	// addErr, when non-nil, may fail a watch add (test hook for ENOSPC).
-	addErr func(abs string) error
+	// addWatch runs add, which adds the watch of the directory abs; the
+	// default just runs it. A seam: tests wrap it (export_test.go).
+	addWatch func(abs string, add func() error) error
+	// read reads inotify events from f (raw inotify); the default is
+	// f.Read. A seam: tests hold the reader with it.
+	read func(f *os.File, buf []byte) (int, error)
 	// retryWait is how long a directory that could not be watched at the
 	// path the tree gave waits before it is tried again when no event
 	// arrives first; retryGiveUp is how long it is tried before the root
@@ -202,6 +198,8 @@ type tuning struct {
 func defaultTuning() tuning {
 	return tuning{
 		kind: kindDefault, pairWait: 5 * time.Millisecond, quiet: 500 * time.Millisecond,
+		addWatch:  func(_ string, add func() error) error { return add() },
+		read:      func(f *os.File, buf []byte) (int, error) { return f.Read(buf) },
 		retryWait: 50 * time.Millisecond, retryGiveUp: 30 * time.Second,
 		rootPoll: time.Second, rootNag: time.Minute,
 	}

@@ -104,7 +104,7 @@ func NewRefreshCDN(cfg confxml.RefreshCDNPlugin, errorLog string, log *slog.Logg
 	if cfg.Regex {
 		p.re = cfg.MatchRegexp
 		if p.re == nil {
-			re, err := regexp.Compile(cfg.Match)
+			re, err := confxml.CompileSearch(cfg.Match)
 			if err != nil {
 				return nil, fmt.Errorf("plugins: refreshCDN: <regexurl match=%q>: %w", cfg.Match, err)
 			}

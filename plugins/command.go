@@ -35,7 +35,6 @@ type Command struct {
 	cfg            confxml.CommandPlugin
 	log            *slog.Logger
 
-	debugMu  sync.Mutex
 	debugOut io.Writer // nil: debug off
 
 	closed atomic.Bool
@@ -44,11 +43,12 @@ type Command struct {
 // NewCommand builds the command plugin. prefix and suffix are split into
 // words like a shell would (quotes honoured, nothing expanded). When
 // debugOut is not nil each command is printed there, as a quoted shell line,
-// before it runs.
+// before it runs; Handle runs concurrently, so debugOut must be safe for
+// concurrent use.
 //
 // A prefix that is a shell (the stock "/bin/sh") makes every changed file run
 // as a script; that is what the original does and it is kept, with a
-// warning (D-23).
+// warning (docs/compat.md, "Plugins").
 func NewCommand(cfg confxml.CommandPlugin, log *slog.Logger, debugOut io.Writer) (*Command, error) {
 	log = orDiscard(log).With("plugin", NameCommand)
 	pre, err := shellwords.Split(cfg.Prefix)
@@ -63,7 +63,7 @@ func NewCommand(cfg confxml.CommandPlugin, log *slog.Logger, debugOut io.Writer)
 	case len(pre) == 0:
 		log.Warn("command plugin prefix is empty: every changed file is executed as a program", "prefix", cfg.Prefix)
 	case isShell(pre[0]):
-		log.Warn("command plugin prefix is a shell: every changed file is run as a shell script (D-23)", "prefix", cfg.Prefix)
+		log.Warn("command plugin prefix is a shell: every changed file is run as a shell script", "prefix", cfg.Prefix)
 	}
 	if cfg.FilterEnabled && len(cfg.Regexps) == 0 {
 		log.Warn("command plugin filter is on without include expressions: the command never runs")
@@ -125,9 +125,7 @@ func (p *Command) Handle(ctx context.Context, c Change) error {
 		return nil
 	}
 	if p.debugOut != nil {
-		p.debugMu.Lock()
-		_, _ = io.WriteString(p.debugOut, ShellQuote(argv)+"\n")
-		p.debugMu.Unlock()
+		_, _ = io.WriteString(p.debugOut, shellwords.JoinLine(argv)+"\n")
 	}
 
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -152,7 +150,7 @@ func (p *Command) Handle(ctx context.Context, c Change) error {
 		p.log.Info("command plugin output", "path", c.Abs, "output", out.String(), "dropped", out.Dropped())
 	}
 	if err != nil {
-		return fmt.Errorf("plugins: command %s: %w", ShellQuote(argv), err)
+		return fmt.Errorf("plugins: command %s: %w", shellwords.JoinLine(argv), err)
 	}
 	p.log.Debug("command plugin done", "path", c.Abs, "took", took)
 	return nil

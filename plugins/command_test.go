@@ -17,6 +17,7 @@ import (
 
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/internal/outbuf"
+	"github.com/sersync-go/sersync2/internal/shellwords"
 )
 
 // fullMatch compiles expr the way confxml does for include expressions.
@@ -353,7 +354,7 @@ func TestCommandDebugPrintsCommand(t *testing.T) {
 	if err := p.Handle(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	want := ShellQuote(p.Argv(c)) + "\n"
+	want := shellwords.JoinLine(p.Argv(c)) + "\n"
 	if got := dbg.String(); got != want {
 		t.Errorf("debug output %q, want %q", got, want)
 	}

@@ -1,7 +1,7 @@
 // Package plugins runs the three post-sync plugins of sersync2 — command,
 // socket and refreshCDN — for one synchronised path at a time.
 //
-// A caller (cmd/sersync2) builds one Plugin with New from the loaded
+// A caller (the replicate engine) builds one Plugin with New from the loaded
 // configuration and calls Handle once per changed path, after the rsyncs for
 // that path ran (sync mode) or directly (-m plugin-only mode). Handle is safe
 // for concurrent use by several workers.

@@ -38,7 +38,7 @@ var (
 type Change struct {
 	// Abs is the absolute path as the original formed it: the watch path
 	// as configured for the plugin, "/", then the path relative to it. A
-	// socket watch of "/data2/" therefore gives "/data2//s1.txt" (spec 7.1).
+	// socket watch of "/data2/" therefore gives "/data2//s1.txt".
 	// See AbsPath.
 	Abs string
 	// Dir is true when the path is a directory.
@@ -69,17 +69,14 @@ var (
 
 // New builds the plugin called name from the plugin blocks of cfg.
 //
-// The command plugin prints each command to debugOut before running it when
-// cfg.Debug is on (the original's <debug start="true">); debugOut may be nil
-// to print nothing. The refreshCDN plugin appends responses to DefaultErrorLog
+// The command plugin prints each command to debugOut before running it (the
+// original's <debug start="true"> lines); debugOut is nil to print nothing
+// and must be safe for concurrent use. The refreshCDN plugin appends responses to DefaultErrorLog
 // in the process's working directory, as the original did. log must not be
 // nil.
 func New(name string, cfg confxml.Config, log *slog.Logger, debugOut io.Writer) (Plugin, error) {
 	switch name {
 	case NameCommand:
-		if !cfg.Debug {
-			debugOut = nil
-		}
 		return NewCommand(cfg.Command, log, debugOut)
 	case NameSocket:
 		return NewSocket(cfg.Socket, log)

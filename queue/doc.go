@@ -2,10 +2,10 @@
 // for one remote, hands them out one batch at a time, and keeps what failed
 // until it is synced. It knows nothing of inotify (it consumes
 // inotifymask.Event values) and runs nothing (rsyncexec turns a Batch into
-// rsync); cmd/sersync2 gives each (root, remote) pair its own queues (one
-// per top-level entry group, so a path and its ancestors always share a
-// queue), so remotes progress independently, and runs one worker per
-// queue:
+// rsync); the replicate engine gives each (root, remote) pair its own
+// queues (one per group of top-level entries, so a path and its ancestors
+// always share a queue), so remotes progress independently, and runs one
+// worker per queue:
 //
 //	for {
 //		b, err := q.Next(ctx)
@@ -51,7 +51,7 @@
 // are never synced at the same time, and a change made after a batch was cut
 // leaves in a later batch, which starts only after the earlier one
 // finished: the remote ends equal to the latest local state, never to an
-// older one (the original's defect D-8). A failed batch goes back to
+// older one (the original's could). A failed batch goes back to
 // pending, except paths a newer change has superseded meanwhile.
 //
 // # Batching and latency
@@ -60,8 +60,9 @@
 // Next returns a change as soon as it is added. Changes arriving while a
 // batch is in flight pile up and leave together as the next batch, so
 // batches grow with the load by themselves. Add never waits for a sync, so
-// the inotify reader is never held up (the original's D-4), and there is
-// no decaying batching window (D-25). Options.MinDelay makes the queue wait
+// the inotify reader is never held up (the original's waited for its
+// workers), and there is no batching window that decays under load.
+// Options.MinDelay makes the queue wait
 // after the first pending change for operators who prefer fewer, larger
 // batches; Options.MaxBatch caps a batch, oldest paths first (an ancestor
 // left pending by the cap covers nothing in the batch cut before it).
@@ -74,8 +75,7 @@
 //
 // A failed batch holds the queue off for an exponential backoff
 // (Options.RetryBase doubling to Options.MaxBackoff, with jitter) and is
-// retried with its Attempt count raised; nothing is dropped silently (a path
-// is given up only with Options.MaxAttempts, through Options.OnGiveUp).
+// retried with its Attempt count raised; nothing is dropped.
 // RequestFull and overflows make the next batch a full sync that clears
 // every change pending when it is cut. Overflow-driven full syncs are spaced
 // by an interval that doubles while overflows keep coming, so an overflow

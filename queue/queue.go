@@ -51,19 +51,10 @@ type Options struct {
 	// OverflowQuiet is how long without an overflow resets the spacing to
 	// OverflowBase. <= 0 means MaxBackoff.
 	OverflowQuiet time.Duration
-	// MaxAttempts gives a path up after it failed this many times: it is
-	// handed to OnGiveUp (or logged at error level) instead of being
-	// retried. 0, the default, retries forever. Full syncs are always
-	// retried.
-	MaxAttempts int
-
 	// OnRetry, if set, is called after a failed batch went back to pending,
 	// with the hold-off before the next batch. It runs on the goroutine
 	// that called Done, without the queue's lock held.
 	OnRetry func(b Batch, err error, next time.Duration)
-	// OnGiveUp, if set, receives the paths dropped because of MaxAttempts
-	// (the failLog's hook), from Done, without the lock held.
-	OnGiveUp func(items []Item, err error)
 	// Now is the clock; nil means time.Now. Tests inject a fake one.
 	Now func() time.Time
 	// Log receives the queue's few messages (overflows, give-ups, misuse);
@@ -237,7 +228,7 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool) bool {
 	if ok {
 		q.stats.merged++
 	} else {
-		if len(q.pend) == 0 && q.opt.MinDelay > 0 {
+		if len(q.pend) == 0 {
 			q.firstAt = q.now()
 		}
 		q.order = append(q.order, p)
@@ -481,7 +472,6 @@ func (q *Queue) Done(b Batch, err error) {
 	next := q.backoffLocked()
 	q.holdUntil = now.Add(next)
 	q.stats.retries++
-	var gaveUp []Item
 	if f.full {
 		q.full.on = true
 		q.full.explicit = true
@@ -494,10 +484,6 @@ func (q *Queue) Done(b Batch, err error) {
 			continue
 		}
 		e.it.attempt++
-		if q.opt.MaxAttempts > 0 && int(e.it.attempt) >= q.opt.MaxAttempts {
-			gaveUp = append(gaveUp, e.item(false))
-			continue
-		}
 		if len(q.pend) == 0 {
 			q.firstAt = now
 		}
@@ -506,16 +492,8 @@ func (q *Queue) Done(b Batch, err error) {
 		q.peak = max(q.peak, len(q.pend))
 		q.stats.requeued++
 	}
-	q.stats.givenUp += uint64(len(gaveUp))
 	q.mu.Unlock()
 
-	if len(gaveUp) > 0 {
-		if q.opt.OnGiveUp != nil {
-			q.opt.OnGiveUp(gaveUp, err)
-		} else {
-			q.log.Error("giving up on paths after repeated failures", "root", q.root, "paths", len(gaveUp), "attempts", q.opt.MaxAttempts, "err", err)
-		}
-	}
 	if q.opt.OnRetry != nil {
 		q.opt.OnRetry(b, err, next)
 	}

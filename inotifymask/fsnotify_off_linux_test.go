@@ -1,0 +1,5 @@
+//go:build !sersync_fsnotify
+
+package inotifymask
+
+func fsnotifyIdle(*Watcher) bool { return true }
