@@ -8,7 +8,6 @@ import (
 	"log/slog"
 
 	"github.com/sersync-go/sersync2/confxml"
-	"github.com/sersync-go/sersync2/queue"
 )
 
 // Plugin names as written in <sersync><plugin name=…> and -m NAME. They are
@@ -97,24 +96,6 @@ func AbsPath(watch, rel string) string {
 		return watch
 	}
 	return watch + "/" + rel
-}
-
-// Changes turns the paths of b into changes for a plugin whose watch path is
-// watch (verbatim from the plugin's configuration, see AbsPath). Updates come
-// first, then removes, each in batch order. A full-sync batch yields nothing:
-// the original never ran plugins for full syncs.
-func Changes(watch string, b queue.Batch) []Change {
-	if b.Full {
-		return nil
-	}
-	out := make([]Change, 0, b.Len())
-	for _, e := range b.Updates {
-		out = append(out, Change{Abs: AbsPath(watch, e.Path), Dir: e.Dir})
-	}
-	for _, e := range b.Removes {
-		out = append(out, Change{Abs: AbsPath(watch, e.Path), Dir: e.Dir, Removed: true})
-	}
-	return out
 }
 
 func orDiscard(log *slog.Logger) *slog.Logger {

@@ -2,11 +2,9 @@ package plugins
 
 import (
 	"errors"
-	"slices"
 	"testing"
 
 	"github.com/sersync-go/sersync2/confxml"
-	"github.com/sersync-go/sersync2/queue"
 )
 
 func TestNew(t *testing.T) {
@@ -71,26 +69,5 @@ func TestAbsPath(t *testing.T) {
 		if got := AbsPath(tt.watch, tt.rel); got != tt.want {
 			t.Errorf("AbsPath(%q, %q) = %q, want %q", tt.watch, tt.rel, got, tt.want)
 		}
-	}
-}
-
-func TestChanges(t *testing.T) {
-	t.Parallel()
-	b := queue.Batch{
-		Root:    "/data2",
-		Updates: []queue.Entry{{Path: "s1.txt"}, {Path: "d", Dir: true}},
-		Removes: []queue.Entry{{Path: "gone"}, {Path: "old", Dir: true}},
-	}
-	want := []Change{
-		{Abs: "/data2//s1.txt"},
-		{Abs: "/data2//d", Dir: true},
-		{Abs: "/data2//gone", Removed: true},
-		{Abs: "/data2//old", Dir: true, Removed: true},
-	}
-	if got := Changes("/data2/", b); !slices.Equal(got, want) {
-		t.Errorf("Changes = %+v, want %+v", got, want)
-	}
-	if got := Changes("/data", queue.Batch{Root: "/data", Full: true}); len(got) != 0 {
-		t.Errorf("full batch gave %+v, want nothing", got)
 	}
 }

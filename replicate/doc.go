@@ -1,7 +1,8 @@
 // Package replicate runs the replication pipeline: it watches the
 // configured roots (inotifymask), coalesces their changes per remote
-// (queue), pushes them with rsync (rsyncexec), tells the plugin what was
-// synced (plugins), retries what failed and counts what happened.
+// (queue), pushes them with rsync (rsyncexec), tells the plugin of every
+// change once its rsyncs were tried (plugins), retries what failed and
+// counts what happened.
 //
 // An Engine is built from a confxml.Config and Options. It owns, for every
 // watch root and every remote of it, a set of queues with one worker each;
@@ -10,8 +11,12 @@
 // top-level entries sync in parallel. A remote that is down or slow never
 // delays the others; its changes are kept and retried with backoff.
 //
-// Plugin-only mode (-m) is the same pipeline with no rsync target: each
-// watched change is handed to the plugin. Full syncs (-r, the crontab, a
+// The plugin hears of each change the watcher reported, unfolded, once
+// the first attempt to sync it to every remote of its root is over,
+// success or not; delivery has its own workers and a bounded backlog, so
+// a slow plugin never delays syncing (notify.go). Plugin-only mode (-m) is
+// the same pipeline with no rsync target: the same delivery hands each
+// change to the plugin. Full syncs (-r, the crontab, a
 // signal, an event overflow) all enter as a full-sync request.
 //
 // The engine does not parse the command line, print the original's

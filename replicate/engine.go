@@ -79,15 +79,15 @@ type Engine struct {
 	runner  *rsyncexec.Runner // nil in plugin-only mode
 	echo    io.Writer         // the console when debug is on, else nil
 	plugin  plugins.Plugin    // nil when no plugin runs
+	notes   *notifier         // nil when no plugin runs
 	remotes []*remote
 	byRoot  map[string][]*remote
 	queues  int // per remote
 	ov      map[string]*counter
 
-	// delivered and pluginFailed count the changes handed to the plugin.
-	delivered, pluginFailed counter
-	// carried are the watcher's counters of the engines this one replaced.
-	carried struct{ eventsRead, overflows uint64 }
+	// carried are the watcher's and the plugin delivery's counters of the
+	// engines this one replaced (Service.Reload).
+	carried struct{ eventsRead, overflows, pluginDelivered, pluginFailed, pluginDropped uint64 }
 }
 
 // New checks rsync (sync mode), starts the plugin and the watcher, and
@@ -134,6 +134,7 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 		if e.plugin, err = plugins.New(name, cfg, e.log, e.echo); err != nil {
 			return nil, err
 		}
+		e.notes = newNotifier(e.plugin, e.log, PluginWorkers, MaxPluginBacklog)
 		defer func() {
 			if err != nil {
 				e.plugin.Close()
@@ -192,16 +193,7 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 		for _, r := range lp.Remotes {
 			rs = append(rs, &remote{root: lp.Watch, target: target(e.cfg, lp.Watch, r, exclude), rsync: true})
 		}
-		for j, r := range rs {
-			if j == 0 && e.plugin != nil {
-				// The first remote of a root tells the plugin, so it runs
-				// once per change, not once per remote. The first root may
-				// be the plugin's own watch, told as configured.
-				r.pluginWatch = lp.Watch
-				if i == 0 {
-					r.pluginWatch = pluginWatch
-				}
-			}
+		for _, r := range rs {
 			if r.rsync {
 				r.dest = rsyncexec.Destination(r.target)
 			}
@@ -216,6 +208,15 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 		}
 		e.remotes = append(e.remotes, rs...)
 		e.byRoot[lp.Watch] = rs
+		if e.notes != nil {
+			// The first root may be the plugin's own watch, told as
+			// configured.
+			watch := lp.Watch
+			if i == 0 {
+				watch = pluginWatch
+			}
+			e.notes.addRoot(lp.Watch, watch, rs, e.queues)
+		}
 	}
 }
 
@@ -274,7 +275,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 
-	var wg sync.WaitGroup
+	var wg, delivery sync.WaitGroup
+	if e.notes != nil {
+		for _, w := range e.notes.workers {
+			delivery.Go(func() { e.notes.deliver(runCtx, w) })
+		}
+	}
 	for _, r := range e.remotes {
 		for _, q := range r.queues {
 			wg.Go(func() { e.work(ctx, runCtx, r, q) })
@@ -303,13 +309,21 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 	stopped := make(chan struct{})
-	go func() { wg.Wait(); close(stopped) }()
+	go func() {
+		wg.Wait()
+		// Every batch is done: what the plugin may still hear of is
+		// released; the rest never will be.
+		e.notes.close()
+		delivery.Wait()
+		close(stopped)
+	}()
 	select {
 	case <-stopped:
 	case <-time.After(shutdownGrace):
 		cancelRuns()
 		<-stopped
 	}
+	e.notes.finish()
 	st := e.State()
 	t := st.Total()
 	e.log.Info("stopped", "batches", t.Batches, "rsync_runs", t.RsyncRuns, "paths", t.Paths,
@@ -337,17 +351,28 @@ func (e *Engine) dispatch(ctx context.Context) {
 				}
 				e.log.Warn("events lost; full sync of the root follows", "root", ev.Root, "err", ev.Err)
 			}
-			for _, r := range e.byRoot[ev.Root] {
-				for _, x := range route(ev, len(r.queues)) {
-					r.queues[x.queue].Add(x.ev)
+			rs := e.byRoot[ev.Root]
+			for _, x := range route(ev, e.queues) {
+				var adds []uint64
+				if e.notes != nil {
+					adds = make([]uint64, len(rs))
 				}
+				for j, r := range rs {
+					n := r.queues[x.queue].Add(x.ev)
+					if adds != nil {
+						adds[j] = n
+					}
+				}
+				// The plugin hears of the event, unfolded, once every
+				// remote tried it.
+				e.notes.add(ev.Root, x.queue, adds, x.ev)
 			}
 		}
 	}
 }
 
 // work is the worker of one queue of a remote: it syncs each batch, hands
-// it back, and tells the plugin what was synced.
+// it back, and tells plugin delivery that the batch's changes were tried.
 func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 	for {
 		b, err := q.Next(ctx)
@@ -365,24 +390,8 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 			}
 		}
 		r.record(b, res)
-		// Plugins are told once, as the original did; a failure is logged.
 		q.Done(b, res.Err)
-		if res.Err == nil && r.pluginWatch != "" {
-			e.tell(runCtx, r.pluginWatch, b)
-		}
-	}
-}
-
-// tell hands the changes of a synced batch to the plugin.
-func (e *Engine) tell(ctx context.Context, watch string, b queue.Batch) {
-	for _, c := range plugins.Changes(watch, b) {
-		err := e.plugin.Handle(ctx, c)
-		e.delivered.Add(1)
-		if err != nil {
-			e.pluginFailed.Add(1)
-		}
-		if err != nil && !errors.Is(err, context.Canceled) {
-			e.log.Warn("plugin failed", "plugin", e.plugin.Name(), "path", c.Abs, "err", err)
-		}
+		// Success or not, the first attempt of these changes is over.
+		e.notes.attempted(q, b.Through)
 	}
 }

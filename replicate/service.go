@@ -166,8 +166,7 @@ func (e *Engine) discard() {
 func (e *Engine) adopt(old *Engine) (moved, dropped int) {
 	ost := old.State()
 	e.carried.eventsRead, e.carried.overflows = ost.EventsRead, ost.Overflows
-	e.delivered.Add(old.delivered.Load())
-	e.pluginFailed.Add(old.pluginFailed.Load())
+	e.carried.pluginDelivered, e.carried.pluginFailed, e.carried.pluginDropped = ost.PluginDelivered, ost.PluginFailed, ost.PluginDropped
 	for root, c := range old.ov {
 		if n := e.ov[root]; n != nil {
 			n.Add(c.Load())

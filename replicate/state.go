@@ -19,9 +19,6 @@ type remote struct {
 	target rsyncexec.Target
 	rsync  bool
 	queues []*queue.Queue
-	// pluginWatch is the watch path the plugin is told ("" when this
-	// remote does not tell the plugin).
-	pluginWatch string
 
 	batches, runs, paths, failures counter
 	// carried are queue counters of the same remote in the engine this
@@ -75,9 +72,10 @@ type State struct {
 	WatchLimitErrors uint64
 	// Plugin is the plugin told of changes ("" when none);
 	// PluginDelivered and PluginFailed count the changes handed to it and
-	// those it failed on.
-	Plugin                        string
-	PluginDelivered, PluginFailed uint64
+	// those it failed on, PluginDropped those it never heard of (see
+	// PluginStats).
+	Plugin                                       string
+	PluginDelivered, PluginFailed, PluginDropped uint64
 	// Reloads and ReloadFailures count configuration reloads (Service).
 	Reloads, ReloadFailures uint64
 	// RsyncWaiting is the number of rsync runs waiting for one of the -n
@@ -141,7 +139,10 @@ func (e *Engine) State() State {
 	if e.plugin != nil {
 		s.Plugin = e.plugin.Name()
 	}
-	s.PluginDelivered, s.PluginFailed = e.delivered.Load(), e.pluginFailed.Load()
+	ps := e.notes.stats()
+	s.PluginDelivered = ps.Delivered + e.carried.pluginDelivered
+	s.PluginFailed = ps.Failed + e.carried.pluginFailed
+	s.PluginDropped = ps.Dropped + e.carried.pluginDropped
 	if e.runner != nil {
 		s.RsyncWaiting = e.runner.Waiting()
 	}

@@ -23,6 +23,7 @@ var (
 	descReloadFailures = prometheus.NewDesc("sersync2_reload_failures_total", "Configuration reloads refused (SIGHUP with a bad file).", nil, nil)
 	descPluginOK       = prometheus.NewDesc("sersync2_plugin_deliveries_total", "Changes handed to the plugin.", []string{"plugin"}, nil)
 	descPluginFailed   = prometheus.NewDesc("sersync2_plugin_failures_total", "Changes the plugin failed on.", []string{"plugin"}, nil)
+	descPluginDropped  = prometheus.NewDesc("sersync2_plugin_dropped_total", "Changes the plugin never heard of (delivery backlog full, or stopped first).", []string{"plugin"}, nil)
 
 	descPending     = prometheus.NewDesc("sersync2_pending_changes", "Changed paths waiting for a batch.", labelsRemote, nil)
 	descInFlight    = prometheus.NewDesc("sersync2_in_flight_changes", "Changed paths being synced now.", labelsRemote, nil)
@@ -65,6 +66,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	if st.Plugin != "" {
 		count(descPluginOK, st.PluginDelivered, st.Plugin)
 		count(descPluginFailed, st.PluginFailed, st.Plugin)
+		count(descPluginDropped, st.PluginDropped, st.Plugin)
 	}
 	roots := map[string]bool{}
 	for _, r := range st.Remotes {

@@ -41,6 +41,7 @@ type PluginReport struct {
 	Name       string `json:"name"`
 	Deliveries uint64 `json:"deliveries"`
 	Failures   uint64 `json:"failures"`
+	Dropped    uint64 `json:"dropped"`
 }
 
 // RemoteReport is one remote of one watch root.
@@ -106,7 +107,7 @@ func build(st replicate.State, now time.Time, version string, started time.Time,
 		r.LastErrors = []ErrorReport{}
 	}
 	if st.Plugin != "" {
-		r.Plugin = &PluginReport{Name: st.Plugin, Deliveries: st.PluginDelivered, Failures: st.PluginFailed}
+		r.Plugin = &PluginReport{Name: st.Plugin, Deliveries: st.PluginDelivered, Failures: st.PluginFailed, Dropped: st.PluginDropped}
 	}
 	for _, rs := range st.Remotes {
 		rr := RemoteReport{Root: rs.Root, Remote: rs.Remote, LagSeconds: rs.Lag(now).Seconds(), Pending: rs.Pending, InFlight: rs.InFlight,

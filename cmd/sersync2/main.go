@@ -104,6 +104,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stdout, pe.Report())
 			return exitXMLError
 		}
+		if mode == "" && errors.Is(err, confxml.ErrUnknownPlugin) {
+			fmt.Fprintln(stdout, "sersync plugin error，please confirm the config xml")
+		}
 		fmt.Fprintf(stderr, "sersync2: %s: configuration refused:\n%v\n", o.config, err)
 		return exitFailure
 	}

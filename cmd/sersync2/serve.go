@@ -28,6 +28,18 @@ func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, m
 	if err := printStartLines(stdout, cfg, o, mode); err != nil {
 		return err
 	}
+	if mode == "" {
+		// As the original, before the watches are added (their debug
+		// lines follow).
+		fmt.Fprintln(stdout, "run the sersync: ")
+		for i, r := range cfg.WatchRoots("") {
+			w := r.Watch
+			if i == 0 && cfg.Sersync.Plugin.TakesOverWatch() {
+				w = cfg.PluginWatch(cfg.Sersync.Plugin.Name) // as configured: the socket plugin's trailing "/" stays
+			}
+			fmt.Fprintln(stdout, "watch path is: "+w)
+		}
+	}
 	e, err := replicate.NewService(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
 		MinDelay: o.minDelay, SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, Log: log, Console: stdout})
 	if err != nil {
@@ -41,10 +53,6 @@ func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, m
 	handleSignals(ctx, e, func() (confxml.Config, error) { return loadConfig(o.config, mode) }, o.config, log)
 	st := e.State()
 	if mode == "" {
-		fmt.Fprintln(e.Console(), "run the sersync: ")
-		for _, r := range st.Roots {
-			fmt.Fprintln(e.Console(), "watch path is: "+r)
-		}
 		log.Info("sersync2 started", "version", version, "roots", len(st.Roots), "remotes", len(st.Remotes),
 			"queues_per_remote", st.QueuesPerRemote, "threads", st.Threads, "watches", st.Watches)
 	} else {
@@ -108,9 +116,16 @@ func printStartLines(w io.Writer, cfg confxml.Config, o *options, mode string) e
 			fmt.Fprintln(w, "------------------------------------------")
 			fmt.Fprintln(w, "rsync the directory recursivly to the remote servers once")
 			fmt.Fprintln(w, "working please wait...")
+			// The original's redirect when debug is off: the full sync's
+			// output does not reach the console then (rsync's error text
+			// goes to our log if it fails).
+			redir := " >/dev/null 2>&1 "
+			if cfg.Debug {
+				redir = ""
+			}
 			for i, c := range plan {
 				if i == 0 {
-					fmt.Fprintln(w, "execute command: "+c.FullAnnounced)
+					fmt.Fprintln(w, "execute command: "+c.FullAnnounced+redir)
 				}
 				if cfg.Debug {
 					fmt.Fprintln(w, "crontab command:"+c.FullAnnounced)
@@ -135,6 +150,13 @@ func printSersyncLines(w io.Writer, cfg confxml.Config, threads, remotes int) {
 			for _, e := range s.Crontab.Exclude {
 				fmt.Fprintln(w, e)
 			}
+		}
+		if cfg.Filter.Enabled && len(cfg.Filter.Exclude) > 0 && (!s.Crontab.FilterEnabled || len(s.Crontab.Exclude) == 0) {
+			// The original switched crontab off here, with five lines
+			// saying so. It stays on: its full syncs leave out what the
+			// filter excludes.
+			fmt.Fprintln(w, "************************WARNING***********************************")
+			fmt.Fprintln(w, "crontab stays on: its full syncs leave out the paths the <filter> excludes (they are neither sent nor deleted)")
 		}
 	}
 	if s.Rsync.Auth.Enabled {

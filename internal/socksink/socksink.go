@@ -17,12 +17,23 @@ import (
 // the ip and port as a confxml <deshost> takes them.
 func Listen(t testing.TB) (addr [2]string, got chan string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	got = make(chan string, 100)
+	l := ListenAt(t, "127.0.0.1:0", got)
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return [2]string{"127.0.0.1", port}, got
+}
+
+// ListenAt accepts connections on hostport, delivering payloads on got,
+// until the returned listener is closed or the test ends. A test stops a
+// peer with Close and starts it again with another ListenAt on the same
+// address.
+func ListenAt(t testing.TB, hostport string, got chan string) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", hostport)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	got = make(chan string, 100)
 	go func() {
 		for {
 			conn, err := l.Accept()
@@ -32,8 +43,7 @@ func Listen(t testing.TB) (addr [2]string, got chan string) {
 			got <- string(readAll(conn))
 		}
 	}()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return [2]string{"127.0.0.1", port}, got
+	return l
 }
 
 func readAll(c net.Conn) []byte {
