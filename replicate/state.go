@@ -107,6 +107,8 @@ type RemoteState struct {
 	// Events counts the changes routed to this remote, Retries its failed
 	// batches put back for a retry.
 	Events, Retries uint64
+	// SyncedPaths counts the paths of successful batches (sync mode).
+	SyncedPaths uint64
 	// Runs counts rsync processes by kind and exit status.
 	Runs []RunCount
 	// Last is the most recent batch's result (zero before the first),
@@ -150,7 +152,7 @@ func (e *Engine) State() State {
 		rs := RemoteState{Root: r.root, Remote: r.dest, Batches: r.batches.Load(), RsyncRuns: r.runs.Load(),
 			Paths: r.paths.Load(), Failures: r.failures.Load(), Overflows: e.ov[r.root].Load(),
 			Events: r.carriedEvents, Retries: r.carriedRetries}
-		rs.Runs, rs.LastFailure, rs.LastSuccess = r.out.snapshot()
+		rs.Runs, rs.LastFailure, rs.LastSuccess, rs.SyncedPaths = r.out.snapshot()
 		for _, q := range r.queues {
 			qs := q.Stats()
 			rs.Events += qs.Events

@@ -35,6 +35,7 @@ type outcomes struct {
 	runs     map[runKey]uint64
 	lastFail Result
 	lastOK   Result
+	synced   uint64 // paths of successful batches
 }
 
 // add records the rsync runs of one batch and, when it failed, the
@@ -60,12 +61,13 @@ func (o *outcomes) add(b queue.Batch, res rsyncexec.Result, at time.Time) {
 		o.lastFail = Result{At: at, Took: res.Elapsed, Full: b.Full, Paths: b.Len(), Err: res.Err}
 	} else {
 		o.lastOK = Result{At: at, Took: res.Elapsed, Full: b.Full, Paths: b.Len()}
+		o.synced += uint64(b.Len())
 	}
 }
 
-// snapshot returns the run counts in a stable order, the latest failure
-// and the latest success.
-func (o *outcomes) snapshot() ([]RunCount, Result, Result) {
+// snapshot returns the run counts in a stable order, the latest failure,
+// the latest success and the paths of successful batches.
+func (o *outcomes) snapshot() ([]RunCount, Result, Result, uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	out := make([]RunCount, 0, len(o.runs))
@@ -81,13 +83,13 @@ func (o *outcomes) snapshot() ([]RunCount, Result, Result) {
 		}
 		return a.Exit - b.Exit
 	})
-	return out, o.lastFail, o.lastOK
+	return out, o.lastFail, o.lastOK, o.synced
 }
 
 // carry adds the figures of from (the same remote in the engine being
 // replaced) to o.
 func (o *outcomes) carry(from *outcomes) {
-	runs, fail, ok := from.snapshot()
+	runs, fail, ok, synced := from.snapshot()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.runs == nil {
@@ -99,6 +101,7 @@ func (o *outcomes) carry(from *outcomes) {
 	if o.lastFail.At.Before(fail.At) {
 		o.lastFail = fail
 	}
+	o.synced += synced
 	if o.lastOK.At.Before(ok.At) {
 		o.lastOK = ok
 	}

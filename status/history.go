@@ -26,12 +26,21 @@ func newHistory(n int) *history { return &history{n: n, series: map[[2]string][]
 func (h *history) add(now time.Time, st replicate.State) {
 	for _, r := range st.Remotes {
 		k := [2]string{r.Root, r.Remote}
-		s := append(h.series[k], point{at: now, lag: r.Lag(now).Seconds(), paths: r.Paths})
+		s := append(h.series[k], point{at: now, lag: r.Lag(now).Seconds(), paths: synced(r)})
 		if len(s) > h.n {
 			s = s[len(s)-h.n:]
 		}
 		h.series[k] = s
 	}
+}
+
+// synced is the path count behind the throughput chart: paths synced
+// successfully, or handed to the plugin in plugin-only mode.
+func synced(r replicate.RemoteState) uint64 {
+	if r.Remote == "" {
+		return r.Paths
+	}
+	return r.SyncedPaths
 }
 
 // get returns the samples of one remote (a copy), oldest first.

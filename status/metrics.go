@@ -35,7 +35,8 @@ var (
 	descBatches     = prometheus.NewDesc("sersync2_batches_total", "Batches synced or tried, full syncs included.", labelsRemote, nil)
 	descFailed      = prometheus.NewDesc("sersync2_failed_batches_total", "Batches that failed.", labelsRemote, nil)
 	descRetries     = prometheus.NewDesc("sersync2_retries_total", "Failed batches put back for a retry.", labelsRemote, nil)
-	descPaths       = prometheus.NewDesc("sersync2_synced_paths_total", "Paths in batches tried.", labelsRemote, nil)
+	descPaths       = prometheus.NewDesc("sersync2_paths_tried_total", "Paths in batches tried, failed ones included.", labelsRemote, nil)
+	descSynced      = prometheus.NewDesc("sersync2_synced_paths_total", "Paths in batches synced successfully (a full sync counts as none).", labelsRemote, nil)
 	descRuns        = prometheus.NewDesc("sersync2_rsync_runs_total", "rsync processes by kind (changes, full) and exit status (-1: none).", []string{"root", "remote", "kind", "exit"}, nil)
 )
 
@@ -90,6 +91,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		count(descFailed, r.Failures, l...)
 		count(descRetries, r.Retries, l...)
 		count(descPaths, r.Paths, l...)
+		count(descSynced, r.SyncedPaths, l...)
 		for _, rc := range r.Runs {
 			count(descRuns, rc.N, r.Root, r.Remote, rc.Kind, strconv.Itoa(rc.Exit))
 		}

@@ -41,6 +41,7 @@ th{background:#f4f4f4}
 .ok{color:#1a7f37}.behind{color:#9a6700}.failing{color:#cf222e;font-weight:bold}
 .err{font-family:monospace;font-size:85%;max-width:32em;overflow-wrap:anywhere}
 small{color:#666}
+td.chart{white-space:nowrap}
 </style></head><body>
 <h1>sersync2 {{.Version}}</h1>
 <p><small>updated {{.Time.Format "2006-01-02 15:04:05 MST"}}, up {{.Uptime}}, refreshes every {{.Refresh}} s.
@@ -51,7 +52,7 @@ Watching {{.Watching}}; {{.Watches}} directories watched of {{if .MaxUserWatches
 {{range .Rows}}<tr class="remote" data-remote="{{.Remote}}" data-root="{{.Root}}">
 <td>{{.Name}}</td><td class="{{.State}}">{{.State}}</td><td class="lag">{{.Lag}}</td>
 <td>{{.Pending}}{{if .InFlight}} (+{{.InFlight}} syncing){{end}}{{if .FullPending}} full sync{{end}}</td>
-<td>{{.LastSync}}</td><td class="err">{{.LastError}}</td><td>{{.LagChart}}</td><td>{{.Through}}</td></tr>
+<td>{{.LastSync}}</td><td class="err">{{.LastError}}</td><td class="chart">{{.LagChart}}</td><td class="chart">{{.Through}}</td></tr>
 {{end}}</table>
 {{if .LastErrors}}<h2>Recent errors</h2><ul>{{range .LastErrors}}<li><small>{{.At.Format "15:04:05"}}</small> {{.Root}} → {{.Remote}}: <span class="err">{{.Error}}</span></li>{{end}}</ul>{{end}}
 <p><small><a href="/status">/status</a> (JSON) · <a href="/metrics">/metrics</a> (Prometheus)</small></p>
@@ -66,7 +67,11 @@ func (s *Server) page(w http.ResponseWriter, _ *http.Request) {
 		ps := s.hist.get(rr.Root, rr.Remote)
 		s.mu.Unlock()
 		// The charts end with the figures shown in the row.
-		ps = append(ps, point{at: r.Time, lag: rr.LagSeconds, paths: rr.Paths})
+		paths := rr.SyncedPaths
+		if rr.Remote == "" {
+			paths = rr.PathsTried
+		}
+		ps = append(ps, point{at: r.Time, lag: rr.LagSeconds, paths: paths})
 		lags := make([]float64, len(ps))
 		for i, p := range ps {
 			lags[i] = p.lag

@@ -60,7 +60,8 @@ type RemoteReport struct {
 	Batches       uint64      `json:"batches"`
 	FailedBatches uint64      `json:"failed_batches"`
 	Retries       uint64      `json:"retries"`
-	Paths         uint64      `json:"synced_paths"`
+	PathsTried    uint64      `json:"paths_tried"`
+	SyncedPaths   uint64      `json:"synced_paths"`
 	RsyncRuns     uint64      `json:"rsync_runs"`
 	Overflows     uint64      `json:"overflows"`
 	Runs          []RunReport `json:"rsync_runs_by_exit"`
@@ -112,7 +113,7 @@ func build(st replicate.State, now time.Time, version string, started time.Time,
 	for _, rs := range st.Remotes {
 		rr := RemoteReport{Root: rs.Root, Remote: rs.Remote, LagSeconds: rs.Lag(now).Seconds(), Pending: rs.Pending, InFlight: rs.InFlight,
 			FullPending: rs.FullPending, Failing: rs.Failing(), Events: rs.Events, Batches: rs.Batches, FailedBatches: rs.Failures,
-			Retries: rs.Retries, Paths: rs.Paths, RsyncRuns: rs.RsyncRuns, Overflows: rs.Overflows, Runs: []RunReport{}}
+			Retries: rs.Retries, PathsTried: rs.Paths, SyncedPaths: rs.SyncedPaths, RsyncRuns: rs.RsyncRuns, Overflows: rs.Overflows, Runs: []RunReport{}}
 		if !rs.PendingSince.IsZero() {
 			t := rs.PendingSince
 			rr.OldestPending = &t
