@@ -23,7 +23,7 @@ import (
 //	STRESS_SEED=N   run seed N alone, in every variant (-run picks one)
 //	STRESS_OPS=N    operations per sequence (default 150)
 const (
-	defaultStressSeeds = 12
+	defaultStressSeeds = 14
 	defaultStressOps   = 150
 	// stressWait bounds the wait for the mirrors to converge after the
 	// last op; they normally do within a few seconds.
@@ -39,6 +39,9 @@ type stressVariant struct {
 	filter    []string // <filter> excludes
 	skip      func(rel string, dir bool) bool
 	gen       fsgen.Options
+	// prefill is how many files the tree holds before sersync2 starts,
+	// so that a -r full sync is still running while the ops begin.
+	prefill int
 }
 
 var stressVariants = []stressVariant{
@@ -49,6 +52,7 @@ var stressVariants = []stressVariant{
 		gen: fsgen.Options{ExcludeSuffix: ".tmp", ExcludeTopDir: "cache"}},
 	{name: "queues-1", args: []string{"--queues", "1"}},
 	{name: "queues-4", args: []string{"--queues", "4"}},
+	{name: "full-sync-4-queues", args: []string{"-r", "--queues", "4"}, prefill: 3000},
 }
 
 // filteredOut says what the filter variant's excludes keep off the
@@ -162,6 +166,9 @@ func runStress(t *testing.T, v stressVariant, ops []fsgen.Op, what, replay strin
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for i := range v.prefill {
+		writeFile(t, filepath.Join(src, fmt.Sprintf("pre%d", i%10), fmt.Sprintf("f%05d", i)), strings.Repeat("p", 1+i%200))
 	}
 	root := confgen.Root{Watch: src}
 	for _, m := range modules {
