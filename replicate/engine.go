@@ -57,6 +57,11 @@ type Options struct {
 	// SummaryEvery is how often a Service logs its summary line while
 	// there is work; <= 0 means DefaultSummaryEvery.
 	SummaryEvery time.Duration
+	// Terminal, when set, is a terminal on which a Service redraws the
+	// progress of running full syncs every second; otherwise it logs it
+	// every ProgressEvery (<= 0: DefaultProgressEvery).
+	Terminal      io.Writer
+	ProgressEvery time.Duration
 	// Log receives the structured log; nil discards it.
 	Log *slog.Logger
 	// Console is where the original's stdout lines go. With <debug
@@ -386,8 +391,9 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 			// could be undone by it (a removed directory sent again, a
 			// new file deleted by --delete) with no later event to fix it.
 			unlock := r.exclusive(b.Full)
-			res = e.runner.Run(runCtx, r.target, b, rsyncexec.RunOptions{Echo: e.echo})
+			res = e.runner.Run(runCtx, r.target, b, e.runOptions(r, b))
 			unlock()
+			e.fullDone(r, b, res)
 			if res.Err != nil && !rsyncexec.Retryable(res.Err) {
 				e.log.Error("rsync failed and retrying will not help until the cause is fixed", "root", r.root, "remote", r.dest, "err", res.Err)
 			} else if res.Err == nil {

@@ -120,6 +120,7 @@ func (s *Service) Run(ctx context.Context) error {
 	sumCtx, stopSum := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.summarize(sumCtx) })
+	wg.Go(func() { s.showProgress(sumCtx) })
 	defer wg.Wait()
 	defer stopSum()
 	for {

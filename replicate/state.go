@@ -25,6 +25,7 @@ type remote struct {
 	// one replaced (Service.Reload), added to its queues' own.
 	carriedEvents, carriedRetries uint64
 	out                           outcomes
+	full                          fullProgress
 
 	// fullGate makes a full sync exclusive among the remote's queues:
 	// batches hold it shared while their rsync runs, a full sync alone.
@@ -122,6 +123,8 @@ type RemoteState struct {
 	// Events counts the changes routed to this remote, Retries its failed
 	// batches put back for a retry.
 	Events, Retries uint64
+	// FullSync is the running full sync's progress, nil when none runs.
+	FullSync *FullSyncProgress
 	// SyncedPaths counts the paths of successful batches (sync mode).
 	SyncedPaths uint64
 	// Runs counts rsync processes by kind and exit status.
@@ -168,6 +171,7 @@ func (e *Engine) State() State {
 			Paths: r.paths.Load(), Failures: r.failures.Load(), Overflows: e.ov[r.root].Load(),
 			Events: r.carriedEvents, Retries: r.carriedRetries}
 		rs.Runs, rs.LastFailure, rs.LastSuccess, rs.SyncedPaths = r.out.snapshot()
+		rs.FullSync = r.full.get()
 		for _, q := range r.queues {
 			qs := q.Stats()
 			rs.Events += qs.Events

@@ -29,6 +29,8 @@ var (
 	descInFlight    = prometheus.NewDesc("sersync2_in_flight_changes", "Changed paths being synced now.", labelsRemote, nil)
 	descFullPending = prometheus.NewDesc("sersync2_full_sync_pending", "1 while a full sync is requested or running.", labelsRemote, nil)
 	descLag         = prometheus.NewDesc("sersync2_lag_seconds", "Age of the oldest change not yet on the remote (replication lag); 0 when up to date.", labelsRemote, nil)
+	descFullBytes   = prometheus.NewDesc("sersync2_full_sync_bytes", "Bytes the running full sync transferred so far (0 when none runs).", labelsRemote, nil)
+	descFullRatio   = prometheus.NewDesc("sersync2_full_sync_progress_ratio", "rsync's estimate of how far the running full sync is, 0 to 1 (0 when none runs).", labelsRemote, nil)
 	descFailing     = prometheus.NewDesc("sersync2_remote_failing", "1 when the remote's most recent batch failed.", labelsRemote, nil)
 	descLastSuccess = prometheus.NewDesc("sersync2_last_success_timestamp_seconds", "When the remote's most recent successful batch ended (Unix time; 0 before the first).", labelsRemote, nil)
 	descChanges     = prometheus.NewDesc("sersync2_changes_total", "Changes routed to the remote's queues.", labelsRemote, nil)
@@ -81,6 +83,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descFullPending, b2f(r.FullPending), l...)
 		gauge(descLag, r.Lag(now).Seconds(), l...)
 		gauge(descFailing, b2f(r.Failing()), l...)
+		var fb, fr float64
+		if p := r.FullSync; p != nil {
+			fb, fr = float64(p.Bytes), float64(p.Percent)/100
+		}
+		gauge(descFullBytes, fb, l...)
+		gauge(descFullRatio, fr, l...)
 		last := 0.0
 		if at := r.LastSuccess.At; !at.IsZero() {
 			last = float64(at.UnixNano()) / 1e9

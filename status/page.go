@@ -51,7 +51,7 @@ Watching {{.Watching}}; {{.Watches}} directories watched of {{if .MaxUserWatches
 <tr><th>root → remote</th><th>state</th><th>lag</th><th>pending</th><th>last sync</th><th>last error</th><th>lag, last hour</th><th>paths/s, last hour</th></tr>
 {{range .Rows}}<tr class="remote" data-remote="{{.Remote}}" data-root="{{.Root}}">
 <td>{{.Name}}</td><td class="{{.State}}">{{.State}}</td><td class="lag">{{.Lag}}</td>
-<td>{{.Pending}}{{if .InFlight}} (+{{.InFlight}} syncing){{end}}{{if .FullPending}} full sync{{end}}</td>
+<td>{{.Pending}}{{if .InFlight}} (+{{.InFlight}} syncing){{end}}{{if .FullSync}} full sync {{.FullSync.Percent}}%, {{.FullSync.Files}} files{{if .FullSync.ETASeconds}}, ETA {{printf "%.0f" .FullSync.ETASeconds}} s{{end}}{{else if .FullPending}} full sync{{end}}</td>
 <td>{{.LastSync}}</td><td class="err">{{.LastError}}</td><td class="chart">{{.LagChart}}</td><td class="chart">{{.Through}}</td></tr>
 {{end}}</table>
 {{if .LastErrors}}<h2>Recent errors</h2><ul>{{range .LastErrors}}<li><small>{{.At.Format "15:04:05"}}</small> {{.Root}} → {{.Remote}}: <span class="err">{{.Error}}</span></li>{{end}}</ul>{{end}}

@@ -65,10 +65,25 @@ type RemoteReport struct {
 	RsyncRuns     uint64      `json:"rsync_runs"`
 	Overflows     uint64      `json:"overflows"`
 	Runs          []RunReport `json:"rsync_runs_by_exit"`
+	// FullSync is the running full sync's progress (absent when none).
+	FullSync *FullSyncReport `json:"full_sync,omitempty"`
 	// LastSync is the most recent successful batch, LastError the most
 	// recent failed one.
 	LastSync  *SyncReport  `json:"last_sync,omitempty"`
 	LastError *ErrorReport `json:"last_error,omitempty"`
+}
+
+// FullSyncReport is how far a running full sync is.
+type FullSyncReport struct {
+	Started        time.Time `json:"started"`
+	Reason         string    `json:"reason"`
+	Percent        int       `json:"percent"`
+	Files          int       `json:"files"`
+	Checked        int       `json:"checked"`
+	Total          int       `json:"total"`
+	Bytes          int64     `json:"bytes"`
+	BytesPerSecond float64   `json:"bytes_per_second"`
+	ETASeconds     float64   `json:"eta_seconds"`
 }
 
 // RunReport counts rsync processes of one kind and exit status.
@@ -117,6 +132,10 @@ func build(st replicate.State, now time.Time, version string, started time.Time,
 		if !rs.PendingSince.IsZero() {
 			t := rs.PendingSince
 			rr.OldestPending = &t
+		}
+		if p := rs.FullSync; p != nil {
+			rr.FullSync = &FullSyncReport{Started: p.Started, Reason: p.Reason, Percent: p.Percent, Files: p.Files, Checked: p.Checked,
+				Total: p.Total, Bytes: p.Bytes, BytesPerSecond: p.Rate(now), ETASeconds: p.ETA(now).Seconds()}
 		}
 		for _, c := range rs.Runs {
 			rr.Runs = append(rr.Runs, RunReport{Kind: c.Kind, Exit: c.Exit, Count: c.N})

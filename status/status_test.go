@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/sersync-go/sersync2/replicate"
+	"github.com/sersync-go/sersync2/rsyncexec"
 )
 
 func TestCheckAddr(t *testing.T) {
@@ -63,7 +64,8 @@ func sample(now time.Time) replicate.State {
 				LastFailure: replicate.Result{At: now.Add(-time.Second), Paths: 5, Err: errors.New("rsync exit code 10")},
 				LastSuccess: replicate.Result{At: now.Add(-time.Minute), Paths: 9}},
 			{Root: "/data", Remote: "10.0.0.3::www", Batches: 4, LastSuccess: replicate.Result{At: now.Add(-time.Second), Paths: 1},
-				Last: replicate.Result{At: now.Add(-time.Second), Paths: 1}},
+				Last:     replicate.Result{At: now.Add(-time.Second), Paths: 1},
+				FullSync: &replicate.FullSyncProgress{Started: now.Add(-10 * time.Second), Reason: "SIGUSR1", Progress: rsyncexecProgress(50, 7, 5000)}},
 		},
 	}
 }
@@ -118,6 +120,9 @@ func TestMetrics(t *testing.T) {
 		`sersync2_retries_total{remote="10.0.0.2::www",root="/data"} 2`,
 		`sersync2_plugin_deliveries_total{plugin="socket"} 3`,
 		`sersync2_plugin_failures_total{plugin="socket"} 1`,
+		`sersync2_full_sync_progress_ratio{remote="10.0.0.3::www",root="/data"} 0.5`,
+		`sersync2_full_sync_bytes{remote="10.0.0.3::www",root="/data"} 5000`,
+		`sersync2_full_sync_progress_ratio{remote="10.0.0.2::www",root="/data"} 0`,
 		`process_open_fds`,
 	} {
 		if !strings.Contains(body, want) {
@@ -146,7 +151,10 @@ func TestStatusJSONAndPage(t *testing.T) {
 		t.Errorf("remote = %+v", a)
 	}
 	page := get(t, hs.URL+"/")
-	for _, want := range []string{`http-equiv="refresh"`, "10.0.0.2::www", "10.0.0.3::www", `class="failing"`, "<svg"} {
+	if f := r.Remotes[1].FullSync; f == nil || f.Percent != 50 || f.ETASeconds < 9 || f.ETASeconds > 11 || f.BytesPerSecond < 400 {
+		t.Errorf("full sync = %+v", f)
+	}
+	for _, want := range []string{`http-equiv="refresh"`, "10.0.0.2::www", "10.0.0.3::www", `class="failing"`, "<svg", "full sync 50%, 7 files, ETA 10 s"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)
 		}
@@ -168,7 +176,8 @@ func TestWriteFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"watches: 7 of 100", "remote /data -> 10.0.0.2::www", "failing: true", "last error: ", "pending: 5"} {
+	for _, want := range []string{"watches: 7 of 100", "remote /data -> 10.0.0.2::www", "failing: true", "last error: ", "pending: 5",
+		"full sync: 50% (SIGUSR1), 7 files, 5000 bytes, 500 bytes/s, ETA 10 s"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("status file lacks %q:\n%s", want, b)
 		}
@@ -194,4 +203,9 @@ func TestSparkline(t *testing.T) {
 			}
 		})
 	}
+}
+
+func rsyncexecProgress(percent, files int, bytes int64) (p rsyncexec.Progress) {
+	p.Percent, p.Files, p.Bytes = percent, files, bytes
+	return p
 }

@@ -36,6 +36,7 @@ type options struct {
 	statusFile      string // --status-file: write the status as text
 	statusFileEvery time.Duration
 	summaryEvery    time.Duration
+	progressEvery   time.Duration
 	lockDir         string
 	man             bool // --man (hidden): print the man page
 
@@ -74,6 +75,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error (debug adds one line per batch and per rsync run)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "structured log format on stderr: text (key=value) or json")
 	fs.DurationVar(&o.summaryEvery, "summary-every", replicate.DefaultSummaryEvery, "log one summary line this often while changes are synced or pending")
+	fs.DurationVar(&o.progressEvery, "progress-every", replicate.DefaultProgressEvery, "log the progress of a running full sync (-r, crontab, SIGUSR1) this often; on a terminal it is redrawn every second instead")
 	fs.StringVar(&o.statusAddr, "status-addr", "", "serve /metrics (Prometheus), /status (JSON) and a status page on this address, e.g. 127.0.0.1:9411 (off by default; loopback only unless --status-addr-public)")
 	fs.BoolVar(&o.statusPublic, "status-addr-public", false, "allow --status-addr to be an address other hosts can reach")
 	fs.StringVar(&o.statusFile, "status-file", "", "rewrite this file with the status as text every --status-file-every")

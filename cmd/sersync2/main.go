@@ -152,7 +152,7 @@ func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 		}
 		defer os.Remove(o.pidFile)
 	}
-	if err := serve(stdout, log, cfg, o, mode, ready); err != nil {
+	if err := serve(stdout, stderr, log, cfg, o, mode, ready); err != nil {
 		ready(err)
 		log.Error("stopped", "err", err)
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)

@@ -6,9 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/replicate"
@@ -17,7 +20,7 @@ import (
 
 // serve runs the replication engine for cfg until SIGINT or SIGTERM: sync
 // mode, or plugin-only mode when mode (-m) is set.
-func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string, ready func(error)) error {
+func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string, ready func(error)) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if o.statusAddr != "" {
@@ -41,7 +44,8 @@ func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, m
 		}
 	}
 	e, err := replicate.NewService(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
-		MinDelay: o.minDelay, SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, Log: log, Console: stdout})
+		MinDelay: o.minDelay, SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, ProgressEvery: o.progressEvery,
+		Terminal: terminal(stderr), Log: log, Console: stdout})
 	if err != nil {
 		return err
 	}
@@ -67,6 +71,15 @@ func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, m
 		_ = notifySystemd("STOPPING=1")
 	}()
 	return e.Run(ctx)
+}
+
+// terminal returns w when it is a terminal in the foreground (progress is
+// redrawn there), else nil.
+func terminal(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok && os.Getenv(envDaemonChild) == "" && term.IsTerminal(int(f.Fd())) {
+		return f
+	}
+	return nil
 }
 
 // serveStatus starts the status server (--status-addr) and the status

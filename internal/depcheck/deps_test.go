@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 var external = map[string][]string{
 	"confxml":      {"github.com/beevik/etree"},
 	"inotifymask":  {"github.com/fsnotify/fsnotify", "golang.org/x/sys/unix"},
-	"cmd/sersync2": {"github.com/spf13/pflag", "golang.org/x/sys/unix"},
+	"cmd/sersync2": {"github.com/spf13/pflag", "golang.org/x/sys/unix", "golang.org/x/term"},
 	"replicate":    {"github.com/robfig/cron/v3"},
 	"status":       {"github.com/prometheus/client_golang"},
 }
