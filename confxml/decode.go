@@ -8,7 +8,7 @@ import (
 	"github.com/sersync-go/sersync2/internal/shellwords"
 )
 
-// Default failLog settings (spec 2.2 row 16 and note B).
+// Default failLog settings, the original's.
 const (
 	DefaultFailLogPath     = "rsync_fail_log.sh"
 	DefaultFailLogInterval = 120 * time.Minute
@@ -31,7 +31,7 @@ func Default() Config {
 }
 
 // header decodes what both modes read: <host>, <debug>, <fileSystem>,
-// <filter> and <inotify> (spec 2.2 rows 1-14).
+// <filter> and <inotify>.
 func (p *problems) header(head elem, c *Config) {
 	host := p.child(head, "host")
 	c.Host.IP = p.optional(host, "hostip", "")
@@ -44,8 +44,8 @@ func (p *problems) header(head elem, c *Config) {
 	c.Filter.SyncDotfiles = p.flag(f, "syncDotfiles")
 	if c.Filter.Enabled {
 		// Read by element name. The original counted the <exclude> children
-		// and then read the first that many children of any name (a defect,
-		// spec 2.2 note A).
+		// and then read the first that many children of any name (a
+		// defect).
 		for _, x := range list(f, "exclude") {
 			if v, ok := value(x, "expression"); ok {
 				c.Filter.Exclude = append(c.Filter.Exclude, v)
@@ -171,7 +171,7 @@ func (p *problems) rsync(r elem, o *Rsync) {
 		p.errorf(cp.path, "attribute params: %q does not split into words: %w", o.CommonParams, err)
 	} else {
 		o.Params = words
-		if !recursive(words) {
+		if recursionOf(words) == RecursionOff {
 			p.warnf(cp.path, "attribute params: %q has no -r, -a, --recursive or --archive: directory syncs and deletes need recursion", o.CommonParams)
 		}
 	}
@@ -218,23 +218,6 @@ func (p *problems) rsync(r elem, o *Rsync) {
 			}
 		}
 	}
-}
-
-// recursive reports whether rsync options include recursion: -r or -a in a
-// short-option cluster, or --recursive / --archive.
-func recursive(words []string) bool {
-	for _, w := range words {
-		switch {
-		case w == "--":
-			return false
-		case w == "--recursive" || w == "--archive":
-			return true
-		case strings.HasPrefix(w, "--"):
-		case strings.HasPrefix(w, "-") && strings.ContainsAny(w[1:], "ra"):
-			return true
-		}
-	}
-	return false
 }
 
 func (p *problems) crontab(ct elem, c *Crontab) {

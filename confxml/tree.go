@@ -37,11 +37,6 @@ func (p *problems) warnf(where, format string, args ...any) {
 	p.warns = append(p.warns, fmt.Sprintf("%s: "+format, append([]any{where}, args...)...))
 }
 
-func (p *problems) add(q *problems) {
-	p.errs = append(p.errs, q.errs...)
-	p.warns = append(p.warns, q.warns...)
-}
-
 // elem is an element looked up by name, possibly missing.
 type elem struct {
 	e    *etree.Element // nil when the element is missing

@@ -2,6 +2,7 @@ package confxml
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -44,26 +45,52 @@ func TestAtoi(t *testing.T) {
 	}
 }
 
-func TestRecursive(t *testing.T) {
+// TestRecursion: Recursive says whether params recurse at all; Recursion
+// also whether only through -a (which rsync drops under --files-from).
+func TestRecursion(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		words []string
-		want  bool
+		params      []string
+		archiveOnly bool
+		recursive   bool
 	}{
-		{[]string{"-artuz"}, true},
-		{[]string{"-tuz", "-r"}, true},
-		{[]string{"--archive"}, true},
-		{[]string{"--recursive", "-z"}, true},
-		{[]string{"-tuz"}, false},
-		{nil, false},
-		{[]string{"--bwlimit=100", "--rsh=ssh -a"}, false},
-		{[]string{"--", "-a"}, false},
-		{[]string{"--partial-dir=.rsync-partial"}, false},
+		{nil, false, false},
+		{[]string{"-artuz"}, false, true},
+		{[]string{"-az"}, true, true},
+		{[]string{"-a", "-z"}, true, true},
+		{[]string{"--archive"}, true, true},
+		{[]string{"-tuz", "-r"}, false, true},
+		{[]string{"--recursive", "-z"}, false, true},
+		{[]string{"-a", "-r"}, false, true},
+		{[]string{"-a", "--recursive"}, false, true},
+		{[]string{"-r", "-a"}, false, true},
+		{[]string{"-a", "--no-r"}, false, false},
+		{[]string{"-a", "--no-recursive"}, false, false},
+		{[]string{"--no-r", "-a"}, true, true},
+		{[]string{"-tuz"}, false, false},
+		{[]string{"-e", "ssh -ar"}, false, false},         // -e's argument is not options
+		{[]string{"-essh", "-a"}, true, true},             // attached argument
+		{[]string{"-zB", "-r", "-a"}, true, true},         // -r is -B's argument
+		{[]string{"-zB-r", "-a"}, true, true},             // attached
+		{[]string{"--exclude", "-r", "-a"}, true, true},   // -r is --exclude's argument
+		{[]string{"--exclude=-r", "-a"}, true, true},      // attached
+		{[]string{"--bwlimit", "100", "-av"}, true, true}, // long option with separate argument
+		{[]string{"-a", "--", "-r"}, true, true},
+		{[]string{"--", "-a"}, false, false},
+		{[]string{"--exclude", "-a", "-tz"}, false, false}, // -a is an argument
+		{[]string{"--bwlimit=100", "--rsh=ssh -a"}, false, false},
+		{[]string{"--partial-dir=.rsync-partial"}, false, false},
 	}
 	for _, tt := range tests {
-		if got := recursive(tt.words); got != tt.want {
-			t.Errorf("recursive(%q) = %v, want %v", tt.words, got, tt.want)
-		}
+		t.Run(fmt.Sprintf("%q", tt.params), func(t *testing.T) {
+			r := Rsync{Params: tt.params}
+			if got := r.Recursion() == RecursionArchive; got != tt.archiveOnly {
+				t.Errorf("Recursion(%q) == RecursionArchive is %v, want %v", tt.params, got, tt.archiveOnly)
+			}
+			if got := r.Recursive(); got != tt.recursive {
+				t.Errorf("Recursive(%q) = %v, want %v", tt.params, got, tt.recursive)
+			}
+		})
 	}
 }
 

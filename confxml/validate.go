@@ -48,14 +48,26 @@ func (p *problems) watchRoots(c *Config) {
 // compileExcludes compiles the realtime exclude regexes into
 // c.Filter.Regexps.
 func (p *problems) compileExcludes(c *Config) {
-	for i, v := range c.Filter.Exclude {
+	c.Filter.Regexps = compileEach(c.Filter.Exclude, func(i int, v string, err error) {
+		p.errorf(excludeName(i), "attribute expression: %q %w", v, err)
+	})
+}
+
+func excludeName(i int) string { return fmt.Sprintf("<filter><exclude> #%d", i+1) }
+
+// compileEach compiles exprs with CompileFullMatch, in order, and calls bad
+// for each one that does not compile.
+func compileEach(exprs []string, bad func(i int, expr string, err error)) []*regexp.Regexp {
+	var res []*regexp.Regexp
+	for i, v := range exprs {
 		re, err := CompileFullMatch(v)
 		if err != nil {
-			p.errorf(fmt.Sprintf("<filter><exclude> #%d", i+1), "attribute expression: %q %w", v, err)
+			bad(i, v, err)
 			continue
 		}
-		c.Filter.Regexps = append(c.Filter.Regexps, re)
+		res = append(res, re)
 	}
+	return res
 }
 
 // rsyncRules checks the <rsync> settings that depend on each other or on

@@ -41,10 +41,3 @@ func (q *fifo[T]) take(spare []T) []T {
 	q.mu.Unlock()
 	return items
 }
-
-// len returns the number of queued items.
-func (q *fifo[T]) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items)
-}

@@ -1,7 +1,6 @@
 package inotifymask
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -16,22 +15,11 @@ type filter struct {
 }
 
 func newFilter(f confxml.Filter) (filter, error) {
-	flt := filter{skipTemp: !f.SyncDotfiles}
-	if !f.Enabled {
-		return flt, nil
+	res, err := f.Compiled()
+	if err != nil {
+		return filter{}, err
 	}
-	flt.excludes = f.Regexps
-	if len(flt.excludes) == 0 {
-		// Built by hand rather than by confxml.Load: compile the same way.
-		for _, e := range f.Exclude {
-			re, err := regexp.Compile(`^(?:` + e + `)$`)
-			if err != nil {
-				return filter{}, fmt.Errorf("inotifymask: <filter><exclude expression=%q>: %w", e, err)
-			}
-			flt.excludes = append(flt.excludes, re)
-		}
-	}
-	return flt, nil
+	return filter{skipTemp: !f.SyncDotfiles, excludes: res}, nil
 }
 
 // tempName reports the original's built-in skip for non-directories: a

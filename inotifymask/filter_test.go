@@ -122,7 +122,7 @@ func TestNewFilter(t *testing.T) {
 	})
 	t.Run("invalid exclude", func(t *testing.T) {
 		_, err := newFilter(confxml.Filter{Enabled: true, Exclude: []string{"(x"}})
-		if err == nil || !strings.Contains(err.Error(), `expression="(x"`) {
+		if err == nil || !strings.Contains(err.Error(), `<filter><exclude> #1: attribute expression: "(x"`) {
 			t.Errorf("err = %v", err)
 		}
 	})

@@ -10,3 +10,10 @@ func fsnotifyIdle(w *Watcher) bool {
 	b, ok := w.b.(*fsnotifyBackend)
 	return !ok || b.npending.Load() == 0 && b.q.len() == 0
 }
+
+// len returns the number of queued items.
+func (q *fifo[T]) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}

@@ -40,6 +40,11 @@ const (
 	CDNConnectTimeout  = 2 * time.Second
 	CDNWriteTimeout    = 2 * time.Second
 	CDNResponseTimeout = 5 * time.Second
+	// CDNAttempts is how often a request is tried when the CDN cannot be
+	// reached or does not answer, waiting cdnBackoff, then twice that,
+	// between attempts. The original tried once.
+	CDNAttempts = 3
+	cdnBackoff  = 500 * time.Millisecond
 	// maxCDNResponse is how much of the response is read, as the
 	// original's single 4096-byte recv.
 	maxCDNResponse = 4096
@@ -69,6 +74,8 @@ type RefreshCDN struct {
 	dialer          net.Dialer
 	writeTimeout    time.Duration
 	responseTimeout time.Duration
+	attempts        int
+	backoff         time.Duration
 
 	errorLog    string // "" disables the file
 	errorLogMax int64
@@ -97,6 +104,8 @@ func NewRefreshCDN(cfg confxml.RefreshCDNPlugin, errorLog string, log *slog.Logg
 		dialer:          net.Dialer{Timeout: CDNConnectTimeout, Resolver: net.DefaultResolver},
 		writeTimeout:    CDNWriteTimeout,
 		responseTimeout: CDNResponseTimeout,
+		attempts:        CDNAttempts,
+		backoff:         cdnBackoff,
 		errorLog:        errorLog,
 		errorLogMax:     DefaultErrorLogMax,
 		log:             orDiscard(log).With("plugin", NameRefreshCDN),
@@ -104,7 +113,7 @@ func NewRefreshCDN(cfg confxml.RefreshCDNPlugin, errorLog string, log *slog.Logg
 	if cfg.Regex {
 		p.re = cfg.MatchRegexp
 		if p.re == nil {
-			re, err := regexp.Compile(cfg.Match)
+			re, err := confxml.CompileSearch(cfg.Match)
 			if err != nil {
 				return nil, fmt.Errorf("plugins: refreshCDN: <regexurl match=%q>: %w", cfg.Match, err)
 			}
@@ -185,8 +194,11 @@ func ErrorLogLine(resp, req string) string {
 	return text + " " + req + "\n"
 }
 
-// Handle sends the refresh request for c and logs the response. A change
-// skipped by regex mode returns nil.
+// Handle sends the refresh request for c and logs the response, trying up
+// to CDNAttempts times with backoff when the CDN cannot be reached or sends
+// nothing. A change skipped by regex mode returns nil. The request holds
+// the CDN password: it goes to the error log file only, as the
+// original's, never to the process log or an error.
 func (p *RefreshCDN) Handle(ctx context.Context, c Change) error {
 	if p.closed.Load() {
 		return ErrClosed
@@ -199,9 +211,24 @@ func (p *RefreshCDN) Handle(ctx context.Context, c Change) error {
 		p.log.Debug("refreshCDN skipped: regex does not match", "path", c.Abs)
 		return nil
 	}
-	resp, err := p.exchange(ctx, req)
-	if err != nil {
-		return fmt.Errorf("plugins: refreshCDN %s: %w", p.addr, err)
+	var resp string
+	wait := p.backoff
+	for attempt := 1; ; attempt++ {
+		if resp, err = p.exchange(ctx, req); err == nil {
+			break
+		}
+		if attempt >= p.attempts || ctx.Err() != nil {
+			return fmt.Errorf("plugins: refreshCDN %s: %d attempts: %w", p.addr, attempt, err)
+		}
+		p.log.Debug("refreshCDN attempt failed; retrying", "path", c.Abs, "addr", p.addr, "attempt", attempt, "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("plugins: refreshCDN %s: %w (last: %w)", p.addr, ctx.Err(), err)
+		case <-t.C:
+		}
+		wait *= 2
 	}
 	p.log.Debug("refreshCDN response", "path", c.Abs, "response", resp)
 	if err := p.appendErrorLog(ErrorLogLine(resp, req)); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -455,6 +456,7 @@ func TestCDNTimeoutsDoNotDecay(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.writeTimeout, p.responseTimeout = 100*time.Millisecond, 100*time.Millisecond
+	p.attempts = 1 // one exchange per Handle
 	c := Change{Abs: "/data/c1.jpg"}
 	err = p.Handle(context.Background(), c)
 	var ne net.Error
@@ -479,6 +481,58 @@ func TestCDNTimeoutsDoNotDecay(t *testing.T) {
 	req, _, _ := p.Request(c)
 	if want := strings.Repeat(ErrorLogLine(whatsupResponse, req), 3); string(b) != want {
 		t.Errorf("error log %q, want %q (failed exchanges log nothing)", b, want)
+	}
+}
+
+// TestCDNRetries: a CDN that drops the first two requests gets a third
+// one; the refresh is logged once in errorlog.txt, and the process log
+// never shows the password.
+func TestCDNRetries(t *testing.T) {
+	t.Parallel()
+	srv := startCDNServer(t, func(i int) (string, bool) {
+		if i < 2 {
+			return "", false // close without answering
+		}
+		return whatsupResponse, false
+	})
+	errLog := filepath.Join(t.TempDir(), "errorlog.txt")
+	log, logBuf := testLogger(t)
+	cfg := baseCDN(srv.port())
+	cfg.Passwd = "s3cret-pw"
+	p, err := NewRefreshCDN(cfg, errLog, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.backoff = time.Millisecond
+	c := Change{Abs: "/data/c1.jpg"}
+	if err := p.Handle(context.Background(), c); err != nil {
+		t.Fatalf("Handle = %v, want success on the third attempt", err)
+	}
+	for range 3 {
+		if got := srv.next(t); !strings.Contains(got, "&urls=http://img.example.com/cms/c1.jpg ") {
+			t.Errorf("request %q", got)
+		}
+	}
+	b, err := os.ReadFile(errLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _, _ := p.Request(c)
+	if string(b) != ErrorLogLine(whatsupResponse, req) {
+		t.Errorf("error log %q, want one line", b)
+	}
+	if strings.Contains(logBuf.String(), "s3cret-pw") || !strings.Contains(logBuf.String(), "retrying") {
+		t.Errorf("process log shows the password or no retry:\n%s", logBuf.String())
+	}
+	// Every attempt failing: the error names the attempts, not the password.
+	p2, err := NewRefreshCDN(cfg, errLog, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2.addr, p2.backoff = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))), time.Millisecond
+	err = p2.Handle(context.Background(), c)
+	if err == nil || !strings.Contains(err.Error(), "3 attempts") || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("Handle = %v, want 3 failed attempts without the password", err)
 	}
 }
 

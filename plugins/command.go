@@ -3,6 +3,7 @@ package plugins
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,11 @@ import (
 // its context is cancelled and SIGTERM was sent; then it is killed.
 const commandWaitDelay = 5 * time.Second
 
+// CommandTimeout bounds one run of the command plugin; then it gets
+// SIGTERM, and is killed commandWaitDelay later. The original waited for
+// ever, blocking a worker.
+const CommandTimeout = 5 * time.Minute
+
 // maxCommandOutput caps how much of a command's combined output is kept for
 // the log; the rest is counted and dropped.
 const maxCommandOutput = 64 << 10
@@ -35,8 +41,8 @@ type Command struct {
 	cfg            confxml.CommandPlugin
 	log            *slog.Logger
 
-	debugMu  sync.Mutex
 	debugOut io.Writer // nil: debug off
+	timeout  time.Duration
 
 	closed atomic.Bool
 }
@@ -44,11 +50,12 @@ type Command struct {
 // NewCommand builds the command plugin. prefix and suffix are split into
 // words like a shell would (quotes honoured, nothing expanded). When
 // debugOut is not nil each command is printed there, as a quoted shell line,
-// before it runs.
+// before it runs; Handle runs concurrently, so debugOut must be safe for
+// concurrent use.
 //
 // A prefix that is a shell (the stock "/bin/sh") makes every changed file run
 // as a script; that is what the original does and it is kept, with a
-// warning (D-23).
+// warning (docs/compat.md, "Plugins").
 func NewCommand(cfg confxml.CommandPlugin, log *slog.Logger, debugOut io.Writer) (*Command, error) {
 	log = orDiscard(log).With("plugin", NameCommand)
 	pre, err := shellwords.Split(cfg.Prefix)
@@ -63,7 +70,7 @@ func NewCommand(cfg confxml.CommandPlugin, log *slog.Logger, debugOut io.Writer)
 	case len(pre) == 0:
 		log.Warn("command plugin prefix is empty: every changed file is executed as a program", "prefix", cfg.Prefix)
 	case isShell(pre[0]):
-		log.Warn("command plugin prefix is a shell: every changed file is run as a shell script (D-23)", "prefix", cfg.Prefix)
+		log.Warn("command plugin prefix is a shell: every changed file is run as a shell script", "prefix", cfg.Prefix)
 	}
 	if cfg.FilterEnabled && len(cfg.Regexps) == 0 {
 		log.Warn("command plugin filter is on without include expressions: the command never runs")
@@ -76,6 +83,7 @@ func NewCommand(cfg confxml.CommandPlugin, log *slog.Logger, debugOut io.Writer)
 		cfg:         cfg,
 		log:         log,
 		debugOut:    debugOut,
+		timeout:     CommandTimeout,
 	}, nil
 }
 
@@ -112,9 +120,11 @@ func (p *Command) included(abs string) bool {
 	return false
 }
 
-// Handle runs the command for c and waits for it. With ignoreError the
-// output is discarded and the exit status only logged at debug level;
-// otherwise the output is logged and a failure is returned.
+// Handle runs the command for c and waits for it, at most CommandTimeout.
+// Its output (stdout and stderr, the first 64 KiB) is logged with the path
+// it ran for. With ignoreError the output and a failure are logged at debug
+// level only and nil is returned, as the original sent them to /dev/null;
+// otherwise the output is logged at info level and a failure returned.
 func (p *Command) Handle(ctx context.Context, c Change) error {
 	if p.closed.Load() {
 		return ErrClosed
@@ -125,34 +135,39 @@ func (p *Command) Handle(ctx context.Context, c Change) error {
 		return nil
 	}
 	if p.debugOut != nil {
-		p.debugMu.Lock()
-		_, _ = io.WriteString(p.debugOut, ShellQuote(argv)+"\n")
-		p.debugMu.Unlock()
+		_, _ = io.WriteString(p.debugOut, shellwords.JoinLine(argv)+"\n")
 	}
 
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = commandWaitDelay
 	var out capped
-	if !p.ignoreError {
-		cmd.Stdout = &out
-		cmd.Stderr = &out
-	}
+	cmd.Stdout = &out
+	cmd.Stderr = &out
 	start := time.Now()
 	err := cmd.Run()
 	took := time.Since(start)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("timed out after %s: %w", p.timeout, err)
+	}
 
+	level := slog.LevelInfo
+	if p.ignoreError {
+		level = slog.LevelDebug
+	}
+	if out.Len() > 0 {
+		p.log.Log(context.Background(), level, "command plugin output", "path", c.Abs, "output", out.String(), "dropped", out.Dropped())
+	}
 	if p.ignoreError {
 		if err != nil {
 			p.log.Debug("command plugin failed, ignored", "path", c.Abs, "err", err, "took", took)
 		}
 		return nil
 	}
-	if out.Len() > 0 {
-		p.log.Info("command plugin output", "path", c.Abs, "output", out.String(), "dropped", out.Dropped())
-	}
 	if err != nil {
-		return fmt.Errorf("plugins: command %s: %w", ShellQuote(argv), err)
+		return fmt.Errorf("plugins: command %s: %w", shellwords.JoinLine(argv), err)
 	}
 	p.log.Debug("command plugin done", "path", c.Abs, "took", took)
 	return nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/internal/outbuf"
+	"github.com/sersync-go/sersync2/internal/shellwords"
 )
 
 // fullMatch compiles expr the way confxml does for include expressions.
@@ -294,8 +295,10 @@ func TestCommandStatusAndOutput(t *testing.T) {
 		wantInLog   string
 		notInLog    string
 	}{
-		{name: "reported", wantErr: true, wantInLog: "helper says no on stderr"},
-		{name: "ignored", ignoreError: true, wantInLog: "command plugin failed, ignored", notInLog: "helper says no"},
+		{name: "reported", wantErr: true, wantInLog: `level=INFO msg="command plugin output" plugin=command path="/data/a b.txt" output="helper says no on stdout\nhelper says no on stderr\n"`},
+		// ignoreError was ">/dev/null 2>&1": the output is logged at
+		// debug level only.
+		{name: "ignored", ignoreError: true, wantInLog: `level=DEBUG msg="command plugin output" plugin=command path="/data/a b.txt"`, notInLog: "level=INFO"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,7 +356,7 @@ func TestCommandDebugPrintsCommand(t *testing.T) {
 	if err := p.Handle(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	want := ShellQuote(p.Argv(c)) + "\n"
+	want := shellwords.JoinLine(p.Argv(c)) + "\n"
 	if got := dbg.String(); got != want {
 		t.Errorf("debug output %q, want %q", got, want)
 	}
@@ -385,6 +388,20 @@ func TestCommandCancelStopsProgram(t *testing.T) {
 		}
 	case <-time.After(commandWaitDelay + 10*time.Second):
 		t.Fatal("Handle did not return after cancel")
+	}
+}
+
+// TestCommandTimeout: a command running past its timeout is stopped and
+// reported as timed out.
+func TestCommandTimeout(t *testing.T) {
+	t.Parallel()
+	p, err := NewCommand(confxml.CommandPlugin{Present: true, Prefix: helperPrefix(t, "hang", t.TempDir())}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.timeout = 100 * time.Millisecond
+	if err := p.Handle(context.Background(), Change{Abs: "/data/x"}); err == nil || !strings.Contains(err.Error(), "timed out after 100ms") {
+		t.Errorf("Handle = %v, want a timeout", err)
 	}
 }
 

@@ -1,10 +1,13 @@
 // Package plugins runs the three post-sync plugins of sersync2 — command,
 // socket and refreshCDN — for one synchronised path at a time.
 //
-// A caller (cmd/sersync2) builds one Plugin with New from the loaded
+// A caller (the replicate engine) builds one Plugin with New from the loaded
 // configuration and calls Handle once per changed path, after the rsyncs for
-// that path ran (sync mode) or directly (-m plugin-only mode). Handle is safe
-// for concurrent use by several workers.
+// that path were tried (sync mode) or directly (-m plugin-only mode). Handle is safe
+// for concurrent use by several workers. The command plugin runs its program
+// for at most CommandTimeout; the socket plugin queues the change for its own
+// sender, which keeps a bounded backlog while the peer is down; the
+// refreshCDN plugin retries an unreachable CDN CDNAttempts times.
 //
 // What each plugin sends is kept identical to sersync2 2.5.4 where operators
 // depend on it: the socket payload is the raw absolute path with no framing,

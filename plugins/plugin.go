@@ -8,7 +8,6 @@ import (
 	"log/slog"
 
 	"github.com/sersync-go/sersync2/confxml"
-	"github.com/sersync-go/sersync2/queue"
 )
 
 // Plugin names as written in <sersync><plugin name=…> and -m NAME. They are
@@ -38,7 +37,7 @@ var (
 type Change struct {
 	// Abs is the absolute path as the original formed it: the watch path
 	// as configured for the plugin, "/", then the path relative to it. A
-	// socket watch of "/data2/" therefore gives "/data2//s1.txt" (spec 7.1).
+	// socket watch of "/data2/" therefore gives "/data2//s1.txt".
 	// See AbsPath.
 	Abs string
 	// Dir is true when the path is a directory.
@@ -69,17 +68,14 @@ var (
 
 // New builds the plugin called name from the plugin blocks of cfg.
 //
-// The command plugin prints each command to debugOut before running it when
-// cfg.Debug is on (the original's <debug start="true">); debugOut may be nil
-// to print nothing. The refreshCDN plugin appends responses to DefaultErrorLog
+// The command plugin prints each command to debugOut before running it (the
+// original's <debug start="true"> lines); debugOut is nil to print nothing
+// and must be safe for concurrent use. The refreshCDN plugin appends responses to DefaultErrorLog
 // in the process's working directory, as the original did. log must not be
 // nil.
 func New(name string, cfg confxml.Config, log *slog.Logger, debugOut io.Writer) (Plugin, error) {
 	switch name {
 	case NameCommand:
-		if !cfg.Debug {
-			debugOut = nil
-		}
 		return NewCommand(cfg.Command, log, debugOut)
 	case NameSocket:
 		return NewSocket(cfg.Socket, log)
@@ -100,24 +96,6 @@ func AbsPath(watch, rel string) string {
 		return watch
 	}
 	return watch + "/" + rel
-}
-
-// Changes turns the paths of b into changes for a plugin whose watch path is
-// watch (verbatim from the plugin's configuration, see AbsPath). Updates come
-// first, then removes, each in batch order. A full-sync batch yields nothing:
-// the original never ran plugins for full syncs.
-func Changes(watch string, b queue.Batch) []Change {
-	if b.Full {
-		return nil
-	}
-	out := make([]Change, 0, b.Len())
-	for _, e := range b.Updates {
-		out = append(out, Change{Abs: AbsPath(watch, e.Path), Dir: e.Dir})
-	}
-	for _, e := range b.Removes {
-		out = append(out, Change{Abs: AbsPath(watch, e.Path), Dir: e.Dir, Removed: true})
-	}
-	return out
 }
 
 func orDiscard(log *slog.Logger) *slog.Logger {

@@ -1,15 +1,10 @@
 package plugins
 
 import (
-	"bytes"
-	"context"
 	"errors"
-	"slices"
 	"testing"
 
 	"github.com/sersync-go/sersync2/confxml"
-	"github.com/sersync-go/sersync2/internal/shellwords"
-	"github.com/sersync-go/sersync2/queue"
 )
 
 func TestNew(t *testing.T) {
@@ -62,28 +57,6 @@ func TestNewRefreshCDNUsesCWDErrorLog(t *testing.T) {
 	}
 }
 
-// TestNewCommandDebugFollowsConfig checks that only <debug start="true">
-// makes the command plugin print its commands.
-func TestNewCommandDebugFollowsConfig(t *testing.T) {
-	t.Parallel()
-	for _, debug := range []bool{false, true} {
-		var out bytes.Buffer
-		cfg := confxml.Config{Debug: debug, Command: confxml.CommandPlugin{Present: true, Prefix: "/nonexistent/hook"}}
-		p, err := New(NameCommand, cfg, nil, &out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = p.Handle(context.Background(), Change{Abs: "/data/a b"}) // the program is missing; only the print matters
-		want := ""
-		if debug {
-			want = "/nonexistent/hook '/data/a b'\n"
-		}
-		if out.String() != want {
-			t.Errorf("debug=%v: printed %q, want %q", debug, out.String(), want)
-		}
-	}
-}
-
 func TestAbsPath(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ watch, rel, want string }{
@@ -97,73 +70,4 @@ func TestAbsPath(t *testing.T) {
 			t.Errorf("AbsPath(%q, %q) = %q, want %q", tt.watch, tt.rel, got, tt.want)
 		}
 	}
-}
-
-func TestChanges(t *testing.T) {
-	t.Parallel()
-	b := queue.Batch{
-		Root:    "/data2",
-		Updates: []queue.Entry{{Path: "s1.txt"}, {Path: "d", Dir: true}},
-		Removes: []queue.Entry{{Path: "gone"}, {Path: "old", Dir: true}},
-	}
-	want := []Change{
-		{Abs: "/data2//s1.txt"},
-		{Abs: "/data2//d", Dir: true},
-		{Abs: "/data2//gone", Removed: true},
-		{Abs: "/data2//old", Dir: true, Removed: true},
-	}
-	if got := Changes("/data2/", b); !slices.Equal(got, want) {
-		t.Errorf("Changes = %+v, want %+v", got, want)
-	}
-	if got := Changes("/data", queue.Batch{Root: "/data", Full: true}); len(got) != 0 {
-		t.Errorf("full batch gave %+v, want nothing", got)
-	}
-}
-
-func TestShellQuote(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		argv []string
-		want string
-	}{
-		{[]string{"/bin/echo", "/data/a.php", "SUF"}, "/bin/echo /data/a.php SUF"},
-		{[]string{"/bin/echo", "/data/sp ace"}, "/bin/echo '/data/sp ace'"},
-		{[]string{"x", "it's"}, `x 'it'\''s'`},
-		{[]string{"x", "$(touch PWNED)", "`b`", "a;b"}, "x '$(touch PWNED)' '`b`' 'a;b'"},
-		{[]string{"x", ""}, "x ''"},
-		{[]string{"x", "new\nline"}, `x $'new\nline'`},
-		{[]string{"x", "\xff\xfe"}, `x $'\xff\xfe'`},
-		{[]string{"x", "tab\tand 'q' \\"}, `x $'tab\tand \'q\' \\'`},
-		{[]string{"x", "cr\r\x01"}, `x $'cr\r\x01'`},
-		{[]string{"x", "héllo"}, "x 'héllo'"},
-	}
-	for _, tt := range tests {
-		if got := ShellQuote(tt.argv); got != tt.want {
-			t.Errorf("ShellQuote(%q) = %s, want %s", tt.argv, got, tt.want)
-		}
-	}
-}
-
-// FuzzShellQuote checks that the rendering is never ambiguous: for words a
-// POSIX shell can read back without $'…', splitting the rendering gives the
-// original argv.
-func FuzzShellQuote(f *testing.F) {
-	for _, n := range hostileNames {
-		f.Add("/bin/echo", "/data/"+n)
-	}
-	f.Add("", "'")
-	f.Fuzz(func(t *testing.T, a, b string) {
-		argv := []string{a, b}
-		q := ShellQuote(argv)
-		if bytes.Contains([]byte(q), []byte("$'")) {
-			return // bash-only form, not readable by shellwords
-		}
-		got, err := shellwords.Split(q)
-		if err != nil {
-			t.Fatalf("Split(%q): %v", q, err)
-		}
-		if !slices.Equal(got, argv) {
-			t.Fatalf("Split(ShellQuote(%q)) = %q", argv, got)
-		}
-	})
 }

@@ -8,7 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/sersync-go/sersync2/confxml"
@@ -17,10 +17,18 @@ import (
 // Socket plugin limits. Unlike the original's single 0.1 s budget that
 // decays to zero, each attempt gets the full deadlines.
 const (
-	SocketAttempts       = 5
 	SocketConnectTimeout = 2 * time.Second
 	SocketWriteTimeout   = 2 * time.Second
-	socketBackoff        = 50 * time.Millisecond // doubled after each failed attempt
+	// SocketBacklog is how many changes wait while the peer is down (up
+	// to about 40 MiB with 4 KiB paths); past it the oldest is dropped
+	// and counted.
+	SocketBacklog = 10000
+	// socketBackoff is the wait after a failed attempt, doubled up to
+	// socketMaxBackoff while the peer stays unreachable.
+	socketBackoff    = 50 * time.Millisecond
+	socketMaxBackoff = 5 * time.Second
+	// socketFlush is how long Close keeps sending what is queued.
+	socketFlush = 2 * time.Second
 )
 
 // Socket is the socket plugin: for every change it opens a new TCP
@@ -28,14 +36,42 @@ const (
 // Change.Abs (no newline, no framing: the wire format of the original) and
 // closes the connection. The receiver cannot tell an update from a removal;
 // it has to stat the path.
+//
+// Handle never waits for the peer: it queues the change for one sender
+// goroutine, which delivers the queue in order. While the peer is down
+// the sender keeps trying the oldest change with backoff and the queue
+// keeps up to SocketBacklog changes; past that the oldest are dropped
+// (Stats().Dropped) and the loss is logged.
 type Socket struct {
 	addr         string
-	attempts     int
 	writeTimeout time.Duration
 	backoff      time.Duration
+	maxBackoff   time.Duration
+	backlog      int
+	flush        time.Duration
 	dial         func(ctx context.Context, network, addr string) (net.Conn, error)
 	log          *slog.Logger
-	closed       atomic.Bool
+
+	mu      sync.Mutex
+	queue   []string
+	ready   chan struct{}
+	started bool
+	closed  bool
+	down    bool // the last attempt failed
+	stats   SocketStats
+
+	stop context.CancelFunc // ends the sender
+	ctx  context.Context
+	done chan struct{} // closed when the sender returned
+}
+
+// SocketStats counts what the socket plugin did.
+type SocketStats struct {
+	Sent, Dropped uint64
+	// Failures counts failed connection attempts (each retried).
+	Failures uint64
+	// Queued is the number of changes waiting to be sent.
+	Queued int
 }
 
 // NewSocket builds the socket plugin for <plugin name="socket"><localpath>
@@ -53,13 +89,20 @@ func NewSocket(cfg confxml.SocketPlugin, log *slog.Logger) (*Socket, error) {
 		return nil, fmt.Errorf("plugins: socket: <deshost port=\"%d\">: not a TCP port: %w", cfg.Port, ErrNotConfigured)
 	}
 	d := &net.Dialer{Timeout: SocketConnectTimeout}
+	ctx, stop := context.WithCancel(context.Background())
 	return &Socket{
 		dial:         d.DialContext,
 		addr:         net.JoinHostPort(ip.String(), strconv.Itoa(cfg.Port)),
-		attempts:     SocketAttempts,
 		writeTimeout: SocketWriteTimeout,
 		backoff:      socketBackoff,
+		maxBackoff:   socketMaxBackoff,
+		backlog:      SocketBacklog,
+		flush:        socketFlush,
 		log:          orDiscard(log).With("plugin", NameSocket),
+		ready:        make(chan struct{}, 1),
+		ctx:          ctx,
+		stop:         stop,
+		done:         make(chan struct{}),
 	}, nil
 }
 
@@ -69,40 +112,106 @@ func (p *Socket) Name() string { return NameSocket }
 // Addr returns the host:port the plugin connects to.
 func (p *Socket) Addr() string { return p.addr }
 
-// Handle sends c.Abs on a new connection. It tries up to SocketAttempts
-// times, backing off between attempts, and returns the last error wrapped
-// with the address when every attempt failed.
-func (p *Socket) Handle(ctx context.Context, c Change) error {
-	if p.closed.Load() {
-		return ErrClosed
-	}
-	var err error
-	wait := p.backoff
-	attempt := 0
-	for attempt < p.attempts {
-		if attempt > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return fmt.Errorf("plugins: socket %s: %w after %d attempts (last: %w)", p.addr, ctx.Err(), attempt, err)
-			case <-t.C:
-			}
-			wait *= 2
-		}
-		attempt++
-		if err = p.send(ctx, c.Abs); err == nil {
-			p.log.Debug("socket plugin sent", "path", c.Abs, "addr", p.addr, "attempt", attempt)
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("plugins: socket %s: %w after %d attempts (last: %w)", p.addr, ctx.Err(), attempt, err)
-		}
-	}
-	return fmt.Errorf("plugins: socket %s: %d attempts: %w", p.addr, attempt, err)
+// Stats returns the plugin's counters.
+func (p *Socket) Stats() SocketStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.stats
+	s.Queued = len(p.queue)
+	return s
 }
 
-func (p *Socket) send(ctx context.Context, payload string) (err error) {
+// Handle queues c.Abs for sending and returns at once (ctx is not used:
+// the send happens later). When SocketBacklog changes already wait, the
+// oldest is dropped.
+func (p *Socket) Handle(_ context.Context, c Change) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	if !p.started {
+		p.started = true
+		go p.send()
+	}
+	if len(p.queue) >= p.backlog {
+		p.queue[0] = ""
+		p.queue = p.queue[1:]
+		p.stats.Dropped++
+		if p.stats.Dropped == 1 || p.stats.Dropped%1000 == 0 {
+			p.log.Warn("socket plugin backlog full: oldest change dropped", "addr", p.addr, "backlog", p.backlog, "dropped", p.stats.Dropped)
+		}
+	}
+	p.queue = append(p.queue, c.Abs)
+	select {
+	case p.ready <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// send is the sender goroutine: it delivers the queue in order until Close.
+func (p *Socket) send() {
+	defer close(p.done)
+	wait := p.backoff
+	for {
+		p.mu.Lock()
+		if len(p.queue) == 0 {
+			closed := p.closed
+			p.mu.Unlock()
+			if closed {
+				return
+			}
+			select {
+			case <-p.ready:
+			case <-p.ctx.Done():
+				return
+			}
+			continue
+		}
+		payload, dropped := p.queue[0], p.stats.Dropped
+		p.mu.Unlock()
+
+		err := p.sendOne(p.ctx, payload)
+		p.mu.Lock()
+		if err == nil {
+			// A drop (backlog full) removes the head: when one happened
+			// meanwhile, the change sent is gone already.
+			if p.stats.Dropped == dropped {
+				p.queue[0] = ""
+				p.queue = p.queue[1:]
+			}
+			if len(p.queue) == 0 {
+				p.queue = nil
+			}
+			p.stats.Sent++
+			if p.down {
+				p.down = false
+				p.log.Info("socket peer reachable again", "addr", p.addr, "queued", len(p.queue), "dropped", p.stats.Dropped)
+			}
+			p.mu.Unlock()
+			p.log.Debug("socket plugin sent", "path", payload, "addr", p.addr)
+			wait = p.backoff
+			continue
+		}
+		p.stats.Failures++
+		if !p.down && p.ctx.Err() == nil {
+			p.down = true
+			p.log.Warn("socket peer unreachable: changes are kept and sent when it is back", "addr", p.addr, "queued", len(p.queue), "err", err)
+		}
+		p.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-p.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = min(2*wait, p.maxBackoff)
+	}
+}
+
+func (p *Socket) sendOne(ctx context.Context, payload string) (err error) {
 	conn, err := p.dial(ctx, "tcp", p.addr)
 	if err != nil {
 		return err
@@ -128,8 +237,36 @@ func (p *Socket) send(ctx context.Context, payload string) (err error) {
 	return nil
 }
 
-// Close marks the plugin closed; it holds no connection between changes.
+// Close stops taking changes, keeps sending what is queued for up to
+// socketFlush (2 s), then stops the sender and logs what was never sent. It is
+// idempotent.
 func (p *Socket) Close() error {
-	p.closed.Store(true)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	started := p.started
+	p.mu.Unlock()
+	if !started {
+		p.stop()
+		return nil
+	}
+	select {
+	case p.ready <- struct{}{}:
+	default:
+	}
+	t := time.NewTimer(p.flush)
+	select {
+	case <-p.done:
+	case <-t.C:
+	}
+	t.Stop()
+	p.stop()
+	<-p.done
+	if st := p.Stats(); st.Queued > 0 || st.Dropped > 0 {
+		p.log.Warn("socket plugin stopped with changes not sent", "addr", p.addr, "unsent", st.Queued, "dropped", st.Dropped)
+	}
 	return nil
 }

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,7 +16,7 @@ import (
 )
 
 // payloadServer is a real TCP listener that reads each connection to EOF
-// and reports what it got.
+// and reports what it got, in the order the connections came.
 type payloadServer struct {
 	ln       net.Listener
 	payloads chan string
@@ -39,19 +37,20 @@ func startPayloadServer(t *testing.T, network, addr string) *payloadServer {
 			if err != nil {
 				return
 			}
-			s.wg.Go(func() {
-				defer conn.Close()
-				_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-				b, err := io.ReadAll(conn)
-				p := string(b)
-				if err != nil {
-					p = "read error: " + err.Error()
-				}
-				select {
-				case s.payloads <- p:
-				case <-s.done:
-				}
-			})
+			// One connection at a time, in accept order: the plugin
+			// sends one change after the other.
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			b, err := io.ReadAll(conn)
+			conn.Close()
+			p := string(b)
+			if err != nil {
+				p = "read error: " + err.Error()
+			}
+			select {
+			case s.payloads <- p:
+			case <-s.done:
+				return
+			}
 		}
 	})
 	t.Cleanup(func() {
@@ -183,49 +182,73 @@ func freePort(t *testing.T) int {
 	return port
 }
 
-// TestSocketUnreachable checks D-21: a refused connection is retried a
-// bounded number of times and then reported, naming the address.
-func TestSocketUnreachable(t *testing.T) {
+// TestSocketPeerDownThenBack: while nobody listens, Handle returns at
+// once and the changes wait; a listener started later on the same port
+// gets every one, in order (the original gave up after 0.1 s, silently).
+func TestSocketPeerDownThenBack(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
-	p := newTestSocket(t, "127.0.0.1", port)
-	p.backoff = time.Millisecond
-	var dials atomic.Int32
-	inner := p.dial
-	p.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		dials.Add(1)
-		return inner(ctx, network, addr)
+	log, logBuf := testLogger(t)
+	p, err := NewSocket(confxml.SocketPlugin{Present: true, IP: "127.0.0.1", Port: port}, log)
+	if err != nil {
+		t.Fatal(err)
 	}
-	err := p.Handle(context.Background(), Change{Abs: "/data/a"})
-	if !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Fatalf("Handle = %v, want connection refused", err)
+	t.Cleanup(func() { p.Close() })
+	p.maxBackoff = 20 * time.Millisecond
+	var want []string
+	for i := range 20 {
+		want = append(want, "/data/f"+strconv.Itoa(i))
+		if err := p.Handle(context.Background(), Change{Abs: want[i]}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if !strings.Contains(err.Error(), p.Addr()) {
-		t.Errorf("error %q does not name %s", err, p.Addr())
+	waitFor(t, 10*time.Second, "failed attempts", func() bool { return p.Stats().Failures >= 2 })
+	if !strings.Contains(logBuf.String(), "socket peer unreachable") {
+		t.Errorf("no warning while the peer is down:\n%s", logBuf.String())
 	}
-	if got := dials.Load(); got != SocketAttempts {
-		t.Errorf("%d connection attempts, want %d", got, SocketAttempts)
+	srv := startPayloadServer(t, "tcp", "127.0.0.1:"+strconv.Itoa(port))
+	var got []string
+	for range want {
+		got = append(got, srv.next(t))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("payloads %q, want %q in order", got, want)
+	}
+	waitFor(t, 10*time.Second, "every change counted as sent", func() bool { st := p.Stats(); return st.Sent == 20 && st.Queued == 0 })
+	if st := p.Stats(); st.Dropped != 0 || !strings.Contains(logBuf.String(), "socket peer reachable again") {
+		t.Errorf("Stats = %+v, log:\n%s", st, logBuf.String())
 	}
 }
 
-func TestSocketCancelled(t *testing.T) {
+// TestSocketBacklogDropsOldest: past SocketBacklog waiting changes the
+// oldest go, counted; Handle never blocks.
+func TestSocketBacklogDropsOldest(t *testing.T) {
 	t.Parallel()
 	p := newTestSocket(t, "127.0.0.1", freePort(t))
-	p.backoff = time.Hour // only cancellation can end the wait
-	ctx, cancel := context.WithCancel(context.Background())
-	var dials atomic.Int32
-	inner := p.dial
+	p.backlog, p.flush = 3, time.Millisecond
+	block := make(chan struct{})
+	t.Cleanup(func() { close(block) })
 	p.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if dials.Add(1) == 1 {
-			cancel() // cancel during the first attempt
+		select {
+		case <-block:
+		case <-ctx.Done():
 		}
-		return inner(ctx, network, addr)
+		return nil, errors.New("test: peer down")
 	}
-	if err := p.Handle(ctx, Change{Abs: "/data/a"}); !errors.Is(err, context.Canceled) {
-		t.Errorf("Handle = %v, want context.Canceled", err)
+	for i := range 10 {
+		if err := p.Handle(context.Background(), Change{Abs: "/data/f" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got := dials.Load(); got != 1 {
-		t.Errorf("%d attempts after cancel, want 1", got)
+	st := p.Stats()
+	if st.Queued != 3 || st.Dropped != 7 {
+		t.Errorf("Stats = %+v, want 3 queued and 7 dropped", st)
+	}
+	p.mu.Lock()
+	q := slices.Clone(p.queue)
+	p.mu.Unlock()
+	if want := []string{"/data/f7", "/data/f8", "/data/f9"}; !slices.Equal(q, want) {
+		t.Errorf("queue %q, want the newest %q", q, want)
 	}
 }
 

@@ -40,6 +40,13 @@ type Batch struct {
 	// Attempt counts how often these changes were tried before (0 = first):
 	// the highest attempt count among the batch's paths.
 	Attempt int
+	// Through is the Add number (see Queue.Add) up to which every Add has
+	// been handed out by this batch or an earlier one of the queue: once
+	// the batch is tried, the first attempt of each of those changes is
+	// over, whatever its result. A full batch hands out every Add before
+	// it; a batch capped by MaxBatch stops short of the oldest change it
+	// left pending.
+	Through uint64
 
 	// id ties the batch to the queue's in-flight record for Done.
 	id uint64

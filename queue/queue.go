@@ -51,19 +51,10 @@ type Options struct {
 	// OverflowQuiet is how long without an overflow resets the spacing to
 	// OverflowBase. <= 0 means MaxBackoff.
 	OverflowQuiet time.Duration
-	// MaxAttempts gives a path up after it failed this many times: it is
-	// handed to OnGiveUp (or logged at error level) instead of being
-	// retried. 0, the default, retries forever. Full syncs are always
-	// retried.
-	MaxAttempts int
-
 	// OnRetry, if set, is called after a failed batch went back to pending,
 	// with the hold-off before the next batch. It runs on the goroutine
 	// that called Done, without the queue's lock held.
 	OnRetry func(b Batch, err error, next time.Duration)
-	// OnGiveUp, if set, receives the paths dropped because of MaxAttempts
-	// (the failLog's hook), from Done, without the lock held.
-	OnGiveUp func(items []Item, err error)
 	// Now is the clock; nil means time.Now. Tests inject a fake one.
 	Now func() time.Time
 	// Log receives the queue's few messages (overflows, give-ups, misuse);
@@ -77,7 +68,11 @@ type item struct {
 	// rmSeq is the sequence number of the latest removal of the path as a
 	// directory (0 if none). It survives a later update (delete+create),
 	// so changes below the old directory stay covered by its removal.
-	rmSeq   uint64
+	rmSeq uint64
+	// first is the number of the oldest Add merged into the item that no
+	// batch has handed out yet (0 once handed out: a failed path put back
+	// has been tried).
+	first   uint64
 	attempt int32
 	op      inotifymask.Op // OpUpdate or OpRemove
 	dir     bool
@@ -193,26 +188,30 @@ func New(root string, opt Options) *Queue {
 // (empty Path) requests a full sync. Add after Close does nothing.
 // Event.Root is not looked at: the caller routes events to the queue of
 // their root.
-func (q *Queue) Add(ev inotifymask.Event) {
+//
+// Add returns the number of this call, counting from 1 (0 after Close):
+// Batch.Through says which calls a batch has handed out.
+func (q *Queue) Add(ev inotifymask.Event) uint64 {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return
+		return 0
 	}
 	q.stats.events++
+	n := q.stats.events
 	var logOverflow, logRoot bool
 	switch ev.Op {
 	case inotifymask.OpOverflow:
 		logOverflow = q.overflowLocked()
 	case inotifymask.OpRemove:
-		logRoot = q.putLocked(ev.Path, inotifymask.OpRemove, ev.Dir)
+		logRoot = q.putLocked(ev.Path, inotifymask.OpRemove, ev.Dir, n)
 	case inotifymask.OpRename:
 		if ev.OldPath != ev.Path && ev.OldPath != "" {
-			q.putLocked(ev.OldPath, inotifymask.OpRemove, ev.Dir)
+			q.putLocked(ev.OldPath, inotifymask.OpRemove, ev.Dir, n)
 		}
-		logRoot = q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir)
+		logRoot = q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir, n)
 	default:
-		logRoot = q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir)
+		logRoot = q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir, n)
 	}
 	q.wakeLocked()
 	q.mu.Unlock()
@@ -222,11 +221,13 @@ func (q *Queue) Add(ev inotifymask.Event) {
 	if logRoot {
 		q.log.Warn("event for the watch root itself, full sync requested", "root", q.root, "op", ev.Op.String())
 	}
+	return n
 }
 
-// putLocked merges one change of p into the pending map. A change of the
-// root itself (empty path) becomes a full sync request, reported true.
-func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool) bool {
+// putLocked merges one change of p, made by Add number n, into the pending
+// map. A change of the root itself (empty path) becomes a full sync
+// request, reported true.
+func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool {
 	if p == "" {
 		first := !q.full.on || !q.full.explicit
 		q.requestFullLocked("root")
@@ -237,12 +238,15 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool) bool {
 	if ok {
 		q.stats.merged++
 	} else {
-		if len(q.pend) == 0 && q.opt.MinDelay > 0 {
+		if len(q.pend) == 0 {
 			q.firstAt = q.now()
 		}
 		q.order = append(q.order, p)
 	}
 	it.seq, it.op, it.dir = q.seq, op, dir
+	if it.first == 0 {
+		it.first = n
+	}
 	if op == inotifymask.OpRemove && dir {
 		it.rmSeq = q.seq
 	}
@@ -397,7 +401,7 @@ func (q *Queue) cutFullLocked(now time.Time) Batch {
 	q.full = fullRequest{}
 	q.stats.batches++
 	q.stats.fulls++
-	return Batch{Root: q.root, Full: true, Reason: f.reason, Attempt: f.attempt, id: f.id}
+	return Batch{Root: q.root, Full: true, Reason: f.reason, Attempt: f.attempt, Through: q.stats.events, id: f.id}
 }
 
 // cutLocked takes up to MaxBatch pending paths, oldest first, drops those
@@ -425,7 +429,7 @@ func (q *Queue) cutLocked() Batch {
 	kept := prune(ents, q.opt.Recursive)
 	q.stats.covered += uint64(len(ents) - len(kept))
 	q.lastID++
-	b := Batch{Root: q.root, id: q.lastID}
+	b := Batch{Root: q.root, Through: q.throughLocked(), id: q.lastID}
 	for _, e := range kept {
 		if e.it.op == inotifymask.OpRemove {
 			b.Removes = append(b.Removes, Entry{Path: e.path, Dir: e.it.dir})
@@ -437,6 +441,21 @@ func (q *Queue) cutLocked() Batch {
 	q.fly = &flight{id: b.id, ents: kept, attempt: b.Attempt}
 	q.stats.batches++
 	return b
+}
+
+// throughLocked returns the highest Add number n such that every Add up to
+// n has been handed out, once a batch was taken from pending: the Add
+// count when nothing is left, else one less than the oldest Add still
+// waiting in a path left behind by MaxBatch (a scan of those paths, paid
+// only by capped batches).
+func (q *Queue) throughLocked() uint64 {
+	t := q.stats.events
+	for _, it := range q.pend {
+		if it.first != 0 && it.first-1 < t {
+			t = it.first - 1
+		}
+	}
+	return t
 }
 
 // shrinkLocked gives back the memory of a storm once nothing is pending:
@@ -481,7 +500,6 @@ func (q *Queue) Done(b Batch, err error) {
 	next := q.backoffLocked()
 	q.holdUntil = now.Add(next)
 	q.stats.retries++
-	var gaveUp []Item
 	if f.full {
 		q.full.on = true
 		q.full.explicit = true
@@ -494,10 +512,7 @@ func (q *Queue) Done(b Batch, err error) {
 			continue
 		}
 		e.it.attempt++
-		if q.opt.MaxAttempts > 0 && int(e.it.attempt) >= q.opt.MaxAttempts {
-			gaveUp = append(gaveUp, e.item(false))
-			continue
-		}
+		e.it.first = 0
 		if len(q.pend) == 0 {
 			q.firstAt = now
 		}
@@ -506,16 +521,8 @@ func (q *Queue) Done(b Batch, err error) {
 		q.peak = max(q.peak, len(q.pend))
 		q.stats.requeued++
 	}
-	q.stats.givenUp += uint64(len(gaveUp))
 	q.mu.Unlock()
 
-	if len(gaveUp) > 0 {
-		if q.opt.OnGiveUp != nil {
-			q.opt.OnGiveUp(gaveUp, err)
-		} else {
-			q.log.Error("giving up on paths after repeated failures", "root", q.root, "paths", len(gaveUp), "attempts", q.opt.MaxAttempts, "err", err)
-		}
-	}
 	if q.opt.OnRetry != nil {
 		q.opt.OnRetry(b, err, next)
 	}

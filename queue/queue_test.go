@@ -210,36 +210,30 @@ func TestRetryThroughNextWithRealClock(t *testing.T) {
 	}
 }
 
-func TestGiveUpAfterMaxAttempts(t *testing.T) {
+// TestPendingSince: Stats.PendingSince is when paths started to be pending
+// without a break, and zero once nothing is.
+func TestPendingSince(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()
-	var given []Item
-	q := New(root, Options{
-		Now: clk.Now, MaxAttempts: 2,
-		OnGiveUp: func(items []Item, err error) {
-			if !errors.Is(err, errRsync) {
-				t.Errorf("OnGiveUp err %v", err)
-			}
-			given = append(given, items...)
-		},
-	})
+	q := New(root, Options{Now: clk.Now})
+	if st := q.Stats(); !st.PendingSince.IsZero() {
+		t.Fatalf("empty queue: PendingSince %v", st.PendingSince)
+	}
+	t0 := clk.Now()
 	q.Add(upd("a"))
-	b := mustNext(t, q)
-	q.Done(b, errRsync)
-	clk.Advance(time.Minute)
-	b = mustNext(t, q)
+	clk.Advance(time.Second)
 	q.Add(upd("b"))
+	if st := q.Stats(); !st.PendingSince.Equal(t0) {
+		t.Fatalf("PendingSince %v, want the first change's %v", st.PendingSince, t0)
+	}
+	b := mustNext(t, q)
+	if st := q.Stats(); !st.PendingSince.IsZero() {
+		t.Fatalf("all cut: PendingSince %v", st.PendingSince)
+	}
+	clk.Advance(time.Second)
 	q.Done(b, errRsync)
-	want := []Item{{Entry: U("a"), Op: inotifymask.OpUpdate, Attempt: 2}}
-	if !slices.Equal(given, want) {
-		t.Fatalf("given up %+v, want %+v", given, want)
-	}
-	clk.Advance(time.Minute)
-	if b := mustNext(t, q); !sameEntries(b.Updates, []Entry{U("b")}) {
-		t.Fatalf("after give-up: %s", show(b))
-	}
-	if st := q.Stats(); st.GivenUp != 1 {
-		t.Fatalf("stats %+v", st)
+	if st := q.Stats(); !st.PendingSince.Equal(clk.Now()) {
+		t.Fatalf("requeued: PendingSince %v, want %v", st.PendingSince, clk.Now())
 	}
 }
 

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"slices"
+	"time"
 
 	"github.com/sersync-go/sersync2/inotifymask"
 )
@@ -9,7 +10,7 @@ import (
 // counters are the monotonic parts of Stats, kept under Queue.mu.
 type counters struct {
 	events, merged, covered, batches, fulls, overflows uint64
-	retries, requeued, superseded, givenUp             uint64
+	retries, requeued, superseded                      uint64
 }
 
 // Stats is a point-in-time view of a queue's state and counters.
@@ -19,6 +20,10 @@ type Stats struct {
 	InFlight      int  // batches handed out by Next and not yet Done (0 or 1)
 	InFlightPaths int  // paths of the in-flight batch
 	InFlightFull  bool // the in-flight batch is a full sync
+	// PendingSince is when paths last started to be pending without a
+	// break (zero when none are): the age of the oldest pending change,
+	// or older when a capped batch left newer ones behind.
+	PendingSince time.Time
 
 	Events     uint64 // calls of Add (overflows included)
 	Merged     uint64 // changes that landed on a path already pending
@@ -29,7 +34,6 @@ type Stats struct {
 	Retries    uint64 // failed batches (Done with an error)
 	Requeued   uint64 // paths put back to pending after a failure
 	Superseded uint64 // failed paths not put back because a newer change was pending
-	GivenUp    uint64 // paths dropped after MaxAttempts failures (see OnGiveUp)
 }
 
 // Stats returns the queue's current state and counters.
@@ -48,7 +52,9 @@ func (q *Queue) Stats() Stats {
 		Retries:     q.stats.retries,
 		Requeued:    q.stats.requeued,
 		Superseded:  q.stats.superseded,
-		GivenUp:     q.stats.givenUp,
+	}
+	if len(q.pend) > 0 {
+		s.PendingSince = q.firstAt
 	}
 	if q.fly != nil {
 		s.InFlight = 1

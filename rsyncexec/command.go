@@ -67,8 +67,7 @@ type Command struct {
 	// followed by a NUL byte: relative paths for an update, filter rules
 	// for a remove or a filtered full run. nil means rsync reads no stdin.
 	Stdin []string
-	// Entries are the batch paths this command covers; a failed command
-	// reports them in Result.Partial.
+	// Entries are the batch paths this command covers.
 	Entries []queue.Entry
 }
 
@@ -94,7 +93,7 @@ func UpdateCommand(t Target, updates []queue.Entry) Command {
 	argv := []string{"rsync"}
 	argv = append(argv, t.Rsync.Params...)
 	argv = append(argv, "-R")
-	if archiveOnlyRecursion(t.Rsync.Params) {
+	if t.Rsync.Recursion() == confxml.RecursionArchive {
 		argv = append(argv, "-r")
 	}
 	argv = append(argv, noDelay(t)...)
@@ -109,7 +108,8 @@ func UpdateCommand(t Target, updates []queue.Entry) Command {
 }
 
 // RemoveCommand builds the remove run (the original's include-filter form,
-// with D-2 fixed):
+// with anchored, literal patterns where the original's matched other names;
+// docs/compat.md, "The rsync commands"):
 //
 //	rsync PARAMS -R [--sockopts=TCP_NODELAY] [-e SSH] [--port=N] [--timeout=N] [--delete] ./ --from0 --include-from=- --exclude=* DEST [--password-file=F]
 //
@@ -232,93 +232,11 @@ func transport(t Target) []string {
 
 // passwordFile returns --password-file=F when auth is on with a file, for
 // a daemon only: rsync refuses the option with a remote shell (exit 1,
-// which failed every command of the original, D-24).
+// which failed every command of the original with auth and ssh on).
 func passwordFile(t Target) []string {
 	a := t.Rsync.Auth
 	if !a.Enabled || a.PasswordFile == "" || t.Rsync.SSH.Enabled {
 		return nil
 	}
 	return []string{"--password-file=" + a.PasswordFile}
-}
-
-// Short options of rsync 3.x that take an argument (attached or as the
-// next word), and long ones that may take it as the next word.
-const shortWithArg = "Be@TfM"
-
-var longWithArg = map[string]bool{
-	"--info": true, "--debug": true, "--stderr": true, "--backup-dir": true, "--suffix": true,
-	"--confine-root": true, "--chmod": true, "--checksum-choice": true, "--block-size": true,
-	"--rsh": true, "--rsync-path": true, "--max-delete": true, "--max-size": true, "--min-size": true,
-	"--max-alloc": true, "--partial-dir": true, "--usermap": true, "--groupmap": true, "--chown": true,
-	"--timeout": true, "--contimeout": true, "--modify-window": true, "--temp-dir": true,
-	"--compare-dest": true, "--copy-dest": true, "--link-dest": true, "--compress-choice": true,
-	"--compress-level": true, "--compress-threads": true, "--skip-compress": true, "--filter": true,
-	"--exclude": true, "--exclude-from": true, "--include": true, "--include-from": true,
-	"--files-from": true, "--copy-as": true, "--address": true, "--port": true, "--sockopts": true,
-	"--outbuf": true, "--remote-option": true, "--out-format": true, "--log-file": true,
-	"--log-file-format": true, "--password-file": true, "--early-input": true, "--bwlimit": true,
-	"--stop-after": true, "--stop-at": true, "--write-batch": true, "--only-write-batch": true,
-	"--read-batch": true, "--protocol": true, "--iconv": true, "--checksum-seed": true,
-}
-
-// Recursive reports whether rsync run with params recurses into
-// directories (-r, -a, --recursive, --archive, not undone by --no-r): then a
-// directory sent by an update run goes with its content.
-func Recursive(params []string) bool { return recursionOf(params) != recOff }
-
-// archiveOnlyRecursion reports whether params turn recursion on through
-// -a/--archive alone, the recursion rsync drops under --files-from.
-func archiveOnlyRecursion(params []string) bool { return recursionOf(params) == recFromArchive }
-
-const (
-	recOff = iota
-	recFromArchive
-	recExplicit
-)
-
-// recursionOf follows rsync's own bookkeeping: -a sets recursion only if
-// it is off, -r sets it explicitly, --no-r clears it; the last word wins.
-func recursionOf(params []string) int {
-	const (
-		off         = recOff
-		fromArchive = recFromArchive
-		explicit    = recExplicit
-	)
-	rec := off
-	for i := 0; i < len(params); i++ {
-		w := params[i]
-		switch {
-		case w == "--":
-			i = len(params)
-		case w == "--archive":
-			if rec == off {
-				rec = fromArchive
-			}
-		case w == "--recursive":
-			rec = explicit
-		case w == "--no-recursive" || w == "--no-r":
-			rec = off
-		case strings.HasPrefix(w, "--"):
-			if longWithArg[w] { // argument in the next word
-				i++
-			}
-		case strings.HasPrefix(w, "-") && len(w) > 1:
-			for j := 1; j < len(w); j++ {
-				c := w[j]
-				if c == 'a' && rec == off {
-					rec = fromArchive
-				}
-				if c == 'r' {
-					rec = explicit
-				}
-				if strings.IndexByte(shortWithArg, c) >= 0 {
-					if j == len(w)-1 {
-						i++ // argument in the next word
-					}
-					break // the rest of the word is the argument
-				}
-			}
-		}
-	}
-	return rec
 }

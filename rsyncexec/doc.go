@@ -13,7 +13,8 @@
 //   - Removes use anchored, literal filter rules ("+ /d1/", "+ /d1/old",
 //     "+ /dir/***", then --exclude=*): only the named path is deleted on the
 //     remote, never a same-named file elsewhere nor a name the pattern would
-//     match as a wildcard (fixes D-1 and D-2).
+//     match as a wildcard (the original ran a shell per event and used
+//     unanchored wildcards; docs/compat.md, "The rsync commands").
 //   - Runs rsync with exec.CommandContext, the watch root as working
 //     directory, a global bound on concurrent rsync processes (-n), SIGTERM
 //     on cancellation; classifies the exit status (ExitError.Retryable).
@@ -21,6 +22,6 @@
 //     (Shell) for debug output and the failLog.
 //
 // What it does not: it knows nothing of inotify, of coalescing events, of
-// retry policy or of the failLog file; callers (cmd/sersync2, failog)
+// retry policy or of the failLog file; callers (replicate, failog)
 // decide what to do with a Result. It never deletes anything locally.
 package rsyncexec

@@ -68,8 +68,8 @@ func TestUpdate(t *testing.T) {
 	r := NewRunner("rsync", 4, nil)
 	res := mustRun(t, r, tgt, queue.Batch{Root: src,
 		Updates: append(files("a.txt", "p1/p2/p3/deep.txt"), dirs("newdir")...)})
-	if res.Runs != 1 || len(res.Partial) != 0 {
-		t.Errorf("Runs %d Partial %v, want 1 run", res.Runs, res.Partial)
+	if res.Runs != 1 {
+		t.Errorf("Runs %d, want 1 run", res.Runs)
 	}
 	sameTree(t, src, dst)
 }
@@ -357,7 +357,7 @@ func TestChunks(t *testing.T) {
 }
 
 // TestDaemonDown: a stopped daemon gives a retryable exit 10 with the
-// batch's paths in Partial; after a restart the same batch goes through.
+// batch; after a restart the same batch goes through.
 func TestDaemonDown(t *testing.T) {
 	tgt, dst, d := daemonTarget(t)
 	writeFile(t, tgt.Root, "a.txt", "a")
@@ -377,8 +377,8 @@ func TestDaemonDown(t *testing.T) {
 	if !strings.Contains(ee.Stderr, "Connection refused") || ee.Argv[0] != "rsync" {
 		t.Errorf("ExitError lacks context: %+v", ee)
 	}
-	if res.Runs != 2 || len(res.Partial) != 2 {
-		t.Errorf("Runs %d Partial %v, want 2 runs and both paths", res.Runs, res.Partial)
+	if res.Runs != 2 {
+		t.Errorf("Runs %d, want 2 runs", res.Runs)
 	}
 	if err := d.Restart(); err != nil {
 		t.Fatal(err)
@@ -437,7 +437,7 @@ func TestDebugOutput(t *testing.T) {
 	writeFile(t, tgt.Root, "debug me.txt", "x")
 	var buf outbuf.Buffer
 	res := NewRunner("rsync", 1, nil).Run(context.Background(), tgt, queue.Batch{Updates: files("debug me.txt")},
-		RunOptions{Debug: true, DebugOut: &buf})
+		RunOptions{Echo: &buf})
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -465,6 +465,9 @@ func TestRsyncMissing(t *testing.T) {
 			}
 			if !strings.Contains(res.Err.Error(), "install rsync") {
 				t.Errorf("message does not say what to do: %v", res.Err)
+			}
+			if n := strings.Count(res.Err.Error(), "rsyncexec:"); n != 1 {
+				t.Errorf("message names the package %d times: %v", n, res.Err)
 			}
 		})
 	}

@@ -165,3 +165,14 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 }
 
 func (t *tailBuffer) String() string { return string(t.buf) }
+
+// reasonError is an error whose text is a full sentence of its own but that
+// still matches its causes (a sentinel among them) with errors.Is, so the
+// sentinel's "rsyncexec: " prefix does not land in the middle of a message.
+type reasonError struct {
+	msg  string
+	errs []error
+}
+
+func (e *reasonError) Error() string   { return e.msg }
+func (e *reasonError) Unwrap() []error { return e.errs }

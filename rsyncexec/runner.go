@@ -44,18 +44,16 @@ type Runner struct {
 	log   *slog.Logger
 	chunk int
 
-	debugMu sync.Mutex   // serialises writes to RunOptions.DebugOut
-	waiting atomic.Int32 // goroutines waiting for a slot (for tests)
+	waiting atomic.Int32 // runs waiting for a slot
 }
 
 // RunOptions are per-call settings.
 type RunOptions struct {
-	// Debug prints each command's Shell form to DebugOut before running it
-	// and passes rsync's own stdout and stderr through to DebugOut, as the
-	// original did with <debug start="true"> (spec section 8). Writes to
-	// DebugOut are serialised by the Runner. Nil DebugOut: no debug output.
-	Debug    bool
-	DebugOut io.Writer
+	// Echo, when not nil, receives each command's Shell form before it runs
+	// and rsync's own stdout and stderr, as the original printed them with
+	// <debug start="true">. Several rsyncs write to it at once: it must be
+	// safe for concurrent use.
+	Echo io.Writer
 }
 
 // Result is the outcome of one batch for one target.
@@ -67,10 +65,6 @@ type Result struct {
 	Runs int
 	// Elapsed is the wall time of the whole batch.
 	Elapsed time.Duration
-	// Partial lists the entries covered by the runs that failed, to be
-	// checked again (lstat) and retried. Empty for a full batch, which is
-	// retried as a whole.
-	Partial []queue.Entry
 }
 
 // NewRunner returns a Runner for the rsync binary bin ("" means "rsync"
@@ -165,8 +159,7 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 		if len(step.entries) == 0 {
 			continue
 		}
-		if ctx.Err() != nil { // canceled between the steps: report, don't start
-			res.Partial = append(res.Partial, step.entries...)
+		if ctx.Err() != nil { // canceled between the steps: don't start
 			continue
 		}
 		chunks := split(step.entries, r.chunk)
@@ -184,10 +177,9 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 		}
 		wg.Wait()
 		res.Runs += int(runs.Load())
-		for i, err := range cerrs {
+		for _, err := range cerrs {
 			if err != nil {
 				errs = append(errs, err)
-				res.Partial = append(res.Partial, chunks[i]...)
 			}
 		}
 	}
@@ -210,18 +202,16 @@ func split(entries []queue.Entry, n int) [][]queue.Entry {
 	return append(out, entries)
 }
 
-// Exec runs one command, holding a slot of the Runner while rsync runs.
-// Argv[0] is replaced by the Runner's binary. Exit statuses 0 and 24 are
-// success; any other status gives an error wrapping *ExitError; a missing
-// binary gives an error wrapping ErrRsyncMissing; cancellation of ctx
-// (SIGTERM to rsync, SIGKILL after WaitDelay) gives an error wrapping
-// ctx.Err().
-func (r *Runner) Exec(ctx context.Context, c Command, opts RunOptions) error {
-	_, err := r.exec(ctx, c, opts)
-	return err
-}
+// Waiting returns how many rsync runs wait for a slot now: more than a
+// few for long means -n bounds the throughput.
+func (r *Runner) Waiting() int { return int(r.waiting.Load()) }
 
-// exec is Exec, also reporting whether a process was started.
+// exec runs one command, holding a slot of the Runner while rsync runs, and
+// reports whether a process was started. Argv[0] is replaced by the
+// Runner's binary. Exit statuses 0 and 24 are success; any other status
+// gives an error wrapping *ExitError; a missing binary gives an error
+// wrapping ErrRsyncMissing; cancellation of ctx (SIGTERM to rsync, SIGKILL
+// after WaitDelay) gives an error wrapping ctx.Err().
 func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started bool, _ error) {
 	what := fmt.Sprintf("rsyncexec: %s run of %d paths to %s", c.Kind, len(c.Entries), destOf(c.Argv))
 	if c.Kind == Full {
@@ -253,8 +243,7 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 	}
 	tail := &tailBuffer{max: stderrTail}
 	cmd.Stderr = tail
-	if opts.Debug && opts.DebugOut != nil {
-		w := &lockedWriter{mu: &r.debugMu, w: opts.DebugOut}
+	if w := opts.Echo; w != nil {
 		fmt.Fprintln(w, Shell(argv, c.Dir, c.Stdin))
 		cmd.Stdout = w
 		cmd.Stderr = io.MultiWriter(w, tail)
@@ -288,7 +277,7 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 		return started, fmt.Errorf("%s: %w", what, xe)
 	case errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
 		r.log.Error("rsync missing", "bin", r.bin, "err", err)
-		return started, fmt.Errorf("%s: %w: %q: %w", what, ErrRsyncMissing, r.bin, err)
+		return started, &reasonError{msg: fmt.Sprintf("%s: rsync binary %q not found (install rsync 3.1.0 or newer): %v", what, r.bin, err), errs: []error{ErrRsyncMissing, err}}
 	default:
 		return started, fmt.Errorf("%s: %w", what, err)
 	}
@@ -304,15 +293,4 @@ func destOf(argv []string) string {
 		}
 	}
 	return "?"
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sersync-go/sersync2/internal/shellwords"
 )
 
 // Shell renders an invocation as an equivalent POSIX sh command line, for
@@ -20,13 +22,13 @@ import (
 // bash's printf), so the whole command stays on one line and reproduces
 // the payload byte for byte; file names therefore never make the command
 // span lines (only an argv word from the configuration containing a newline
-// would, inside its quotes). Every word that needs it is single-quoted;
-// words made only of safe characters (letters, digits and _@%+=:,./-) are
-// left bare, so simple commands read exactly like the original's.
+// would, inside its quotes). Words are quoted by shellwords.Quote: bare when
+// made only of safe characters, so simple commands read exactly like the
+// original's, single-quoted otherwise.
 func Shell(argv []string, root string, stdin []string) string {
 	var b strings.Builder
 	b.WriteString("cd ")
-	b.WriteString(shellQuote(root))
+	b.WriteString(shellwords.Quote(root))
 	b.WriteString(" && ")
 	if stdin != nil {
 		b.WriteString("printf '")
@@ -40,25 +42,9 @@ func Shell(argv []string, root string, stdin []string) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(shellQuote(a))
+		b.WriteString(shellwords.Quote(a))
 	}
 	return b.String()
-}
-
-// shellQuote returns s as one sh word.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, unsafeShellRune) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func unsafeShellRune(r rune) bool {
-	switch {
-	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		return false
-	}
-	return !strings.ContainsRune("_@%+=:,./-", r)
 }
 
 // printfEscape writes s as text for a single-quoted printf format.

@@ -17,48 +17,6 @@ import (
 	"github.com/sersync-go/sersync2/queue"
 )
 
-// TestRecursion: Recursive says whether params recurse at all;
-// archiveOnlyRecursion whether only through -a (dropped by --files-from).
-func TestRecursion(t *testing.T) {
-	tests := []struct {
-		params      []string
-		archiveOnly bool
-		recursive   bool
-	}{
-		{nil, false, false},
-		{[]string{"-artuz"}, false, true},
-		{[]string{"-az"}, true, true},
-		{[]string{"-a", "-z"}, true, true},
-		{[]string{"--archive"}, true, true},
-		{[]string{"-a", "-r"}, false, true},
-		{[]string{"-a", "--recursive"}, false, true},
-		{[]string{"-r", "-a"}, false, true},
-		{[]string{"-a", "--no-r"}, false, false},
-		{[]string{"-a", "--no-recursive"}, false, false},
-		{[]string{"--no-r", "-a"}, true, true},
-		{[]string{"-tuz"}, false, false},
-		{[]string{"-e", "ssh -ar"}, false, false},         // -e's argument is not options
-		{[]string{"-essh", "-a"}, true, true},             // attached argument
-		{[]string{"-zB", "-r", "-a"}, true, true},         // -r is -B's argument
-		{[]string{"-zB-r", "-a"}, true, true},             // attached
-		{[]string{"--exclude", "-r", "-a"}, true, true},   // -r is --exclude's argument
-		{[]string{"--exclude=-r", "-a"}, true, true},      // attached
-		{[]string{"--bwlimit", "100", "-av"}, true, true}, // long option with separate argument
-		{[]string{"-a", "--", "-r"}, true, true},
-		{[]string{"--exclude", "-a", "-tz"}, false, false}, // -a is an argument
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%q", tt.params), func(t *testing.T) {
-			if got := archiveOnlyRecursion(tt.params); got != tt.archiveOnly {
-				t.Errorf("archiveOnlyRecursion(%q) = %v, want %v", tt.params, got, tt.archiveOnly)
-			}
-			if got := Recursive(tt.params); got != tt.recursive {
-				t.Errorf("Recursive(%q) = %v, want %v", tt.params, got, tt.recursive)
-			}
-		})
-	}
-}
-
 func TestRemoveRules(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -234,23 +192,6 @@ func read(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"rsync":                  "rsync",
-		"--password-file=/etc/p": "--password-file=/etc/p",
-		"u@10.0.0.2::www":        "u@10.0.0.2::www",
-		"--exclude=*":            "'--exclude=*'",
-		"":                       "''",
-		"a b":                    "'a b'",
-		"it's":                   `'it'\''s'`,
-		"~x":                     "'~x'",
-	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
-		}
-	}
 }
 
 func TestParseVersion(t *testing.T) {

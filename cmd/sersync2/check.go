@@ -6,10 +6,7 @@ import (
 	"strings"
 
 	"github.com/sersync-go/sersync2/confxml"
-	"github.com/sersync-go/sersync2/inotifymask"
-	"github.com/sersync-go/sersync2/plugins"
-	"github.com/sersync-go/sersync2/queue"
-	"github.com/sersync-go/sersync2/rsyncexec"
+	"github.com/sersync-go/sersync2/replicate"
 )
 
 // runCheck is --check: print the effective settings and, for every remote,
@@ -71,8 +68,7 @@ func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr 
 		return exitOK
 	}
 	s := cfg.Sersync
-	fmt.Fprintf(w, "  commonParams         %q -> %q (recursive: %v)\n", s.Rsync.CommonParams, s.Rsync.Params, rsyncexec.Recursive(s.Rsync.Params))
-	fmt.Fprintf(w, "  failLog              %s every %s\n", s.FailLog.Path, s.FailLog.Interval)
+	fmt.Fprintf(w, "  commonParams         %q -> %q (recursive: %v)\n", s.Rsync.CommonParams, s.Rsync.Params, s.Rsync.Recursive())
 	if s.Crontab.Enabled {
 		fmt.Fprintf(w, "  crontab              full sync every %s, excludes %q\n", s.Crontab.Schedule, s.Crontab.Exclude)
 	} else {
@@ -83,27 +79,23 @@ func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr 
 	} else {
 		fmt.Fprintln(w, "  plugin               off")
 	}
-	exclude, err := inotifymask.Excluder(cfg.Filter)
+	plan, err := replicate.Plan(cfg)
 	if err != nil {
 		fmt.Fprintf(w, "filter: %v\n", err)
 		return exitFailure
 	}
-	roots, _ := watchRoots(cfg, nil)
-	sample := []queue.Entry{{Path: "dir/file.txt"}}
-	for _, lp := range roots {
-		fmt.Fprintf(w, "watch %s\n", lp.Watch)
-		for _, r := range lp.Remotes {
-			t := targetFor(cfg, lp.Watch, r, exclude)
-			fmt.Fprintf(w, "  remote %s\n", rsyncexec.Destination(t))
-			up := rsyncexec.UpdateCommand(t, sample)
-			rm := rsyncexec.RemoveCommand(t, sample)
-			full := rsyncexec.FullCommand(t, nil)
-			fmt.Fprintf(w, "    update: %s\n", rsyncexec.Shell(up.Argv, lp.Watch, up.Stdin))
-			fmt.Fprintf(w, "    remove: %s\n", rsyncexec.Shell(rm.Argv, lp.Watch, rm.Stdin))
-			fmt.Fprintf(w, "    full:   %s\n", rsyncexec.Shell(full.Argv, lp.Watch, full.Stdin))
+	root := ""
+	for _, c := range plan {
+		if c.Root != root || root == "" {
+			root = c.Root
+			fmt.Fprintf(w, "watch %s\n", c.Root)
 		}
+		fmt.Fprintf(w, "  remote %s\n", c.Remote)
+		fmt.Fprintf(w, "    update: %s\n", c.Update)
+		fmt.Fprintf(w, "    remove: %s\n", c.Remove)
+		fmt.Fprintf(w, "    full:   %s\n", c.Full)
 	}
-	if s.Plugin.Enabled && s.Plugin.Name != plugins.NameCommand {
+	if s.Plugin.TakesOverWatch() {
 		fmt.Fprintf(w, "note: the %s plugin replaces the first watch directory with its own, as the original did\n", s.Plugin.Name)
 	}
 	return exitOK

@@ -16,7 +16,7 @@ import (
 // envDaemonChild marks the re-executed daemon process. Go cannot fork, so
 // -d starts the same binary again in a new session; the child reports on
 // fd 3 whether it started, and the caller exits 0 or 1 accordingly (the
-// original's caller always exited 0 after a second, D-19).
+// original's caller always exited 0 after a second).
 const envDaemonChild = "SERSYNC2_DAEMON_CHILD"
 
 func daemonize(stdout, stderr io.Writer, log *slog.Logger) int {

@@ -16,6 +16,7 @@ import (
 	"github.com/sersync-go/sersync2/internal/confgen"
 	"github.com/sersync-go/sersync2/internal/hostile"
 	"github.com/sersync-go/sersync2/internal/outbuf"
+	"github.com/sersync-go/sersync2/internal/poll"
 	"github.com/sersync-go/sersync2/internal/treecmp"
 )
 
@@ -76,7 +77,7 @@ func (p *proc) stop(t *testing.T) {
 // waitReady waits until sersync2 logged that its watches are in place.
 func (p *proc) waitReady(t *testing.T) {
 	t.Helper()
-	waitFor(t, 30*time.Second, "sersync2 to start", func() (bool, string) {
+	poll.Until(t, 30*time.Second, "sersync2 to start", func() (bool, string) {
 		select {
 		case <-p.done:
 			t.Fatalf("sersync2 exited early: %v", p.err)
@@ -99,32 +100,10 @@ func (p *proc) rsyncRuns() int {
 	return n
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	delay := 5 * time.Millisecond
-	var last string
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		last = detail
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s\n%s", timeout, what, last)
-		}
-		time.Sleep(delay) // polling interval, not synchronisation
-		if delay < 100*time.Millisecond {
-			delay *= 2
-		}
-	}
-}
-
 // waitTreesEqual polls until dst mirrors src.
 func waitTreesEqual(t *testing.T, src, dst string, opts treecmp.Options) {
 	t.Helper()
-	waitFor(t, 60*time.Second, fmt.Sprintf("%s to mirror %s", dst, src), func() (bool, string) {
+	poll.Until(t, 60*time.Second, fmt.Sprintf("%s to mirror %s", dst, src), func() (bool, string) {
 		diff, err := treecmp.Diff(src, dst, opts)
 		if err != nil {
 			return false, err.Error()
@@ -194,7 +173,7 @@ func (p *proc) checkWatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	var m []string
-	waitFor(t, 30*time.Second, "the watch check", func() (bool, string) {
+	poll.Until(t, 30*time.Second, "the watch check", func() (bool, string) {
 		all := watchCheckDone.FindAllStringSubmatch(p.stderr.String(), -1)
 		if len(all) <= before {
 			return false, ""

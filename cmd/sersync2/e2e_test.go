@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,9 @@ import (
 	"time"
 
 	"github.com/sersync-go/sersync2/internal/confgen"
+	"github.com/sersync-go/sersync2/internal/poll"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
+	"github.com/sersync-go/sersync2/internal/socksink"
 	"github.com/sersync-go/sersync2/internal/sshd"
 	"github.com/sersync-go/sersync2/internal/treecmp"
 )
@@ -205,7 +206,7 @@ func TestE2ESeveralRemotesOneDown(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(b.ModuleDir("www"), "while-down")); err == nil {
 		t.Fatal("the stopped remote received files")
 	}
-	waitFor(t, 30*time.Second, "a failed sync to the stopped remote", func() (bool, string) {
+	poll.Until(t, 30*time.Second, "a failed sync to the stopped remote", func() (bool, string) {
 		return strings.Contains(p.stderr.String(), "will retry"), ""
 	})
 	if err := b.Restart(); err != nil {
@@ -306,7 +307,7 @@ func TestE2EDaemonMode(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		_ = daemon.Signal(syscall.SIGTERM)
-		waitFor(t, 30*time.Second, "the daemon to stop", func() (bool, string) {
+		poll.Until(t, 30*time.Second, "the daemon to stop", func() (bool, string) {
 			return daemon.Signal(syscall.Signal(0)) != nil, ""
 		})
 	})
@@ -336,52 +337,9 @@ func TestE2EStartRefusesBadConfig(t *testing.T) {
 
 // TestE2ESocketPluginMode: -m socket sends each changed path, byte for
 // byte, to the listener; no rsync runs.
-// socketListener accepts connections on a loopback port and delivers each
-// connection's whole payload on the returned channel.
-func socketListener(t *testing.T) ([2]string, chan string) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	got := make(chan string, 100)
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			b, _ := readAll(conn)
-			got <- string(b)
-		}
-	}()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return [2]string{"127.0.0.1", port}, got
-}
-
-// waitPayload waits for a connection that carried exactly want.
-func waitPayload(t *testing.T, got chan string, want string) {
-	t.Helper()
-	waitFor(t, 20*time.Second, fmt.Sprintf("the socket payload %q", want), func() (bool, string) {
-		for {
-			select {
-			case s := <-got:
-				if s == want {
-					return true, ""
-				}
-			default:
-				return false, ""
-			}
-		}
-	})
-}
-
-// TestE2ESocketPluginMode: -m socket sends each changed path, byte for
-// byte, to the listener; no rsync runs.
 func TestE2ESocketPluginMode(t *testing.T) {
 	t.Parallel()
-	addr, got := socketListener(t)
+	addr, got := socksink.Listen(t)
 	work := t.TempDir()
 	src := filepath.Join(work, "src")
 	if err := os.Mkdir(src, 0o755); err != nil {
@@ -392,7 +350,7 @@ func TestE2ESocketPluginMode(t *testing.T) {
 	p.waitReady(t)
 	name := "sp ace\nnl `touch PWNED` $(x) \xff"
 	writeFile(t, filepath.Join(src, name), "x")
-	waitPayload(t, got, src+"/"+name)
+	socksink.Wait(t, got, src+"/"+name)
 	if strings.Contains(p.stderr.String(), "msg=synced") {
 		t.Error("plugin mode ran rsync")
 	}
@@ -403,33 +361,19 @@ func TestE2ESocketPluginMode(t *testing.T) {
 // synced path is sent to the listener after it reached the remote.
 func TestE2ESocketPluginAfterSync(t *testing.T) {
 	t.Parallel()
-	addr, got := socketListener(t)
+	addr, got := socksink.Listen(t)
 	src, dst, _, p := setup(t, confgen.Config{Plugin: "socket", Socket: addr})
 	p.waitReady(t)
 	writeFile(t, filepath.Join(src, "d", "-x;y.txt"), "x")
-	waitPayload(t, got, src+"/d")
+	socksink.Wait(t, got, src+"/d")
 	if _, err := os.Stat(filepath.Join(dst, "d", "-x;y.txt")); err != nil {
 		t.Errorf("the plugin was told before the remote had the file: %v", err)
 	}
 	if err := os.Remove(filepath.Join(src, "d", "-x;y.txt")); err != nil {
 		t.Fatal(err)
 	}
-	waitPayload(t, got, src+"/d/-x;y.txt")
+	socksink.Wait(t, got, src+"/d/-x;y.txt")
 	waitTreesEqual(t, src, dst, treecmp.Options{})
-}
-
-func readAll(c net.Conn) ([]byte, error) {
-	defer c.Close()
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var out []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := c.Read(buf)
-		out = append(out, buf[:n]...)
-		if err != nil {
-			return out, nil
-		}
-	}
 }
 
 // runBinFiles is runBin with stdout and stderr in files, for a caller whose
@@ -478,7 +422,7 @@ func TestE2EWatchRootReturns(t *testing.T) {
 	if err := os.Rename(src, aside); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "the missing root to be logged", func() (bool, string) {
+	poll.Until(t, 20*time.Second, "the missing root to be logged", func() (bool, string) {
 		return strings.Contains(p.stderr.String(), "watch root is gone"), ""
 	})
 	writeFile(t, filepath.Join(aside, "old", "b.txt"), "written after the root moved away")
@@ -486,7 +430,7 @@ func TestE2EWatchRootReturns(t *testing.T) {
 	if err := os.Rename(src+".new", src); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "the root to come back", func() (bool, string) {
+	poll.Until(t, 20*time.Second, "the root to come back", func() (bool, string) {
 		return strings.Contains(p.stderr.String(), "watch root is back"), ""
 	})
 	waitTreesEqual(t, src, dst, treecmp.Options{})

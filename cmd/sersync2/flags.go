@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/sersync-go/sersync2/replicate"
 )
 
 // options is the parsed command line.
@@ -29,7 +31,7 @@ type options struct {
 	positional []string
 
 	// optionLines are the original's "option: …" stdout lines, in
-	// command-line order (spec 1.1).
+	// command-line order.
 	optionLines []string
 }
 
@@ -59,7 +61,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.noTune, "no-tune-kernel", false, "do not raise fs.inotify.max_user_watches / max_queued_events")
 	fs.StringVar(&o.pidFile, "pidfile", "", "write the daemon's process id to this file")
 	fs.DurationVar(&o.minDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
-	fs.IntVar(&o.queues, "queues", defaultQueues, "queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (1: one batch at a time per remote)")
+	fs.IntVar(&o.queues, "queues", replicate.DefaultQueues, "queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (1: one batch at a time per remote)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error")
 	return fs
 }
@@ -130,7 +132,7 @@ func toUsageError(err error) error {
 	return &usageError{opt: "?", reason: err.Error()}
 }
 
-// helpText is the original's -h output (spec 1.1), byte for byte,
+// helpText is the original's -h output, byte for byte,
 // followed by our long options in English.
 const helpText = `_______________________________________________________
 参数-d:启用守护进程模式

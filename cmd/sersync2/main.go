@@ -4,24 +4,22 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/replicate"
 )
 
 // version is stamped by the Makefile with -ldflags "-X main.version=…".
 var version = "dev"
 
-// Exit codes, as the original's where it had one (spec 1.6).
+// Exit codes, as the original's where it had one (docs/compat.md).
 const (
 	exitOK       = 0
 	exitFailure  = 1
@@ -76,9 +74,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Warn("ignoring command-line argument (the original ignored it too); give the config file with -o", "arg", p)
 	}
 	if o.threads == 0 {
-		o.threads = 10
+		o.threads = replicate.DefaultThreads
 		if !child {
-			fmt.Fprintln(stdout, "daemon thread num: 10")
+			fmt.Fprintf(stdout, "daemon thread num: %d\n", o.threads)
 		}
 	}
 	mode, err := pluginMode(o.modules)
@@ -107,6 +105,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stdout, pe.Report())
 			return exitXMLError
 		}
+		if mode == "" && errors.Is(err, confxml.ErrUnknownPlugin) {
+			fmt.Fprintln(stdout, "sersync plugin error，please confirm the config xml")
+		}
 		fmt.Fprintf(stderr, "sersync2: %s: configuration refused:\n%v\n", o.config, err)
 		return exitFailure
 	}
@@ -124,8 +125,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return daemonize(stdout, stderr, log)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	return start(stdout, stderr, log, cfg, o, mode, ready)
+}
+
+// start writes the pid file and runs the engine until a signal.
+func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string, ready func(error)) int {
 	if o.pidFile != "" {
 		if err := writePidFile(o.pidFile); err != nil {
 			fmt.Fprintf(stderr, "sersync2: %v\n", err)
@@ -133,12 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer os.Remove(o.pidFile)
 	}
-	if mode != "" {
-		err = runPluginMode(ctx, stdout, log, cfg, mode, ready)
-	} else {
-		err = runSync(ctx, stdout, log, cfg, o, ready)
-	}
-	if err != nil {
+	if err := serve(stdout, log, cfg, o, mode, ready); err != nil {
 		ready(err)
 		log.Error("stopped", "err", err)
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)
@@ -148,7 +147,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // pluginMode picks the -m plugin the way the original did: refreshCDN,
-// then socket, then command, whichever was given (spec 7.6).
+// then socket, then command, whichever was given.
 func pluginMode(mods []string) (string, error) {
 	if len(mods) == 0 {
 		return "", nil
@@ -169,10 +168,9 @@ func pluginMode(mods []string) (string, error) {
 }
 
 // printHeader prints the original's lines after the config was parsed
-// (spec 1.3 steps 6-11).
+// (its start-up steps 6-11).
 func printHeader(w io.Writer, cfg confxml.Config) {
-	port, _ := strconv.Atoi(leadingInt(cfg.Host.Port))
-	fmt.Fprintf(w, "host ip : %s\thost port: %d\n", cfg.Host.IP, port)
+	fmt.Fprintf(w, "host ip : %s\thost port: %d\n", cfg.Host.IP, cfg.Host.PortNumber())
 	if cfg.Filter.Enabled {
 		fmt.Fprintln(w, "now the filter work ,if you set the crontab,you have to set crontab filter ")
 	}
@@ -188,16 +186,6 @@ func printHeader(w io.Writer, cfg confxml.Config) {
 	if cfg.XFS {
 		fmt.Fprintln(w, "WARNING XFS FILE SYSTEM WORK")
 	}
-}
-
-// leadingInt returns the digits atoi would read from s.
-func leadingInt(s string) string {
-	s = strings.TrimLeft(s, " \t\n")
-	end := 0
-	for end < len(s) && (s[end] >= '0' && s[end] <= '9' || end == 0 && (s[end] == '-' || s[end] == '+')) {
-		end++
-	}
-	return s[:end]
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -24,7 +24,8 @@ var kernelLimits = []kernelLimit{
 	{"fs.inotify.max_queued_events", "/proc/sys/fs/inotify/max_queued_events", 327679},
 }
 
-// tuneKernel keeps the original's effect (spec 1.4) honestly (D-27): it
+// tuneKernel keeps the original's effect honestly (it wrote both limits at
+// every start, lowering them too; docs/compat.md, "Command line"): it
 // raises a limit only when it is lower than the original's value, never
 // lowers one, and says what it did. stdout gets the original's
 // "execute：…" line only when the value is really written.

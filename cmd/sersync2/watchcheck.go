@@ -7,13 +7,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/sersync-go/sersync2/inotifymask"
+	"github.com/sersync-go/sersync2/replicate"
 )
 
 // checkWatchesOnSignal makes SIGUSR2 run the watcher's self-check and log
 // what it found (docs/compat.md, "Watching"). The signal is caught from
 // the moment this returns until ctx ends.
-func checkWatchesOnSignal(ctx context.Context, w *inotifymask.Watcher, log *slog.Logger) {
+func checkWatchesOnSignal(ctx context.Context, e *replicate.Engine, log *slog.Logger) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGUSR2)
 	go func() {
@@ -21,7 +21,7 @@ func checkWatchesOnSignal(ctx context.Context, w *inotifymask.Watcher, log *slog
 		for {
 			select {
 			case <-sig:
-				r, err := w.Check(ctx)
+				r, err := e.CheckWatches(ctx)
 				if err != nil {
 					log.Warn("watch check failed", "err", err)
 					continue

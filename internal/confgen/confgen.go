@@ -39,7 +39,22 @@ type Config struct {
 	CrontabExcludes     []string
 	Plugin              string    // <sersync><plugin name=…>; "" = off
 	Socket              [2]string // socket plugin deshost ip, port; "" = no block
-	FailLog             string
+	// CommandPrefix is the command plugin's prefix ("" = /bin/true); the
+	// plugin reports failures unless CommandIgnoreError.
+	CommandPrefix      string
+	CommandIgnoreError bool
+	// RefreshCDN is the refreshCDN plugin block (watching the first root);
+	// a zero Port writes none.
+	RefreshCDN CDN
+	FailLog    string
+}
+
+// CDN is a refreshCDN plugin's <cdninfo> and <sendurl>.
+type CDN struct {
+	DomainName     string
+	Port           int
+	User, Password string
+	Base           string
 }
 
 var esc = strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;").Replace
@@ -77,9 +92,15 @@ func (c Config) Render() []byte {
 	}
 	w("\t    </crontabfilter>\n\t</crontab>\n")
 	w("\t<plugin start=\"%s\" name=\"%s\"/>\n    </sersync>\n", on(c.Plugin != ""), esc(cmp.Or(c.Plugin, "command")))
-	w("    <plugin name=\"command\">\n\t<param prefix=\"/bin/true\" suffix=\"\" ignoreError=\"true\"/>\n\t<filter start=\"false\"/>\n    </plugin>\n")
+	w("    <plugin name=\"command\">\n\t<param prefix=\"%s\" suffix=\"\" ignoreError=\"%s\"/>\n\t<filter start=\"false\"/>\n    </plugin>\n",
+		esc(cmp.Or(c.CommandPrefix, "/bin/true")), on(c.CommandPrefix == "" || c.CommandIgnoreError))
 	if c.Socket[0] != "" && len(c.Roots) > 0 {
 		w("    <plugin name=\"socket\">\n\t<localpath watch=\"%s\">\n\t    <deshost ip=\"%s\" port=\"%s\"/>\n\t</localpath>\n    </plugin>\n", esc(c.Roots[0].Watch), esc(c.Socket[0]), esc(c.Socket[1]))
+	}
+	if cdn := c.RefreshCDN; cdn.Port != 0 && len(c.Roots) > 0 {
+		w("    <plugin name=\"refreshCDN\">\n\t<localpath watch=\"%s\">\n", esc(c.Roots[0].Watch))
+		w("\t    <cdninfo domainname=\"%s\" port=\"%d\" username=\"%s\" passwd=\"%s\"/>\n", esc(cdn.DomainName), cdn.Port, esc(cdn.User), esc(cdn.Password))
+		w("\t    <sendurl base=\"%s\"/>\n\t    <regexurl regex=\"false\" match=\"\"/>\n\t</localpath>\n    </plugin>\n", esc(cdn.Base))
 	}
 	w("</head>\n")
 	return []byte(b.String())

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrUnterminatedQuote is returned (wrapped with the position of the opening
@@ -103,29 +104,74 @@ func Split(s string) ([]string, error) {
 // wrapped in single quotes, each single quote inside written as the four
 // bytes quote, backslash, quote, quote. The empty word becomes a pair of
 // single quotes. Split(Quote(w)) always yields exactly []string{w}.
-func Quote(word string) string {
+func Quote(word string) string { return quote(word, false) }
+
+// QuoteLine is Quote for a line a human reads or pastes into bash: a word
+// holding a control character or bytes that are not UTF-8 is written in
+// the $'…' form instead (bash, ksh, zsh; not dash), with \n, \t, \r and
+// \xNN escapes, so the line never breaks. Nothing is ever run from it.
+func QuoteLine(word string) string { return quote(word, true) }
+
+func quote(word string, oneLine bool) string {
 	if word == "" {
 		return "''"
 	}
-	safe := true
+	safe, printable := true, utf8.ValidString(word)
 	for i := 0; i < len(word); i++ {
-		if !isSafe(word[i]) {
+		c := word[i]
+		if !isSafe(c) {
 			safe = false
-			break
+		}
+		if c < 0x20 || c == 0x7f {
+			printable = false
 		}
 	}
-	if safe {
+	switch {
+	case safe:
 		return word
+	case printable || !oneLine:
+		return "'" + strings.ReplaceAll(word, "'", `'\''`) + "'"
 	}
-	return "'" + strings.ReplaceAll(word, "'", `'\''`) + "'"
+	var b strings.Builder
+	b.WriteString("$'")
+	for i := 0; i < len(word); {
+		r, n := utf8.DecodeRuneInString(word[i:])
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == utf8.RuneError && n <= 1, r < 0x20, r == 0x7f:
+			const hex = "0123456789abcdef"
+			c := word[i]
+			b.WriteString(`\x`)
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xf])
+		case r == '\'' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteString(word[i : i+n])
+		}
+		i += n
+	}
+	b.WriteByte('\'')
+	return b.String()
 }
 
 // Join quotes each word with Quote and joins them with single spaces, giving
 // a string that Split (and sh) turn back into words.
-func Join(words []string) string {
+func Join(words []string) string { return join(words, Quote) }
+
+// JoinLine is Join with QuoteLine: one line, for display.
+func JoinLine(words []string) string { return join(words, QuoteLine) }
+
+func join(words []string, quote func(string) string) string {
 	q := make([]string, len(words))
 	for i, w := range words {
-		q[i] = Quote(w)
+		q[i] = quote(w)
 	}
 	return strings.Join(q, " ")
 }

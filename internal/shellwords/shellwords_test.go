@@ -159,6 +159,8 @@ func TestQuote(t *testing.T) {
 		{"~", "'~'"},
 		{"#", "'#'"},
 		{"\xff", "'\xff'"},
+		{"--exclude=*", "'--exclude=*'"},
+		{"~x", "'~x'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -167,6 +169,54 @@ func TestQuote(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestQuoteLine: the display form for a log or debug line.
+func TestQuoteLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"/bin/echo", "/data/a.php", "SUF"}, "/bin/echo /data/a.php SUF"},
+		{[]string{"/bin/echo", "/data/sp ace"}, "/bin/echo '/data/sp ace'"},
+		{[]string{"x", "it's"}, `x 'it'\''s'`},
+		{[]string{"x", "$(touch PWNED)", "`b`", "a;b"}, "x '$(touch PWNED)' '`b`' 'a;b'"},
+		{[]string{"x", ""}, "x ''"},
+		{[]string{"x", "new\nline"}, `x $'new\nline'`},
+		{[]string{"x", "\xff\xfe"}, `x $'\xff\xfe'`},
+		{[]string{"x", "tab\tand 'q' \\"}, `x $'tab\tand \'q\' \\'`},
+		{[]string{"x", "cr\r\x01"}, `x $'cr\r\x01'`},
+		{[]string{"x", "héllo"}, "x 'héllo'"},
+	}
+	for _, tt := range tests {
+		if got := JoinLine(tt.argv); got != tt.want {
+			t.Errorf("JoinLine(%q) = %s, want %s", tt.argv, got, tt.want)
+		}
+	}
+}
+
+// FuzzJoinLine checks that the display form is never ambiguous: for words
+// a POSIX shell can read back without $'…', splitting it gives the words.
+func FuzzJoinLine(f *testing.F) {
+	for _, w := range hostileWords {
+		f.Add("/bin/echo", "/data/"+w)
+	}
+	f.Add("", "'")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		words := []string{a, b}
+		q := JoinLine(words)
+		if strings.Contains(q, "$'") {
+			return // bash-only form, not readable by Split
+		}
+		got, err := Split(q)
+		if err != nil {
+			t.Fatalf("Split(%q): %v", q, err)
+		}
+		if !reflect.DeepEqual(got, words) {
+			t.Fatalf("Split(JoinLine(%q)) = %q", words, got)
+		}
+	})
 }
 
 // hostileWords are the file names every end-to-end test must survive.

@@ -1,0 +1,95 @@
+package confxml
+
+import "strings"
+
+// Recursion says whether and how rsync run with <commonParams> recurses
+// into directories.
+type Recursion int
+
+const (
+	// RecursionOff: no -r, -a, --recursive or --archive, or undone by
+	// --no-r / --no-recursive.
+	RecursionOff Recursion = iota
+	// RecursionArchive: recursion comes from -a / --archive alone, which
+	// rsync drops under --files-from.
+	RecursionArchive
+	// RecursionExplicit: -r or --recursive.
+	RecursionExplicit
+)
+
+// Recursion reports how rsync run with r.Params recurses. It follows
+// rsync's own bookkeeping (see recursionOf); this is the one place the rule
+// is written.
+func (r Rsync) Recursion() Recursion { return recursionOf(r.Params) }
+
+// Recursive reports whether rsync run with r.Params recurses into
+// directories at all: then a directory sent by an update goes with its
+// content.
+func (r Rsync) Recursive() bool { return r.Recursion() != RecursionOff }
+
+// Short options of rsync 3.x that take an argument (attached or as the
+// next word), and long ones that may take it as the next word.
+const shortWithArg = "Be@TfM"
+
+var longWithArg = map[string]bool{
+	"--info": true, "--debug": true, "--stderr": true, "--backup-dir": true, "--suffix": true,
+	"--confine-root": true, "--chmod": true, "--checksum-choice": true, "--block-size": true,
+	"--rsh": true, "--rsync-path": true, "--max-delete": true, "--max-size": true, "--min-size": true,
+	"--max-alloc": true, "--partial-dir": true, "--usermap": true, "--groupmap": true, "--chown": true,
+	"--timeout": true, "--contimeout": true, "--modify-window": true, "--temp-dir": true,
+	"--compare-dest": true, "--copy-dest": true, "--link-dest": true, "--compress-choice": true,
+	"--compress-level": true, "--compress-threads": true, "--skip-compress": true, "--filter": true,
+	"--exclude": true, "--exclude-from": true, "--include": true, "--include-from": true,
+	"--files-from": true, "--copy-as": true, "--address": true, "--port": true, "--sockopts": true,
+	"--outbuf": true, "--remote-option": true, "--out-format": true, "--log-file": true,
+	"--log-file-format": true, "--password-file": true, "--early-input": true, "--bwlimit": true,
+	"--stop-after": true, "--stop-at": true, "--write-batch": true, "--only-write-batch": true,
+	"--read-batch": true, "--protocol": true, "--iconv": true, "--checksum-seed": true,
+}
+
+// recursionOf follows rsync's own bookkeeping: -a sets recursion only if
+// it is off, -r sets it explicitly, --no-r clears it; the last word wins.
+func recursionOf(params []string) Recursion {
+	const (
+		off         = RecursionOff
+		fromArchive = RecursionArchive
+		explicit    = RecursionExplicit
+	)
+	rec := off
+	for i := 0; i < len(params); i++ {
+		w := params[i]
+		switch {
+		case w == "--":
+			i = len(params)
+		case w == "--archive":
+			if rec == off {
+				rec = fromArchive
+			}
+		case w == "--recursive":
+			rec = explicit
+		case w == "--no-recursive" || w == "--no-r":
+			rec = off
+		case strings.HasPrefix(w, "--"):
+			if longWithArg[w] { // argument in the next word
+				i++
+			}
+		case strings.HasPrefix(w, "-") && len(w) > 1:
+			for j := 1; j < len(w); j++ {
+				c := w[j]
+				if c == 'a' && rec == off {
+					rec = fromArchive
+				}
+				if c == 'r' {
+					rec = explicit
+				}
+				if strings.IndexByte(shortWithArg, c) >= 0 {
+					if j == len(w)-1 {
+						i++ // argument in the next word
+					}
+					break // the rest of the word is the argument
+				}
+			}
+		}
+	}
+	return rec
+}

@@ -1,0 +1,390 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/inotifymask"
+	"github.com/sersync-go/sersync2/internal/outbuf"
+	"github.com/sersync-go/sersync2/plugins"
+	"github.com/sersync-go/sersync2/queue"
+	"github.com/sersync-go/sersync2/rsyncexec"
+)
+
+// DefaultThreads is the default of -n, the bound on rsync processes running
+// at once (the original's default thread count).
+const DefaultThreads = rsyncexec.DefaultSlots
+
+// shutdownGrace is how long in-flight rsyncs and plugin runs may go on
+// after Run's context ends before they are stopped too.
+const shutdownGrace = 10 * time.Second
+
+// ErrWatcherStopped is returned by Run when the watcher ended on its own
+// (its file descriptor failed): changes are no longer seen, so the process
+// should stop and be restarted rather than run on blind.
+var ErrWatcherStopped = errors.New("replicate: the watcher stopped: changes are no longer seen")
+
+// Options are the engine's settings that do not come from confxml.xml.
+type Options struct {
+	// Plugin is -m NAME: plugin-only mode, no rsync. "" is sync mode.
+	Plugin string
+	// Threads bounds the rsync processes running at once (-n); <= 0 means
+	// DefaultThreads.
+	Threads int
+	// Queues is how many queues (batches in flight) each remote of each
+	// root has; <= 0 means DefaultQueues. It is capped by Threads.
+	// Plugin-only mode always has one.
+	Queues int
+	// MinDelay makes every sync-mode queue wait this long after a change
+	// before cutting a batch (see queue.Options.MinDelay).
+	MinDelay time.Duration
+	// SyncAll (-r) requests a full sync of every root to every remote as
+	// soon as Run starts.
+	SyncAll bool
+	// Rsync is the rsync binary; "" means "rsync" from PATH.
+	Rsync string
+	// RetryBase is the hold-off after a failed batch, doubling per
+	// failure; <= 0 means queue.DefaultRetryBase.
+	RetryBase time.Duration
+	// Log receives the structured log; nil discards it.
+	Log *slog.Logger
+	// Console is where the original's stdout lines go. With <debug
+	// start="true"> the engine writes its debug lines there (watches and raw
+	// events, rsync commands and their output, plugin commands). Use
+	// Engine.Console to write to it while the engine runs. nil discards.
+	Console io.Writer
+}
+
+// Engine is one running replication pipeline. Build it with New, then call
+// Run once.
+type Engine struct {
+	cfg     confxml.Config
+	opts    Options
+	log     *slog.Logger
+	console *outbuf.Writer
+
+	roots   []string
+	watcher *inotifymask.Watcher
+	runner  *rsyncexec.Runner // nil in plugin-only mode
+	echo    io.Writer         // the console when debug is on, else nil
+	plugin  plugins.Plugin    // nil when no plugin runs
+	notes   *notifier         // nil when no plugin runs
+	remotes []*remote
+	byRoot  map[string][]*remote
+	queues  int // per remote
+	ov      map[string]*counter
+}
+
+// New checks rsync (sync mode), starts the plugin and the watcher, and
+// builds the queues: when it returns without error, every directory below
+// every root is watched and changes are kept until Run sends them. On error
+// everything it started is stopped again.
+func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err error) {
+	if opts.Threads <= 0 {
+		opts.Threads = DefaultThreads
+	}
+	if opts.Queues <= 0 {
+		opts.Queues = DefaultQueues
+	}
+	if opts.Console == nil {
+		opts.Console = io.Discard
+	}
+	e := &Engine{cfg: cfg, opts: opts, log: opts.Log, console: outbuf.NewWriter(opts.Console), byRoot: map[string][]*remote{}, ov: map[string]*counter{}}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Debug {
+		e.echo = e.console
+	}
+	roots := cfg.WatchRoots(opts.Plugin)
+	if len(roots) == 0 {
+		return nil, errors.New("replicate: nothing to watch")
+	}
+	if opts.Plugin == "" && cfg.Sersync.Plugin.TakesOverWatch() && roots[0].Watch != cfg.Sersync.LocalPaths[0].Watch {
+		e.log.Warn("the plugin's watch directory replaces the first <localpath>, as the original did",
+			"plugin", cfg.Sersync.Plugin.Name, "configured", cfg.Sersync.LocalPaths[0].Watch, "watching", roots[0].Watch)
+	}
+
+	var exclude func(string, bool) bool
+	if opts.Plugin == "" {
+		if _, err := rsyncexec.Probe(ctx, opts.Rsync); err != nil {
+			return nil, err
+		}
+		if exclude, err = inotifymask.Excluder(cfg.Filter); err != nil {
+			return nil, err
+		}
+		e.runner = rsyncexec.NewRunner(opts.Rsync, opts.Threads, e.log)
+	}
+	if name := e.pluginName(); name != "" {
+		if e.plugin, err = plugins.New(name, cfg, e.log, e.echo); err != nil {
+			return nil, err
+		}
+		e.notes = newNotifier(e.plugin, e.log, PluginWorkers, MaxPluginBacklog)
+		defer func() {
+			if err != nil {
+				e.plugin.Close()
+			}
+		}()
+	}
+	e.build(roots, exclude)
+
+	wo := inotifymask.Options{Roots: e.roots, Inotify: cfg.Inotify, Filter: cfg.Filter, Logger: e.log}
+	if e.echo != nil {
+		wo.Debug = func(line string) { fmt.Fprintln(e.console, line) }
+	}
+	if e.watcher, err = inotifymask.New(wo); err != nil {
+		return nil, err
+	}
+	if opts.SyncAll && e.runner != nil {
+		e.RequestFullSync("-r")
+	}
+	return e, nil
+}
+
+// pluginName is the plugin that runs: -m's, or <sersync><plugin>'s.
+func (e *Engine) pluginName() string {
+	if e.opts.Plugin != "" {
+		return e.opts.Plugin
+	}
+	if e.cfg.Sersync.Plugin.Enabled {
+		return e.cfg.Sersync.Plugin.Name
+	}
+	return ""
+}
+
+// build creates the remotes of every root and their queues.
+func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) bool) {
+	pluginWatch := e.cfg.PluginWatch(e.pluginName())
+	e.queues = min(e.opts.Queues, e.opts.Threads)
+	qo := queue.Options{
+		Recursive: e.cfg.Sersync.Rsync.Recursive(),
+		MinDelay:  e.opts.MinDelay,
+		RetryBase: e.opts.RetryBase,
+		Log:       e.log,
+	}
+	if e.runner == nil {
+		// Every path matters to a plugin: nothing below an updated
+		// directory is folded into it, and one queue keeps every change in
+		// order.
+		e.queues, qo.Recursive, qo.MinDelay = 1, false, 0
+	}
+	for i, lp := range roots {
+		e.roots = append(e.roots, lp.Watch)
+		e.ov[lp.Watch] = &counter{}
+		var rs []*remote
+		if e.runner == nil {
+			rs = []*remote{{root: lp.Watch}}
+		}
+		for _, r := range lp.Remotes {
+			rs = append(rs, &remote{root: lp.Watch, target: target(e.cfg, lp.Watch, r, exclude), rsync: true})
+		}
+		for _, r := range rs {
+			if r.rsync {
+				r.dest = rsyncexec.Destination(r.target)
+			}
+			o := qo
+			o.OnRetry = func(b queue.Batch, err error, next time.Duration) {
+				e.log.Warn("sync failed; will retry", "root", r.root, "remote", r.dest, "paths", b.Len(), "full", b.Full,
+					"attempt", b.Attempt+1, "retry_in", next.Round(time.Millisecond), "err", err)
+			}
+			for range e.queues {
+				r.queues = append(r.queues, queue.New(lp.Watch, o))
+			}
+		}
+		e.remotes = append(e.remotes, rs...)
+		e.byRoot[lp.Watch] = rs
+		if e.notes != nil {
+			// The first root may be the plugin's own watch, told as
+			// configured.
+			watch := lp.Watch
+			if i == 0 {
+				watch = pluginWatch
+			}
+			e.notes.addRoot(lp.Watch, watch, rs, e.queues)
+		}
+	}
+}
+
+// target builds the rsync target of one remote of one root.
+func target(cfg confxml.Config, root string, r confxml.Remote, exclude func(string, bool) bool) rsyncexec.Target {
+	t := rsyncexec.Target{
+		Root:    root,
+		Remote:  r,
+		Rsync:   cfg.Sersync.Rsync,
+		Delete:  cfg.Inotify.Delete,
+		Exclude: exclude,
+	}
+	if cfg.Sersync.Crontab.Enabled && cfg.Sersync.Crontab.FilterEnabled {
+		t.CrontabExcludes = cfg.Sersync.Crontab.Exclude
+	}
+	return t
+}
+
+// CheckReport is what CheckWatches found (see inotifymask.CheckReport).
+type CheckReport = inotifymask.CheckReport
+
+// CheckWatches runs the watcher's self-check: it compares the directories
+// below every root with the watches held (SIGUSR2).
+func (e *Engine) CheckWatches(ctx context.Context) (CheckReport, error) {
+	return e.watcher.Check(ctx)
+}
+
+// Console returns the writer of the original's stdout lines, shared with
+// the engine's debug output so that lines never interleave.
+func (e *Engine) Console() io.Writer { return e.console }
+
+// RequestFullSync asks for a full sync of every root to every remote (-r,
+// the crontab, a signal). It returns at once; the syncs run as soon as
+// each remote's current batch is done. It does nothing in plugin-only mode.
+func (e *Engine) RequestFullSync(reason string) {
+	if e.runner == nil {
+		return
+	}
+	for _, r := range e.remotes {
+		r.queues[0].RequestFull(reason)
+	}
+}
+
+// Run replicates until ctx ends, then stops taking changes, lets running
+// rsyncs and plugin runs finish (up to 10 s), logs what was done and what
+// is left, and returns nil. It returns ErrWatcherStopped when the watcher
+// ended on its own. Run is called once.
+func (e *Engine) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if e.plugin != nil {
+		defer e.plugin.Close()
+	}
+	defer e.watcher.Close()
+	// Rsyncs keep running for a grace period after ctx ends.
+	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRuns()
+
+	var wg, delivery sync.WaitGroup
+	if e.notes != nil {
+		for _, w := range e.notes.workers {
+			delivery.Go(func() { e.notes.deliver(runCtx, w) })
+		}
+	}
+	for _, r := range e.remotes {
+		for _, q := range r.queues {
+			wg.Go(func() { e.work(ctx, runCtx, r, q) })
+		}
+	}
+	wg.Go(func() {
+		e.dispatch(ctx)
+		cancel(ErrWatcherStopped)
+	})
+	// <crontab schedule="N"> is a full sync every N minutes.
+	sched := cron.New()
+	if c := e.cfg.Sersync.Crontab; c.Enabled && e.runner != nil {
+		if _, err := sched.AddFunc("@every "+c.Schedule.String(), func() { e.RequestFullSync("crontab") }); err != nil {
+			e.log.Error("crontab not scheduled", "schedule", c.Schedule, "err", err)
+		}
+	}
+	sched.Start()
+
+	<-ctx.Done()
+	<-sched.Stop().Done()
+	e.log.Info("stopping: finishing in-flight rsyncs", "grace", shutdownGrace)
+	e.watcher.Close()
+	for _, r := range e.remotes {
+		for _, q := range r.queues {
+			q.Close()
+		}
+	}
+	stopped := make(chan struct{})
+	go func() {
+		wg.Wait()
+		// Every batch is done: what the plugin may still hear of is
+		// released; the rest never will be.
+		e.notes.close()
+		delivery.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(shutdownGrace):
+		cancelRuns()
+		<-stopped
+	}
+	e.notes.finish()
+	st := e.State()
+	t := st.Total()
+	e.log.Info("stopped", "batches", t.Batches, "rsync_runs", t.RsyncRuns, "paths", t.Paths,
+		"failed_batches", t.Failures, "overflows", st.Overflows, "unsynced_paths", t.Pending+t.InFlight)
+	if err := context.Cause(ctx); errors.Is(err, ErrWatcherStopped) {
+		return err
+	}
+	return nil
+}
+
+// dispatch fans every watcher event out to each remote of its root, to the
+// queue route picks. It returns when ctx ends or the watcher stops.
+func (e *Engine) dispatch(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-e.watcher.Events():
+			if !ok {
+				return
+			}
+			if ev.Op == inotifymask.OpOverflow {
+				if c := e.ov[ev.Root]; c != nil {
+					c.Add(1)
+				}
+				e.log.Warn("events lost; full sync of the root follows", "root", ev.Root, "err", ev.Err)
+			}
+			rs := e.byRoot[ev.Root]
+			for _, x := range route(ev, e.queues) {
+				var adds []uint64
+				if e.notes != nil {
+					adds = make([]uint64, len(rs))
+				}
+				for j, r := range rs {
+					n := r.queues[x.queue].Add(x.ev)
+					if adds != nil {
+						adds[j] = n
+					}
+				}
+				// The plugin hears of the event, unfolded, once every
+				// remote tried it.
+				e.notes.add(ev.Root, x.queue, adds, x.ev)
+			}
+		}
+	}
+}
+
+// work is the worker of one queue of a remote: it syncs each batch, hands
+// it back, and tells plugin delivery that the batch's changes were tried.
+func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
+	for {
+		b, err := q.Next(ctx)
+		if err != nil {
+			return
+		}
+		var res rsyncexec.Result
+		if r.rsync {
+			res = e.runner.Run(runCtx, r.target, b, rsyncexec.RunOptions{Echo: e.echo})
+			if res.Err != nil && !rsyncexec.Retryable(res.Err) {
+				e.log.Error("rsync failed and retrying will not help until the cause is fixed", "root", r.root, "remote", r.dest, "err", res.Err)
+			} else if res.Err == nil {
+				e.log.Info("synced", "root", r.root, "remote", r.dest, "full", b.Full, "reason", b.Reason,
+					"updates", len(b.Updates), "removes", len(b.Removes), "rsync_runs", res.Runs, "took", res.Elapsed.Round(time.Millisecond))
+			}
+		}
+		r.record(b, res)
+		q.Done(b, res.Err)
+		// Success or not, the first attempt of these changes is over.
+		e.notes.attempted(q, b.Through)
+	}
+}

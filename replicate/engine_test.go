@@ -1,0 +1,137 @@
+package replicate
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sersync-go/sersync2/internal/confgen"
+	"github.com/sersync-go/sersync2/internal/poll"
+	"github.com/sersync-go/sersync2/internal/rsyncd"
+	"github.com/sersync-go/sersync2/internal/socksink"
+)
+
+// TestSyncMode: -r pushes what exists, live changes follow, a full-sync
+// request removes what only the remote has, the plugin is told each synced
+// path after the remote has it, and State counts it all.
+func TestSyncMode(t *testing.T) {
+	t.Parallel()
+	d := rsyncd.StartT(t, rsyncd.Options{Auth: true})
+	src := mkdir(t, filepath.Join(t.TempDir(), "src"))
+	dst := d.ModuleDir("www")
+	writeFile(t, filepath.Join(src, "before.txt"), "pushed by -r")
+	addr, told := socksink.Listen(t)
+	cfg := load(t, confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}},
+		Users: d.User, PasswordFile: d.PasswordFile, Port: d.Port, Plugin: "socket", Socket: addr}, "")
+	// The socket plugin's own block watches src too (confgen writes the
+	// first root), so the plugin is told paths under src.
+	e := start(t, cfg, Options{SyncAll: true, Queues: 2})
+	waitTreesEqual(t, src, dst)
+
+	writeFile(t, filepath.Join(src, "a", "new.txt"), "live")
+	writeFile(t, filepath.Join(src, "b.txt"), "live")
+	waitTreesEqual(t, src, dst)
+	socksink.Wait(t, told, cfg.PluginWatch("socket")+"/b.txt")
+
+	writeFile(t, filepath.Join(dst, "remote-only.txt"), "must go")
+	e.RequestFullSync("test")
+	poll.Until(t, 30*time.Second, "the full sync to delete remote-only.txt", func() (bool, string) {
+		_, err := os.Stat(filepath.Join(dst, "remote-only.txt"))
+		return os.IsNotExist(err), ""
+	})
+
+	if rep, err := e.CheckWatches(context.Background()); err != nil || !rep.OK() || rep.Dirs != 2 {
+		t.Errorf("CheckWatches = %+v, %v; want both directories watched", rep, err)
+	}
+	st := e.State()
+	if len(st.Remotes) != 1 || st.QueuesPerRemote != 2 || st.Watches < 2 || len(st.Roots) != 1 || st.Roots[0] != src {
+		t.Fatalf("State = %+v", st)
+	}
+	r := st.Remotes[0]
+	if r.Root != src || !strings.HasSuffix(r.Remote, "::www") || r.Batches < 3 || r.RsyncRuns < 3 || r.Failures != 0 || r.Last.Err != nil || r.Last.At.IsZero() {
+		t.Errorf("RemoteState = %+v", r)
+	}
+	if strings.Contains(e.console.String(), "add watch") {
+		t.Errorf("debug off, yet debug lines on the console:\n%s", e.console.String())
+	}
+}
+
+// TestRemoteDown: a remote that refuses connections keeps its changes,
+// counts the failures and shows them pending; once it is back they arrive.
+func TestRemoteDown(t *testing.T) {
+	t.Parallel()
+	d := rsyncd.StartT(t, rsyncd.Options{Auth: true})
+	src := mkdir(t, filepath.Join(t.TempDir(), "src"))
+	cfg := load(t, confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}},
+		Users: d.User, PasswordFile: d.PasswordFile, Port: d.Port, Timeout: 5}, "")
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, cfg, Options{Queues: 1, RetryBase: 50 * time.Millisecond})
+	writeFile(t, filepath.Join(src, "while-down.txt"), "kept")
+	poll.Until(t, 30*time.Second, "failed batches", func() (bool, string) {
+		r := e.State().Remotes[0]
+		return r.Failures >= 2 && r.Last.Err != nil && (r.Pending > 0 || r.InFlight > 0), ""
+	})
+	if r := e.State().Remotes[0]; r.Pending > 0 && r.PendingSince.IsZero() {
+		t.Errorf("pending without PendingSince: %+v", r)
+	}
+	if err := d.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitTreesEqual(t, src, d.ModuleDir("www"))
+	poll.Until(t, 30*time.Second, "a successful batch", func() (bool, string) {
+		r := e.State().Remotes[0]
+		return r.Last.Err == nil && r.Pending == 0, ""
+	})
+}
+
+// TestPluginOnlyMode: -m socket is the same pipeline without rsync: each
+// change reaches the plugin, as the plugin's watch path is configured, and
+// no rsync runs. Debug on echoes the watcher's lines to the console.
+func TestPluginOnlyMode(t *testing.T) {
+	t.Parallel()
+	addr, got := socksink.Listen(t)
+	src := mkdir(t, filepath.Join(t.TempDir(), "src"))
+	cfg := load(t, confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: "127.0.0.1", Name: "www"}}}},
+		Socket: addr, Debug: true}, "socket")
+	e := start(t, cfg, Options{Plugin: "socket", Rsync: "/nonexistent/rsync", SyncAll: true})
+	name := "sp ace\nnl `touch PWNED` $(x) \xff"
+	writeFile(t, filepath.Join(src, name), "x")
+	socksink.Wait(t, got, src+"/"+name)
+	st := e.State()
+	if len(st.Remotes) != 1 || st.Remotes[0].Remote != "" || st.Remotes[0].RsyncRuns != 0 || st.Remotes[0].Batches == 0 || st.QueuesPerRemote != 1 {
+		t.Errorf("State = %+v", st)
+	}
+	if !strings.Contains(e.console.String(), "add watch: "+src) {
+		t.Errorf("debug on, but no watcher lines on the console:\n%s", e.console.String())
+	}
+}
+
+// TestPlan: the commands --check prints and -r announces, one per remote
+// of each root, in configuration order.
+func TestPlan(t *testing.T) {
+	t.Parallel()
+	a, b := mkdir(t, filepath.Join(t.TempDir(), "a")), mkdir(t, filepath.Join(t.TempDir(), "b"))
+	cfg := load(t, confgen.Config{Roots: []confgen.Root{
+		{Watch: a, Remotes: []confgen.Remote{{IP: "10.0.0.2", Name: "www"}, {IP: "10.0.0.3", Name: "www"}}},
+		{Watch: b, Remotes: []confgen.Remote{{IP: "10.0.0.2", Name: "b"}}}}, Filter: []string{`(.*)\.gz`}}, "")
+	plan, err := Plan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ root, remote string }{{a, "10.0.0.2::www"}, {a, "10.0.0.3::www"}, {b, "10.0.0.2::b"}}
+	if len(plan) != len(want) {
+		t.Fatalf("Plan = %+v", plan)
+	}
+	for i, w := range want {
+		c := plan[i]
+		if c.Root != w.root || c.Remote != w.remote || !strings.HasPrefix(c.Full, "cd "+w.root+" && printf '' | rsync ") ||
+			!strings.HasPrefix(c.FullAnnounced, "cd "+w.root+" && rsync ") || !strings.Contains(c.Update, "--files-from=-") {
+			t.Errorf("Plan[%d] = %+v", i, c)
+		}
+	}
+}
