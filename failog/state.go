@@ -66,7 +66,7 @@ func OpenState(path string) (_ *State, prev Previous, err error) {
 			f.Close()
 		}
 	}()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockWithin(f, lockWait); err != nil {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, prev, fmt.Errorf("%w: %s", ErrStateLocked, path)
 		}
@@ -86,6 +86,23 @@ func OpenState(path string) (_ *State, prev Previous, err error) {
 		d.Close()
 	}
 	return s, prev, nil
+}
+
+// lockWait is how long OpenState waits for the lock: a process that just
+// stopped, or a child forked by one between its fork and exec, may hold it
+// for a moment.
+const lockWait = 2 * time.Second
+
+// lockWithin takes an exclusive flock on f, trying again for up to wait.
+func lockWithin(f *os.File, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond) // polling a lock held elsewhere
+	}
 }
 
 // describe reads a state file's content.

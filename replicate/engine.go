@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/failog"
 	"github.com/sersync-go/sersync2/inotifymask"
 	"github.com/sersync-go/sersync2/internal/outbuf"
 	"github.com/sersync-go/sersync2/plugins"
@@ -52,8 +54,15 @@ type Options struct {
 	// Rsync is the rsync binary; "" means "rsync" from PATH.
 	Rsync string
 	// RetryBase is the hold-off after a failed batch, doubling per
-	// failure; <= 0 means queue.DefaultRetryBase.
+	// failure up to MaxRetry; <= 0 means queue.DefaultRetryBase.
 	RetryBase time.Duration
+	// MaxRetry caps that hold-off; <= 0 means DefaultMaxRetry.
+	MaxRetry time.Duration
+	// StateDir holds the state file that tells a clean stop from a crash,
+	// one per configuration file (failog.StateFile); after an unclean stop
+	// every root gets a full sync to every remote. "" turns this off. Sync
+	// mode only.
+	StateDir string
 	// Log receives the structured log; nil discards it.
 	Log *slog.Logger
 	// Console is where the original's stdout lines go. With <debug
@@ -81,6 +90,11 @@ type Engine struct {
 	byRoot  map[string][]*remote
 	queues  int // per remote
 	ov      map[string]*counter
+
+	faillog *failog.Log   // nil in plugin-only mode
+	state   *failog.State // nil without Options.StateFile
+	// prevUnclean: the state file said the previous run stopped uncleanly.
+	prevUnclean bool
 }
 
 // New checks rsync (sync mode), starts the plugin and the watcher, and
@@ -135,6 +149,26 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 		}()
 	}
 	e.build(roots, exclude)
+	if e.runner != nil {
+		if err := e.openFailLog(); err != nil {
+			return nil, err
+		}
+		if opts.StateDir != "" {
+			if err := e.openState(failog.StateFile(opts.StateDir, cfg.Path)); err != nil {
+				return nil, err
+			}
+			defer func() {
+				if err != nil {
+					// Nothing was accepted: the next start finds the state
+					// this one found.
+					if !e.prevUnclean {
+						_ = e.state.MarkClean()
+					}
+					e.state.Close()
+				}
+			}()
+		}
+	}
 
 	wo := inotifymask.Options{Roots: e.roots, Inotify: cfg.Inotify, Filter: cfg.Filter, Logger: e.log}
 	if e.echo != nil {
@@ -168,6 +202,7 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 		Recursive: e.cfg.Sersync.Rsync.Recursive(),
 		MinDelay:  e.opts.MinDelay,
 		RetryBase: e.opts.RetryBase,
+		MaxRetry:  cmp.Or(e.opts.MaxRetry, DefaultMaxRetry),
 		Log:       e.log,
 	}
 	if e.runner == nil {
@@ -283,6 +318,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.dispatch(ctx)
 		cancel(ErrWatcherStopped)
 	})
+	if e.faillog != nil {
+		wg.Go(func() { e.replayLoop(ctx) })
+	}
 	// <crontab schedule="N"> is a full sync every N minutes.
 	sched := cron.New()
 	if c := e.cfg.Sersync.Crontab; c.Enabled && e.runner != nil {
@@ -317,9 +355,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		<-stopped
 	}
 	e.notes.finish()
+	e.closeFailLog(errors.Is(context.Cause(ctx), ErrWatcherStopped))
 	st := e.State()
 	t := st.Total()
-	e.log.Info("stopped", "batches", t.Batches, "rsync_runs", t.RsyncRuns, "paths", t.Paths,
+	e.log.Info("stopped", "batches", t.Batches, "rsync_runs", t.RsyncRuns, "paths", t.Paths, "faillog_entries", st.FailLog.Entries,
 		"failed_batches", t.Failures, "overflows", st.Overflows, "unsynced_paths", t.Pending+t.InFlight)
 	if err := context.Cause(ctx); errors.Is(err, ErrWatcherStopped) {
 		return err
@@ -374,7 +413,9 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 		}
 		var res rsyncexec.Result
 		if r.rsync {
-			res = e.runner.Run(runCtx, r.target, b, rsyncexec.RunOptions{Echo: e.echo})
+			t, started := targetOf(r, b), time.Now()
+			res = e.runner.Run(runCtx, t, b, rsyncexec.RunOptions{Echo: e.echo})
+			e.account(r, t, b, started, res.Err)
 			if res.Err != nil && !rsyncexec.Retryable(res.Err) {
 				e.log.Error("rsync failed and retrying will not help until the cause is fixed", "root", r.root, "remote", r.dest, "err", res.Err)
 			} else if res.Err == nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -28,6 +30,7 @@ type options struct {
 	minDelay   time.Duration
 	queues     int
 	logLevel   string
+	stateDir   string // "" before defaulting; see stateDir
 	positional []string
 
 	// optionLines are the original's "option: …" stdout lines, in
@@ -63,6 +66,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.DurationVar(&o.minDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
 	fs.IntVar(&o.queues, "queues", replicate.DefaultQueues, "queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (1: one batch at a time per remote)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error")
+	fs.StringVar(&o.stateDir, "state-dir", "", "directory of the state file that tells a clean stop from a crash; after a crash every root is synced in full (default "+defaultStateDirText+")")
 	return fs
 }
 
@@ -110,6 +114,32 @@ func parseArgs(args []string) (*options, error) {
 		o.threads = n
 	}
 	return o, nil
+}
+
+// defaultStateDirText says what defaultStateDir picks, for the help.
+const defaultStateDirText = "/var/lib/sersync2 as root, else $XDG_STATE_HOME/sersync2 or ~/.local/state/sersync2"
+
+// defaultStateDir is where the state file lives without --state-dir: a
+// directory that survives a reboot (not /tmp, which may be emptied by one).
+func defaultStateDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/sersync2"
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "sersync2")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "sersync2")
+	}
+	return "/var/lib/sersync2"
+}
+
+// stateDirOrDefault returns --state-dir, or the default.
+func (o *options) stateDirOrDefault() string {
+	if o.stateDir != "" {
+		return o.stateDir
+	}
+	return defaultStateDir()
 }
 
 func toUsageError(err error) error {

@@ -34,7 +34,7 @@ func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, m
 		}
 	}
 	e, err := replicate.New(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
-		MinDelay: o.minDelay, SyncAll: o.syncAll, Log: log, Console: stdout})
+		MinDelay: o.minDelay, SyncAll: o.syncAll, StateDir: o.stateDirOrDefault(), Log: log, Console: stdout})
 	if err != nil {
 		return err
 	}
