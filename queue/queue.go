@@ -44,6 +44,10 @@ type Options struct {
 	// MaxBackoff caps the retry hold-off and the overflow full-sync spacing.
 	// <= 0 means DefaultMaxBackoff.
 	MaxBackoff time.Duration
+	// MaxRetry caps the retry hold-off alone, so a remote that comes back
+	// is tried again within MaxRetry while overflow full syncs stay spaced
+	// by MaxBackoff. <= 0 or more than MaxBackoff means MaxBackoff.
+	MaxRetry time.Duration
 	// OverflowBase is the minimum spacing between two full syncs triggered
 	// by overflows; it doubles while overflows keep coming, up to MaxBackoff.
 	// <= 0 means DefaultOverflowBase.
@@ -158,7 +162,10 @@ func New(root string, opt Options) *Queue {
 	if opt.RetryBase <= 0 {
 		opt.RetryBase = DefaultRetryBase
 	}
-	opt.RetryBase = min(opt.RetryBase, opt.MaxBackoff)
+	if opt.MaxRetry <= 0 || opt.MaxRetry > opt.MaxBackoff {
+		opt.MaxRetry = opt.MaxBackoff
+	}
+	opt.RetryBase = min(opt.RetryBase, opt.MaxRetry)
 	if opt.OverflowBase <= 0 {
 		opt.OverflowBase = DefaultOverflowBase
 	}
@@ -537,14 +544,14 @@ func (q *Queue) Done(b Batch, err error) {
 }
 
 // backoffLocked returns the hold-off after the q.failures-th consecutive
-// failure: RetryBase doubled per failure, capped at MaxBackoff, plus up to
+// failure: RetryBase doubled per failure, capped at MaxRetry, plus up to
 // 10% jitter so that queues of several remotes drift apart.
 func (q *Queue) backoffLocked() time.Duration {
 	d := q.opt.RetryBase
-	for i := 1; i < q.failures && d < q.opt.MaxBackoff; i++ {
+	for i := 1; i < q.failures && d < q.opt.MaxRetry; i++ {
 		d *= 2
 	}
-	d = min(d, q.opt.MaxBackoff)
+	d = min(d, q.opt.MaxRetry)
 	return d + rand.N(d/10+1)
 }
 

@@ -92,7 +92,9 @@ func (s *Service) Console() io.Writer { return s.console }
 // Options.SyncAll is not repeated.
 func (s *Service) Reload(ctx context.Context, cfg confxml.Config) error {
 	o := s.opts
-	o.SyncAll, o.Console = false, s.console
+	// The state file stays open across reloads: the new engine takes the
+	// old one's (adopt) rather than opening it again.
+	o.SyncAll, o.Console, o.StateDir = false, s.console, ""
 	e, err := New(ctx, cfg, o)
 	if err != nil {
 		s.reloadFailures.Add(1)
@@ -134,6 +136,7 @@ func (s *Service) Run(ctx context.Context) error {
 			return err
 		case h := <-s.next:
 			s.log.Info("reloading: the old configuration finishes its in-flight rsyncs first")
+			e.handedOver.Store(true)
 			cancel()
 			if err := <-done; err != nil {
 				s.log.Warn("the replaced engine stopped with an error", "err", err)
@@ -165,6 +168,9 @@ func (e *Engine) discard() {
 // changes of a remote only old had are dropped. It returns how many
 // pending paths moved and how many were dropped.
 func (e *Engine) adopt(old *Engine) (moved, dropped int) {
+	if e.state == nil {
+		e.state, old.state = old.state, nil
+	}
 	ost := old.State()
 	e.carried.eventsRead, e.carried.overflows = ost.EventsRead, ost.Overflows
 	e.carried.pluginDelivered, e.carried.pluginFailed, e.carried.pluginDropped = ost.PluginDelivered, ost.PluginFailed, ost.PluginDropped

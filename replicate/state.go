@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sersync-go/sersync2/failog"
 	"github.com/sersync-go/sersync2/queue"
 	"github.com/sersync-go/sersync2/rsyncexec"
 )
@@ -101,6 +102,9 @@ type State struct {
 	Threads, QueuesPerRemote int
 	// Roots lists the watched directories.
 	Roots []string
+	// FailLog counts the failLog's entries and what happened to them:
+	// changes that kept failing after a retry (zero in plugin-only mode).
+	FailLog failog.Stats
 }
 
 // RemoteState is the state of one remote of one root.
@@ -165,6 +169,9 @@ func (e *Engine) State() State {
 	s.PluginDropped = ps.Dropped + e.carried.pluginDropped
 	if e.runner != nil {
 		s.RsyncWaiting = e.runner.Waiting()
+	}
+	if e.faillog != nil {
+		s.FailLog = e.faillog.Stats()
 	}
 	for _, r := range e.remotes {
 		rs := RemoteState{Root: r.root, Remote: r.dest, Batches: r.batches.Load(), RsyncRuns: r.runs.Load(),

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -29,6 +31,7 @@ type options struct {
 	queues     int
 	logLevel   string
 	logFormat  string
+	stateDir   string // "" before defaulting; see stateDir
 	positional []string
 
 	statusAddr      string // --status-addr: serve /metrics, /status and the page
@@ -83,6 +86,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.lockDir, "lock-dir", defaultLockDir(), "directory of the lock files that keep one instance per configuration file")
 	fs.BoolVar(&o.man, "man", false, "print the man page (roff) and exit")
 	_ = fs.MarkHidden("man")
+	fs.StringVar(&o.stateDir, "state-dir", "", "directory of the state file that tells a clean stop from a crash; after a crash every root is synced in full (default "+defaultStateDirText+")")
 	return fs
 }
 
@@ -133,6 +137,32 @@ func parseArgs(args []string) (*options, error) {
 		o.threads = n
 	}
 	return o, nil
+}
+
+// defaultStateDirText says what defaultStateDir picks, for the help.
+const defaultStateDirText = "/var/lib/sersync2 as root, else $XDG_STATE_HOME/sersync2 or ~/.local/state/sersync2"
+
+// defaultStateDir is where the state file lives without --state-dir: a
+// directory that survives a reboot (not /tmp, which may be emptied by one).
+func defaultStateDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/sersync2"
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "sersync2")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "sersync2")
+	}
+	return "/var/lib/sersync2"
+}
+
+// stateDirOrDefault returns --state-dir, or the default.
+func (o *options) stateDirOrDefault() string {
+	if o.stateDir != "" {
+		return o.stateDir
+	}
+	return defaultStateDir()
 }
 
 func toUsageError(err error) error {
