@@ -59,6 +59,7 @@ func WriteText(w io.Writer, r Report) error {
 	fmt.Fprintf(&b, "version: %s\nstarted: %s\n", r.Version, r.StartedAt.Format(time.RFC3339))
 	fmt.Fprintf(&b, "watches: %d of %d (max_user_watches)\n", r.Watches, r.MaxUserWatches)
 	fmt.Fprintf(&b, "events read: %d\noverflows: %d\nreloads: %d (%d refused)\n", r.EventsRead, r.Overflows, r.Reloads, r.ReloadFailures)
+	fmt.Fprintf(&b, "failLog entries: %d\n", r.FailLogEntries)
 	if r.Plugin != nil {
 		fmt.Fprintf(&b, "plugin %s: %d deliveries, %d failures\n", r.Plugin.Name, r.Plugin.Deliveries, r.Plugin.Failures)
 	}

@@ -23,6 +23,10 @@ var (
 	descReloadFailures = prometheus.NewDesc("sersync2_reload_failures_total", "Configuration reloads refused (SIGHUP with a bad file).", nil, nil)
 	descPluginOK       = prometheus.NewDesc("sersync2_plugin_deliveries_total", "Changes handed to the plugin.", []string{"plugin"}, nil)
 	descPluginFailed   = prometheus.NewDesc("sersync2_plugin_failures_total", "Changes the plugin failed on.", []string{"plugin"}, nil)
+	descFailLog        = prometheus.NewDesc("sersync2_faillog_entries", "Entries in the failLog now (changes still failing after a retry; a collapsed remote counts one).", nil, nil)
+	descFailLogAdded   = prometheus.NewDesc("sersync2_faillog_recorded_total", "Failures recorded in the failLog.", nil, nil)
+	descFailLogCleared = prometheus.NewDesc("sersync2_faillog_cleared_total", "failLog entries removed because they were synced or made moot.", nil, nil)
+	descFailLogErrs    = prometheus.NewDesc("sersync2_faillog_write_errors_total", "Failed writes of the failLog file (the entries stay in memory).", nil, nil)
 	descPluginDropped  = prometheus.NewDesc("sersync2_plugin_dropped_total", "Changes the plugin never heard of (delivery backlog full, or stopped first).", []string{"plugin"}, nil)
 
 	descPending     = prometheus.NewDesc("sersync2_pending_changes", "Changed paths waiting for a batch.", labelsRemote, nil)
@@ -66,6 +70,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descRsyncWaiting, float64(st.RsyncWaiting))
 	count(descReloads, st.Reloads)
 	count(descReloadFailures, st.ReloadFailures)
+	gauge(descFailLog, float64(st.FailLog.Entries))
+	count(descFailLogAdded, st.FailLog.Recorded)
+	count(descFailLogCleared, st.FailLog.Cleared)
+	count(descFailLogErrs, st.FailLog.WriteErrs)
 	if st.Plugin != "" {
 		count(descPluginOK, st.PluginDelivered, st.Plugin)
 		count(descPluginFailed, st.PluginFailed, st.Plugin)

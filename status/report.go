@@ -21,17 +21,19 @@ type Report struct {
 	// Watches is the number of directories watched; MaxUserWatches the
 	// kernel's per-user limit (fs.inotify.max_user_watches, 0 when it
 	// could not be read).
-	Watches          int            `json:"watches"`
-	MaxUserWatches   int            `json:"max_user_watches"`
-	WatchLimitErrors uint64         `json:"watch_limit_errors"`
-	EventsRead       uint64         `json:"events_read"`
-	Overflows        uint64         `json:"overflows"`
-	RsyncWaiting     int            `json:"rsync_waiting"`
-	Threads          int            `json:"threads"`
-	Reloads          uint64         `json:"reloads"`
-	ReloadFailures   uint64         `json:"reload_failures"`
-	Plugin           *PluginReport  `json:"plugin,omitempty"`
-	Remotes          []RemoteReport `json:"remotes"`
+	Watches          int    `json:"watches"`
+	MaxUserWatches   int    `json:"max_user_watches"`
+	WatchLimitErrors uint64 `json:"watch_limit_errors"`
+	EventsRead       uint64 `json:"events_read"`
+	Overflows        uint64 `json:"overflows"`
+	RsyncWaiting     int    `json:"rsync_waiting"`
+	Threads          int    `json:"threads"`
+	Reloads          uint64 `json:"reloads"`
+	ReloadFailures   uint64 `json:"reload_failures"`
+	// FailLogEntries is the number of entries in the failLog now.
+	FailLogEntries int            `json:"faillog_entries"`
+	Plugin         *PluginReport  `json:"plugin,omitempty"`
+	Remotes        []RemoteReport `json:"remotes"`
 	// LastErrors are the most recent failures of any remote, newest first.
 	LastErrors []ErrorReport `json:"last_errors"`
 }
@@ -115,7 +117,7 @@ type ErrorReport struct {
 func build(st replicate.State, now time.Time, version string, started time.Time, maxWatches int, errs []ErrorReport) Report {
 	r := Report{Time: now, Version: version, StartedAt: started, Roots: st.Roots, Watches: st.Watches, MaxUserWatches: maxWatches,
 		WatchLimitErrors: st.WatchLimitErrors, EventsRead: st.EventsRead, Overflows: st.Overflows, RsyncWaiting: st.RsyncWaiting,
-		Threads: st.Threads, Reloads: st.Reloads, ReloadFailures: st.ReloadFailures, Remotes: []RemoteReport{}, LastErrors: errs}
+		Threads: st.Threads, Reloads: st.Reloads, ReloadFailures: st.ReloadFailures, FailLogEntries: st.FailLog.Entries, Remotes: []RemoteReport{}, LastErrors: errs}
 	if r.Roots == nil {
 		r.Roots = []string{}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/sersync-go/sersync2/failog"
 	"github.com/sersync-go/sersync2/replicate"
 	"github.com/sersync-go/sersync2/rsyncexec"
 )
@@ -57,6 +58,7 @@ func (f fixed) State() replicate.State { return replicate.State(f) }
 func sample(now time.Time) replicate.State {
 	return replicate.State{
 		Roots: []string{"/data"}, Watches: 7, EventsRead: 42, Overflows: 1, Plugin: "socket", PluginDelivered: 3, PluginFailed: 1,
+		FailLog: failog.Stats{Entries: 3, Recorded: 5, Cleared: 2},
 		Remotes: []replicate.RemoteState{
 			{Root: "/data", Remote: "10.0.0.2::www", Pending: 5, PendingSince: now.Add(-90 * time.Second), Batches: 4, Failures: 2, Retries: 2,
 				Runs:        []replicate.RunCount{{Kind: "changes", Exit: 0, N: 2}, {Kind: "changes", Exit: 10, N: 2}},
@@ -119,6 +121,9 @@ func TestMetrics(t *testing.T) {
 		`sersync2_rsync_runs_total{exit="10",kind="changes",remote="10.0.0.2::www",root="/data"} 2`,
 		`sersync2_retries_total{remote="10.0.0.2::www",root="/data"} 2`,
 		`sersync2_plugin_deliveries_total{plugin="socket"} 3`,
+		`sersync2_faillog_entries 3`,
+		`sersync2_faillog_recorded_total 5`,
+		`sersync2_faillog_cleared_total 2`,
 		`sersync2_plugin_failures_total{plugin="socket"} 1`,
 		`sersync2_full_sync_progress_ratio{remote="10.0.0.3::www",root="/data"} 0.5`,
 		`sersync2_full_sync_bytes{remote="10.0.0.3::www",root="/data"} 5000`,

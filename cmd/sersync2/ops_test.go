@@ -71,7 +71,9 @@ func TestE2EStatus(t *testing.T) {
 		lag1, _ = m.value("sersync2_lag_seconds", rl...)
 		failing, _ := m.value("sersync2_remote_failing", rl...)
 		fails, _ := m.value("sersync2_failed_batches_total", rl...)
-		return lag1 > 1 && failing == 1 && fails >= 1, fmt.Sprintf("lag %v failing %v failed batches %v", lag1, failing, fails)
+		entries, _ := m.value("sersync2_faillog_entries")
+		return lag1 > 1 && failing == 1 && fails >= 1 && entries >= 1,
+			fmt.Sprintf("lag %v failing %v failed batches %v failLog entries %v", lag1, failing, fails, entries)
 	})
 	poll.Until(t, 30*time.Second, "the lag to keep rising", func() (bool, string) {
 		lag2, _ := scrape(t, addr).value("sersync2_lag_seconds", rl...)
@@ -109,7 +111,8 @@ func TestE2EStatus(t *testing.T) {
 		m := scrape(t, addr)
 		lag, _ := m.value("sersync2_lag_seconds", rl...)
 		failing, _ := m.value("sersync2_remote_failing", rl...)
-		return lag == 0 && failing == 0, fmt.Sprintf("lag %v failing %v", lag, failing)
+		entries, _ := m.value("sersync2_faillog_entries")
+		return lag == 0 && failing == 0 && entries == 0, fmt.Sprintf("lag %v failing %v failLog entries %v", lag, failing, entries)
 	})
 }
 
