@@ -5,6 +5,11 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 BIN      := ./sersync2
 FUZZTIME ?= 15s
+# make stress: how many seeded random sequences, how many ops each, how
+# many cases at once.
+STRESS_SEEDS    ?= 200
+STRESS_OPS      ?= 200
+STRESS_PARALLEL ?= 4
 # make bench writes its results here; bench/results/local is not tracked, so
 # a run never rewrites the committed results (BENCH_RESULTS=bench/results
 # to record a run for the README).
@@ -13,7 +18,7 @@ BENCH_RESULTS ?= bench/results/local
 DEB_TEST  := rsync openssh-server openssh-client
 DEB_BENCH := lsyncd inotify-tools
 
-.PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz demo bench clean help
+.PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz stress demo bench clean help
 
 all: build
 
@@ -23,6 +28,7 @@ help:
 	@echo "make test    - vet, gofmt, staticcheck, go mod tidy check, go test -race ./..., darwin build"
 	@echo "make demo    - live replication to a local rsync daemon on 127.0.0.1"
 	@echo "make fuzz    - run every fuzz target for FUZZTIME ($(FUZZTIME)) each"
+	@echo "make stress  - random end-to-end stress: STRESS_SEEDS ($(STRESS_SEEDS)) seeded sequences of STRESS_OPS ($(STRESS_OPS)) file ops each"
 	@echo "make bench   - micro-benchmarks, then sersync2 vs lsyncd and an inotifywait loop (BENCH_QUICK=1: under 3 min)"
 
 build:
@@ -69,6 +75,16 @@ fuzz:
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
+
+# stress: the seeded random end-to-end suite (cmd/sersync2/stress_test.go)
+# with many seeds; make test runs its fixed set (seeds 1-12, 150 ops).
+# The full log goes to a temp file; what is printed is every failure (seed,
+# variant, op list, replay command) and the summary line.
+stress:
+	@log=$$(mktemp /tmp/sersync2-stress.XXXXXX); echo "full log: $$log"; \
+	  STRESS_SEEDS=$(STRESS_SEEDS) STRESS_OPS=$(STRESS_OPS) $(GO) test -race -count=1 -timeout 0 \
+	    -parallel $(STRESS_PARALLEL) -run '^TestStress' -v ./cmd/sersync2 >$$log 2>&1; rc=$$?; \
+	  grep -vE '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' $$log; exit $$rc
 
 demo: build
 	$(GO) run ./internal/demo -bin $(BIN)

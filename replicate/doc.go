@@ -8,8 +8,11 @@
 // watch root and every remote of it, a set of queues with one worker each;
 // the watcher's events are routed to them by top-level entry, so a path and
 // its ancestors always share a queue and stay in order, while different
-// top-level entries sync in parallel. A remote that is down or slow never
-// delays the others; its changes are kept and retried with backoff.
+// top-level entries sync in parallel. A full sync of a remote runs alone
+// among that remote's queues (the others wait for it, it waits for them),
+// so nothing it listed before another queue's batch can undo that batch.
+// A remote that is down or slow never delays the others; its changes are
+// kept and retried with backoff.
 //
 // The plugin hears of each change the watcher reported, unfolded, once
 // the first attempt to sync it to every remote of its root is over,

@@ -374,7 +374,13 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 		}
 		var res rsyncexec.Result
 		if r.rsync {
+			// A full sync of a remote runs alone: a batch of another queue
+			// that ran while the full sync's rsync was listing the tree
+			// could be undone by it (a removed directory sent again, a
+			// new file deleted by --delete) with no later event to fix it.
+			unlock := r.exclusive(b.Full)
 			res = e.runner.Run(runCtx, r.target, b, rsyncexec.RunOptions{Echo: e.echo})
+			unlock()
 			if res.Err != nil && !rsyncexec.Retryable(res.Err) {
 				e.log.Error("rsync failed and retrying will not help until the cause is fixed", "root", r.root, "remote", r.dest, "err", res.Err)
 			} else if res.Err == nil {

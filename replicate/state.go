@@ -22,6 +22,10 @@ type remote struct {
 
 	batches, runs, paths, failures counter
 
+	// fullGate makes a full sync exclusive among the remote's queues:
+	// batches hold it shared while their rsync runs, a full sync alone.
+	fullGate sync.RWMutex
+
 	mu   sync.Mutex
 	last Result
 }
@@ -33,6 +37,17 @@ type Result struct {
 	Full  bool          // a full sync
 	Paths int
 	Err   error
+}
+
+// exclusive holds the remote's full-sync gate for one rsync run: alone
+// for a full sync, shared otherwise. It returns the release.
+func (r *remote) exclusive(full bool) func() {
+	if full {
+		r.fullGate.Lock()
+		return r.fullGate.Unlock
+	}
+	r.fullGate.RLock()
+	return r.fullGate.RUnlock
 }
 
 func (r *remote) record(b queue.Batch, res rsyncexec.Result) {

@@ -103,7 +103,13 @@ func (p *proc) rsyncRuns() int {
 // waitTreesEqual polls until dst mirrors src.
 func waitTreesEqual(t *testing.T, src, dst string, opts treecmp.Options) {
 	t.Helper()
-	poll.Until(t, 60*time.Second, fmt.Sprintf("%s to mirror %s", dst, src), func() (bool, string) {
+	waitTreesEqualWithin(t, 60*time.Second, src, dst, opts)
+}
+
+// waitTreesEqualWithin polls until dst mirrors src or timeout passes.
+func waitTreesEqualWithin(t *testing.T, timeout time.Duration, src, dst string, opts treecmp.Options) {
+	t.Helper()
+	poll.Until(t, timeout, fmt.Sprintf("%s to mirror %s", dst, src), func() (bool, string) {
 		diff, err := treecmp.Diff(src, dst, opts)
 		if err != nil {
 			return false, err.Error()
@@ -162,32 +168,42 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-var watchCheckDone = regexp.MustCompile(`msg="watch check done" dirs=(\d+) watches=(\d+) unwatched=(\d+) stale=(\d+)`)
+var watchCheckDone = regexp.MustCompile(`msg="watch check done" dirs=(\d+) watches=(\d+) unwatched=(\d+) stale=(\d+)(?: missing_roots=(\d+))?`)
 
 // checkWatches sends SIGUSR2 and fails the test unless the self-check it
-// starts finds every directory watched and no stale watch.
+// starts finds every directory watched, no stale watch and no missing
+// root. It prints the problem lines the check logged.
 func (p *proc) checkWatches(t *testing.T) {
 	t.Helper()
-	before := len(watchCheckDone.FindAllString(p.stderr.String(), -1))
+	log := p.stderr.String()
+	before := len(watchCheckDone.FindAllString(log, -1))
 	if err := p.cmd.Process.Signal(syscall.SIGUSR2); err != nil {
 		t.Fatal(err)
 	}
+	checkLines := func() string {
+		var lines []string
+		for _, l := range strings.Split(strings.TrimPrefix(p.stderr.String(), log), "\n") {
+			if strings.Contains(l, `msg="watch check`) {
+				lines = append(lines, l)
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
 	var m []string
 	poll.Until(t, 30*time.Second, "the watch check", func() (bool, string) {
+		select {
+		case <-p.done:
+			t.Fatalf("sersync2 exited after SIGUSR2: %v", p.err)
+		default:
+		}
 		all := watchCheckDone.FindAllStringSubmatch(p.stderr.String(), -1)
 		if len(all) <= before {
-			return false, ""
+			return false, checkLines()
 		}
 		m = all[len(all)-1]
 		return true, ""
 	})
-	if m[3] != "0" || m[4] != "0" || m[1] != m[2] {
-		var problems []string
-		for _, l := range strings.Split(p.stderr.String(), "\n") {
-			if strings.Contains(l, "watch check:") {
-				problems = append(problems, l)
-			}
-		}
-		t.Errorf("watch check: %s\n%s", m[0], strings.Join(problems, "\n"))
+	if m[3] != "0" || m[4] != "0" || m[5] != "" && m[5] != "0" || m[1] != m[2] {
+		t.Errorf("watch check: %s\n%s", m[0], checkLines())
 	}
 }

@@ -26,6 +26,9 @@ type Options struct {
 	// slash) found on either side; true leaves the entry, and for a
 	// directory its whole subtree, out of the comparison.
 	Skip func(rel string, dir bool) bool
+	// AllowExtra leaves out what exists only in b: b must hold everything
+	// of a, equal, and may hold more (a mirror fed without deletes).
+	AllowExtra bool
 }
 
 type kind int
@@ -91,6 +94,9 @@ func Diff(a, b string, opts Options) ([]string, error) {
 			diffs = append(diffs, fmt.Sprintf("missing in %s: %q (%s)", b, n, x.kind))
 			continue
 		case !inA:
+			if opts.AllowExtra {
+				continue
+			}
 			diffs = append(diffs, fmt.Sprintf("extra in %s: %q (%s)", b, n, y.kind))
 			continue
 		}

@@ -52,6 +52,11 @@ func TestDiffReportsEachKind(t *testing.T) {
 	}{
 		{"missing", Options{}, func(t *testing.T, b string) { rm(t, b, "a.txt") }, `missing in`},
 		{"extra", Options{}, func(t *testing.T, b string) { write(t, b, "new", "n", 0o644) }, `extra in`},
+		{"missing with AllowExtra", Options{AllowExtra: true}, func(t *testing.T, b string) { rm(t, b, "a.txt") }, `missing in`},
+		{"type with AllowExtra", Options{AllowExtra: true}, func(t *testing.T, b string) {
+			rm(t, b, "d1/d2/f")
+			mkdir(t, b, "d1/d2/f")
+		}, `"d1/d2/f": type differs: file vs dir`},
 		{"type", Options{}, func(t *testing.T, b string) {
 			rm(t, b, "a.txt")
 			mkdir(t, b, "a.txt")
@@ -110,6 +115,10 @@ func TestDiffIgnores(t *testing.T) {
 		{"sub-second mtime", Options{}, func(t *testing.T, b string) { chtime(t, b, "a.txt", stamp.Add(300*time.Millisecond)) }},
 		{"NoMtime", Options{NoMtime: true}, func(t *testing.T, b string) { chtime(t, b, "a.txt", stamp.Add(time.Hour)) }},
 		{"NoMode", Options{NoMode: true}, func(t *testing.T, b string) { chmod(t, b, "a.txt", 0o600) }},
+		{"AllowExtra", Options{AllowExtra: true}, func(t *testing.T, b string) {
+			write(t, b, "extra", "e", 0o644)
+			mkdir(t, b, "d1/extra-dir")
+		}},
 		{"Skip subtree", Options{Skip: func(rel string, dir bool) bool { return dir && rel == "d1" }}, func(t *testing.T, b string) {
 			rm(t, b, "d1/d2/f")
 			write(t, b, "d1/extra", "e", 0o644)

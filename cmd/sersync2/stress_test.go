@@ -1,0 +1,266 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sersync-go/sersync2/internal/confgen"
+	"github.com/sersync-go/sersync2/internal/fsgen"
+	"github.com/sersync-go/sersync2/internal/rsyncd"
+	"github.com/sersync-go/sersync2/internal/treecmp"
+)
+
+// The random stress suite. Knobs (environment):
+//
+//	STRESS_SEEDS=N  run seeds 1..N, seed s in variant (s-1) mod the number
+//	                of variants (default: the fixed set make test runs)
+//	STRESS_SEED=N   run seed N alone, in every variant (-run picks one)
+//	STRESS_OPS=N    operations per sequence (default 150)
+const (
+	defaultStressSeeds = 14
+	defaultStressOps   = 150
+	// stressWait bounds the wait for the mirrors to converge after the
+	// last op; they normally do within a few seconds.
+	stressWait = 30 * time.Second
+)
+
+// stressVariant is one configuration random sequences run against.
+type stressVariant struct {
+	name      string
+	args      []string // sersync2 flags besides -o
+	deleteOff bool
+	modules   []string // one <remote> each, on one daemon; default "www"
+	filter    []string // <filter> excludes
+	skip      func(rel string, dir bool) bool
+	gen       fsgen.Options
+	// prefill is how many files the tree holds before sersync2 starts,
+	// so that a -r full sync is still running while the ops begin.
+	prefill int
+}
+
+var stressVariants = []stressVariant{
+	{name: "stock"},
+	{name: "delete-off", deleteOff: true, gen: fsgen.Options{NoDirToFile: true}},
+	{name: "two-remotes", modules: []string{"www", "www2"}},
+	{name: "filter", filter: []string{`(.*)\.tmp`, `^cache/*`}, skip: filteredOut,
+		gen: fsgen.Options{ExcludeSuffix: ".tmp", ExcludeTopDir: "cache"}},
+	{name: "queues-1", args: []string{"--queues", "1"}},
+	{name: "queues-4", args: []string{"--queues", "4"}},
+	{name: "full-sync-4-queues", args: []string{"-r", "--queues", "4"}, prefill: 3000},
+}
+
+// filteredOut says what the filter variant's excludes keep off the
+// mirror: any path with a component ending in .tmp, and the top-level
+// cache directory.
+func filteredOut(rel string, _ bool) bool {
+	if rel == "cache" || strings.HasPrefix(rel, "cache/") {
+		return true
+	}
+	for c := range strings.SplitSeq(rel, "/") {
+		if strings.HasSuffix(c, ".tmp") {
+			return true
+		}
+	}
+	return false
+}
+
+func envInt(t *testing.T, name string, def int64) int64 {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		t.Fatalf("%s=%q: want a number", name, s)
+	}
+	return n
+}
+
+// stressSeeds returns the seeds of variant i: with one set, one alone;
+// else those of 1..n that fall to it round robin.
+func stressSeeds(i int, one, n int64) []int64 {
+	if one != 0 {
+		return []int64{one}
+	}
+	var out []int64
+	for s := int64(i) + 1; s <= n; s += int64(len(stressVariants)) {
+		out = append(out, s)
+	}
+	return out
+}
+
+// stressTally counts what a run did, for the summary line.
+type stressTally struct {
+	mu         sync.Mutex
+	cases, ops int
+	fails      []string
+}
+
+func (s *stressTally) add(name string, ops int, failed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cases++
+	s.ops += ops
+	if failed {
+		s.fails = append(s.fails, name)
+	}
+}
+
+// TestStress replays seeded random sequences of file-system operations
+// against sersync2 and a real rsync daemon, in every variant, and checks
+// the mirrors and the watches once everything settled.
+func TestStress(t *testing.T) {
+	t.Parallel()
+	nOps := int(envInt(t, "STRESS_OPS", defaultStressOps))
+	one := envInt(t, "STRESS_SEED", 0)
+	n := envInt(t, "STRESS_SEEDS", defaultStressSeeds)
+	tally := &stressTally{}
+	t.Cleanup(func() {
+		t.Logf("stress summary: %d cases, %d ops, %d failed %q", tally.cases, tally.ops, len(tally.fails), tally.fails)
+	})
+	names := hostileNames(t)
+	for i, v := range stressVariants {
+		v.gen.Names = names
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			for _, s := range stressSeeds(i, one, n) {
+				t.Run(fmt.Sprintf("seed=%d", s), func(t *testing.T) {
+					t.Parallel()
+					ops := fsgen.Generate(s, nOps, v.gen)
+					t.Cleanup(func() { tally.add(fmt.Sprintf("%s/%d", v.name, s), len(ops), t.Failed()) })
+					runStress(t, v, ops, fmt.Sprintf("seed %d, variant %s", s, v.name),
+						fmt.Sprintf("STRESS_SEED=%d STRESS_OPS=%d go test -race -count=1 ./cmd/sersync2 -run 'TestStress/^%s$/^seed=%d$'", s, nOps, v.name, s))
+				})
+			}
+		})
+	}
+}
+
+// runStress starts a daemon and sersync2 as v says, applies ops to the
+// watched tree (with their planned delays), waits until every mirror
+// follows the source, asks sersync2 to check its watches, checks the
+// mirrors once more and that no file name was run as a command. A failure
+// prints what, the ops and how to replay.
+func runStress(t *testing.T, v stressVariant, ops []fsgen.Op, what, replay string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("FAILED: %s, %d ops; replay with:\n  %s\nops:\n%s", what, len(ops), replay, fsgen.Format(ops))
+		}
+	})
+	modules := v.modules
+	if len(modules) == 0 {
+		modules = []string{"www"}
+	}
+	d := rsyncd.StartT(t, rsyncd.Options{Auth: true, Modules: modules})
+	work := t.TempDir()
+	src, outside := filepath.Join(work, "src"), filepath.Join(work, "outside")
+	for _, dir := range []string{src, outside} {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range v.prefill {
+		writeFile(t, filepath.Join(src, fmt.Sprintf("pre%d", i%10), fmt.Sprintf("f%05d", i)), strings.Repeat("p", 1+i%200))
+	}
+	root := confgen.Root{Watch: src}
+	for _, m := range modules {
+		root.Remotes = append(root.Remotes, confgen.Remote{IP: d.IP, Name: m})
+	}
+	c := confgen.Config{Roots: []confgen.Root{root}, Users: d.User, PasswordFile: d.PasswordFile, Port: d.Port,
+		DeleteOff: v.deleteOff, Filter: v.filter}
+	p := startSersync(t, work, append(v.args, "-o", writeConf(t, work, c))...)
+	p.waitReady(t)
+
+	var failed []string
+	for i, op := range ops {
+		time.Sleep(op.Delay) // the plan's pace between ops, not synchronisation
+		if err := op.Apply(src, outside); err != nil {
+			failed = append(failed, fmt.Sprintf("op %d: %v", i, err))
+		}
+	}
+	if len(failed) > 0 {
+		t.Logf("%d ops could not be applied (tolerated):\n%s", len(failed), strings.Join(failed, "\n"))
+	}
+	opts := treecmp.Options{NoMode: true, NoMtime: true, AllowExtra: v.deleteOff, Skip: v.skip}
+	for _, m := range modules {
+		waitTreesEqualWithin(t, stressWait, src, d.ModuleDir(m), opts)
+	}
+	p.checkWatches(t)
+	// Settled means settled: nothing may change the mirrors afterwards.
+	for _, m := range modules {
+		treecmp.EqualT(t, src, d.ModuleDir(m), opts)
+	}
+	noPWNED(t, work, d.Dir)
+}
+
+// TestStressMkdirPThenRenameTop: 50 times mkdir -p top_i/a/b/c at once
+// followed by mv top_i moved_i, then a moment later three files in
+// moved_i/a/b/c and one in moved_i/a; all 200 reach the mirror. A watcher
+// that watched top_i/a before the rename and tried its children under the
+// old name after it lost most of them.
+func TestStressMkdirPThenRenameTop(t *testing.T) {
+	t.Parallel()
+	var ops []fsgen.Op
+	for i := range 50 {
+		ops = append(ops,
+			fsgen.Op{Kind: fsgen.MkdirAll, Path: fmt.Sprintf("top_%d/a/b/c", i)},
+			fsgen.Op{Kind: fsgen.Rename, Path: fmt.Sprintf("top_%d", i), To: fmt.Sprintf("moved_%d", i)})
+	}
+	for i := range 50 {
+		for j, f := range []string{"a/b/c/f1", "a/b/c/f2", "a/b/c/f3", "a/f4"} {
+			op := fsgen.Op{Kind: fsgen.Create, Path: fmt.Sprintf("moved_%d/%s", i, f), Size: int64(100 + i*4 + j), Salt: uint32(i*4 + j)}
+			if i == 0 && j == 0 {
+				op.Delay = 20 * time.Millisecond
+			}
+			ops = append(ops, op)
+		}
+	}
+	v := stressVariant{name: "mkdir-p-rename-top", args: []string{"-r", "-n", "10"}}
+	runStress(t, v, ops, "fixed sequence, stock toggles, -r -n 10",
+		"go test -race -count=1 ./cmd/sersync2 -run '^TestStressMkdirPThenRenameTop$'")
+}
+
+// TestStressNestedRenamesAfterMkdirP: with <delete start="false">, nested
+// directories renamed at every level right after mkdir -p made them, then
+// deeper mkdir -p below the renamed ones, more renames, and files written
+// a moment later at several levels: every file and directory of the
+// source is on the mirror.
+func TestStressNestedRenamesAfterMkdirP(t *testing.T) {
+	t.Parallel()
+	var ops []fsgen.Op
+	for i := range 20 {
+		r := fmt.Sprintf("r%d", i)
+		x := r + "_x"
+		ops = append(ops,
+			fsgen.Op{Kind: fsgen.MkdirAll, Path: r + "/a/b/c/d"},
+			fsgen.Op{Kind: fsgen.Rename, Path: r + "/a/b", To: r + "/a/B"},
+			fsgen.Op{Kind: fsgen.Rename, Path: r, To: x},
+			fsgen.Op{Kind: fsgen.MkdirAll, Path: x + "/a/B/c/d/e/f"},
+			fsgen.Op{Kind: fsgen.Rename, Path: x + "/a/B/c/d", To: x + "/a/B/c/D"},
+			fsgen.Op{Kind: fsgen.Rename, Path: x + "/a", To: x + "/A"},
+			fsgen.Op{Kind: fsgen.MkdirAll, Path: x + "/A/B/c/D/e/f/g/h"},
+			fsgen.Op{Kind: fsgen.Rename, Path: x + "/A/B/c/D/e", To: x + "/A/B/c/D/E"},
+		)
+	}
+	for i := range 20 {
+		x := fmt.Sprintf("r%d_x", i)
+		for j, f := range []string{"A/B/c/D/E/f/g/h/f1", "A/B/c/D/E/f/f2", "A/B/c/D/f3", "A/B/f4", "A/f5"} {
+			op := fsgen.Op{Kind: fsgen.Create, Path: x + "/" + f, Size: int64(200 + i*5 + j), Salt: uint32(i*5 + j)}
+			if i == 0 && j == 0 {
+				op.Delay = 20 * time.Millisecond
+			}
+			ops = append(ops, op)
+		}
+	}
+	v := stressVariant{name: "nested-renames-delete-off", deleteOff: true}
+	runStress(t, v, ops, "fixed sequence, delete off",
+		"go test -race -count=1 ./cmd/sersync2 -run '^TestStressNestedRenamesAfterMkdirP$'")
+}
