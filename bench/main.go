@@ -96,7 +96,7 @@ func quickSizes() sizes {
 	s.w5Chunks, s.w5Over = 50, 2500*time.Millisecond
 	s.w7 = []phase{{200, 5 * time.Second}, {2000, 2 * time.Second}, {10_000, time.Second}}
 	s.fanFiles, s.fanOver = 2000, 12*time.Second
-	s.dirsN, s.dirsDuring, s.dirsReady = 50_000, 500, 3*time.Minute
+	s.dirsN, s.dirsFilesPer, s.dirsDuring, s.dirsReady = 20_000, 1, 500, 3*time.Minute
 	return s
 }
 
@@ -127,8 +127,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		wanRTT   = fs.Duration("wan-rtt", 50*time.Millisecond, "round trip the delay proxy adds in the WAN cases")
 		slowRTT  = fs.Duration("slow-rtt", 400*time.Millisecond, "round trip to the slow remote of the fan-out case")
 		remotes  = fs.Int("fan-remotes", 0, "remotes of the fan-out case (default 20)")
-		dirs     = fs.Int("dirs", 0, "leaf directories of the big-tree case (default 1,000,000, quick 50,000)")
-		dirFiles = fs.Int("dir-files", -1, "files in each leaf directory of the big-tree case (default 2)")
+		dirs     = fs.Int("dirs", 0, "leaf directories of the big-tree case (default 1,000,000, quick 20,000)")
+		dirFiles = fs.Int("dir-files", -1, "files in each leaf directory of the big-tree case (default 2, quick 1)")
 		logLevel = fs.String("log-level", "info", "progress log level on stderr: debug, info, warn")
 	)
 	if err := fs.Parse(args); err != nil {
