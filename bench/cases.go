@@ -156,7 +156,7 @@ func prepareDirs(c *cell) error {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			errs[w] = buildLeaves(roots, w, workers, n, f, c.size.dirsFilesPer)
+			errs[w] = buildLeaves(c.ctx, roots, w, workers, n, f, c.size.dirsFilesPer)
 		})
 	}
 	wg.Wait()
@@ -168,9 +168,13 @@ func prepareDirs(c *cell) error {
 }
 
 // buildLeaves creates leaves w, w+step, … of the tree below every root,
-// with their parents and files, all timed treeTime.
-func buildLeaves(roots []string, w, step, n, f, files int) error {
+// with their parents and files, all timed treeTime. It stops early when
+// ctx ends.
+func buildLeaves(ctx context.Context, roots []string, w, step, n, f, files int) error {
 	for i := w; i < n; i += step {
+		if i%1024 == w && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		leaf := leafDir(i, f)
 		for _, root := range roots {
 			d := filepath.Join(root, leaf)

@@ -21,6 +21,7 @@ import (
 // cell is one (tool, workload) run: its own directory, source, daemon and
 // target.
 type cell struct {
+	ctx  context.Context // the run's: a long prepare stops when it ends
 	cfg  config
 	size sizes  // the workload's dimensions (cfg.size, adjusted by the workload)
 	dir  string // everything of the cell lives below it
@@ -129,7 +130,7 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 		return fail(err)
 	}
 	defer os.RemoveAll(dir)
-	c := &cell{cfg: cfg, size: wl.sizes(cfg), workload: wlName, dir: dir, src: filepath.Join(dir, "src"), names: names, seed: uint64(time.Now().UnixNano())}
+	c := &cell{ctx: ctx, cfg: cfg, size: wl.sizes(cfg), workload: wlName, dir: dir, src: filepath.Join(dir, "src"), names: names, seed: uint64(time.Now().UnixNano())}
 	r.Files = wl.files(c.size, names)
 	if err := os.Mkdir(c.src, 0o755); err != nil {
 		return fail(err)
