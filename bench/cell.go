@@ -377,7 +377,8 @@ func countRecv(p string, off int64, rel string) (int, error) {
 
 var ourRuns = regexp.MustCompile(`msg=synced .*rsync_runs=(\d+)`)
 
-// ourRsyncRuns sums the rsync_runs sersync2 logged for its batches.
+// ourRsyncRuns sums the rsync_runs sersync2 logged for its batches (at
+// debug level, which startOurs turns on).
 func ourRsyncRuns(log string) int {
 	n := 0
 	for _, m := range ourRuns.FindAllStringSubmatch(log, -1) {

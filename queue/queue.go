@@ -44,6 +44,10 @@ type Options struct {
 	// MaxBackoff caps the retry hold-off and the overflow full-sync spacing.
 	// <= 0 means DefaultMaxBackoff.
 	MaxBackoff time.Duration
+	// MaxRetry caps the retry hold-off alone, so a remote that comes back
+	// is tried again within MaxRetry while overflow full syncs stay spaced
+	// by MaxBackoff. <= 0 or more than MaxBackoff means MaxBackoff.
+	MaxRetry time.Duration
 	// OverflowBase is the minimum spacing between two full syncs triggered
 	// by overflows; it doubles while overflows keep coming, up to MaxBackoff.
 	// <= 0 means DefaultOverflowBase.
@@ -97,6 +101,9 @@ type flight struct {
 	reason  string
 	attempt int
 	ents    []ent // kept entries, for requeueing on failure
+	// since is when the oldest change of the batch started to wait: a
+	// failed batch's paths keep it when they go back to pending.
+	since time.Time
 }
 
 type fullRequest struct {
@@ -155,7 +162,10 @@ func New(root string, opt Options) *Queue {
 	if opt.RetryBase <= 0 {
 		opt.RetryBase = DefaultRetryBase
 	}
-	opt.RetryBase = min(opt.RetryBase, opt.MaxBackoff)
+	if opt.MaxRetry <= 0 || opt.MaxRetry > opt.MaxBackoff {
+		opt.MaxRetry = opt.MaxBackoff
+	}
+	opt.RetryBase = min(opt.RetryBase, opt.MaxRetry)
 	if opt.OverflowBase <= 0 {
 		opt.OverflowBase = DefaultOverflowBase
 	}
@@ -386,6 +396,10 @@ func (q *Queue) tryCutLocked(now time.Time) (Batch, bool, time.Time) {
 }
 
 func (q *Queue) cutFullLocked(now time.Time) Batch {
+	since := now
+	if len(q.pend) > 0 {
+		since = q.firstAt
+	}
 	q.stats.covered += uint64(len(q.pend))
 	clear(q.pend)
 	clear(q.order)
@@ -396,7 +410,7 @@ func (q *Queue) cutFullLocked(now time.Time) Batch {
 		q.ov.interval = min(2*q.ov.interval, q.opt.MaxBackoff)
 	}
 	q.lastID++
-	f := &flight{id: q.lastID, full: true, reason: q.full.reason, attempt: q.full.attempt}
+	f := &flight{id: q.lastID, full: true, reason: q.full.reason, attempt: q.full.attempt, since: since}
 	q.fly = f
 	q.full = fullRequest{}
 	q.stats.batches++
@@ -407,6 +421,7 @@ func (q *Queue) cutFullLocked(now time.Time) Batch {
 // cutLocked takes up to MaxBatch pending paths, oldest first, drops those
 // an ancestor in the same batch covers, and hands out the rest.
 func (q *Queue) cutLocked() Batch {
+	since := q.firstAt
 	take := min(len(q.pend), q.opt.MaxBatch)
 	ents := make([]ent, take)
 	for i, p := range q.order[q.head : q.head+take] {
@@ -438,7 +453,7 @@ func (q *Queue) cutLocked() Batch {
 		}
 		b.Attempt = max(b.Attempt, int(e.it.attempt))
 	}
-	q.fly = &flight{id: b.id, ents: kept, attempt: b.Attempt}
+	q.fly = &flight{id: b.id, ents: kept, attempt: b.Attempt, since: since}
 	q.stats.batches++
 	return b
 }
@@ -513,8 +528,8 @@ func (q *Queue) Done(b Batch, err error) {
 		}
 		e.it.attempt++
 		e.it.first = 0
-		if len(q.pend) == 0 {
-			q.firstAt = now
+		if len(q.pend) == 0 || f.since.Before(q.firstAt) {
+			q.firstAt = f.since
 		}
 		q.order = append(q.order, e.path)
 		q.pend[e.path] = e.it
@@ -529,14 +544,14 @@ func (q *Queue) Done(b Batch, err error) {
 }
 
 // backoffLocked returns the hold-off after the q.failures-th consecutive
-// failure: RetryBase doubled per failure, capped at MaxBackoff, plus up to
+// failure: RetryBase doubled per failure, capped at MaxRetry, plus up to
 // 10% jitter so that queues of several remotes drift apart.
 func (q *Queue) backoffLocked() time.Duration {
 	d := q.opt.RetryBase
-	for i := 1; i < q.failures && d < q.opt.MaxBackoff; i++ {
+	for i := 1; i < q.failures && d < q.opt.MaxRetry; i++ {
 		d *= 2
 	}
-	d = min(d, q.opt.MaxBackoff)
+	d = min(d, q.opt.MaxRetry)
 	return d + rand.N(d/10+1)
 }
 

@@ -162,28 +162,43 @@ func TestRetryBackoffAndNewerChangeWins(t *testing.T) {
 	}
 }
 
+// TestBackoffIsCapped: the retry hold-off doubles up to MaxBackoff, or up
+// to MaxRetry when that is lower (a returning remote is tried within
+// seconds).
 func TestBackoffIsCapped(t *testing.T) {
 	t.Parallel()
-	clk := newFakeClock()
-	var last time.Duration
-	q := New(root, Options{
-		Now: clk.Now, RetryBase: time.Second, MaxBackoff: 60 * time.Second,
-		OnRetry: func(_ Batch, _ error, next time.Duration) { last = next },
-	})
-	q.Add(upd("a"))
-	for i := range 40 {
-		b := mustNext(t, q)
-		if b.Attempt != i {
-			t.Fatalf("attempt %d, want %d", b.Attempt, i)
-		}
-		q.Done(b, errRsync)
-		if last > 66*time.Second {
-			t.Fatalf("failure %d: backoff %v above MaxBackoff+10%%", i+1, last)
-		}
-		clk.Advance(last)
-	}
-	if last < 60*time.Second {
-		t.Fatalf("backoff after 40 failures %v, want the cap 60s", last)
+	for _, tt := range []struct {
+		name     string
+		maxRetry time.Duration
+		want     time.Duration
+	}{
+		{"MaxBackoff", 0, 60 * time.Second},
+		{"MaxRetry", 5 * time.Second, 5 * time.Second},
+		{"MaxRetry above MaxBackoff", 2 * time.Minute, 60 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			var last time.Duration
+			q := New(root, Options{
+				Now: clk.Now, RetryBase: time.Second, MaxBackoff: 60 * time.Second, MaxRetry: tt.maxRetry,
+				OnRetry: func(_ Batch, _ error, next time.Duration) { last = next },
+			})
+			q.Add(upd("a"))
+			for i := range 40 {
+				b := mustNext(t, q)
+				if b.Attempt != i {
+					t.Fatalf("attempt %d, want %d", b.Attempt, i)
+				}
+				q.Done(b, errRsync)
+				if last > tt.want+tt.want/10 {
+					t.Fatalf("failure %d: backoff %v above %v+10%%", i+1, last, tt.want)
+				}
+				clk.Advance(last)
+			}
+			if last < tt.want {
+				t.Fatalf("backoff after 40 failures %v, want the cap %v", last, tt.want)
+			}
+		})
 	}
 }
 
@@ -211,7 +226,8 @@ func TestRetryThroughNextWithRealClock(t *testing.T) {
 }
 
 // TestPendingSince: Stats.PendingSince is when paths started to be pending
-// without a break, and zero once nothing is.
+// without a break, and zero once nothing is; InFlightSince is the cut
+// batch's, and a failed batch's paths keep it when they go back.
 func TestPendingSince(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()
@@ -227,13 +243,13 @@ func TestPendingSince(t *testing.T) {
 		t.Fatalf("PendingSince %v, want the first change's %v", st.PendingSince, t0)
 	}
 	b := mustNext(t, q)
-	if st := q.Stats(); !st.PendingSince.IsZero() {
-		t.Fatalf("all cut: PendingSince %v", st.PendingSince)
+	if st := q.Stats(); !st.PendingSince.IsZero() || !st.InFlightSince.Equal(t0) {
+		t.Fatalf("all cut: PendingSince %v InFlightSince %v, want zero and %v", st.PendingSince, st.InFlightSince, t0)
 	}
 	clk.Advance(time.Second)
 	q.Done(b, errRsync)
-	if st := q.Stats(); !st.PendingSince.Equal(clk.Now()) {
-		t.Fatalf("requeued: PendingSince %v, want %v", st.PendingSince, clk.Now())
+	if st := q.Stats(); !st.PendingSince.Equal(t0) || !st.InFlightSince.IsZero() {
+		t.Fatalf("requeued: PendingSince %v InFlightSince %v, want %v and zero", st.PendingSince, st.InFlightSince, t0)
 	}
 }
 

@@ -24,6 +24,11 @@ type Stats struct {
 	// break (zero when none are): the age of the oldest pending change,
 	// or older when a capped batch left newer ones behind.
 	PendingSince time.Time
+	// InFlightSince is when the oldest change of the in-flight batch
+	// started to wait (zero when none is in flight). A failed batch's
+	// paths keep that time when they go back to pending, so the older of
+	// the two is how long the remote has been behind.
+	InFlightSince time.Time
 
 	Events     uint64 // calls of Add (overflows included)
 	Merged     uint64 // changes that landed on a path already pending
@@ -60,6 +65,7 @@ func (q *Queue) Stats() Stats {
 		s.InFlight = 1
 		s.InFlightPaths = len(q.fly.ents)
 		s.InFlightFull = q.fly.full
+		s.InFlightSince = q.fly.since
 	}
 	return s
 }

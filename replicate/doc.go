@@ -12,7 +12,14 @@
 // among that remote's queues (the others wait for it, it waits for them),
 // so nothing it listed before another queue's batch can undo that batch.
 // A remote that is down or slow never delays the others; its changes are
-// kept and retried with backoff.
+// kept and retried with backoff, at most DefaultMaxRetry apart.
+//
+// What still fails after one retry is recorded in the failLog (package
+// failog), which the engine replays at start and every timeToExecute
+// minutes by handing the entries back to the queues; a success removes
+// them (failures.go). With Options.StateDir, a start after an unclean
+// stop syncs every root in full, and a clean stop records a full sync for
+// any remote that still had changes waiting.
 //
 // The plugin hears of each change the watcher reported, unfolded, once
 // the first attempt to sync it to every remote of its root is over,

@@ -1,17 +1,20 @@
 package replicate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/failog"
 	"github.com/sersync-go/sersync2/inotifymask"
 	"github.com/sersync-go/sersync2/internal/outbuf"
 	"github.com/sersync-go/sersync2/plugins"
@@ -52,8 +55,23 @@ type Options struct {
 	// Rsync is the rsync binary; "" means "rsync" from PATH.
 	Rsync string
 	// RetryBase is the hold-off after a failed batch, doubling per
-	// failure; <= 0 means queue.DefaultRetryBase.
+	// failure up to MaxRetry; <= 0 means queue.DefaultRetryBase.
 	RetryBase time.Duration
+	// SummaryEvery is how often a Service logs its summary line while
+	// there is work; <= 0 means DefaultSummaryEvery.
+	SummaryEvery time.Duration
+	// Terminal, when set, is a terminal on which a Service redraws the
+	// progress of running full syncs every second; otherwise it logs it
+	// every ProgressEvery (<= 0: DefaultProgressEvery).
+	Terminal      io.Writer
+	ProgressEvery time.Duration
+	// MaxRetry caps that hold-off; <= 0 means DefaultMaxRetry.
+	MaxRetry time.Duration
+	// StateDir holds the state file that tells a clean stop from a crash,
+	// one per configuration file (failog.StateFile); after an unclean stop
+	// every root gets a full sync to every remote. "" turns this off. Sync
+	// mode only.
+	StateDir string
 	// Log receives the structured log; nil discards it.
 	Log *slog.Logger
 	// Console is where the original's stdout lines go. With <debug
@@ -81,6 +99,17 @@ type Engine struct {
 	byRoot  map[string][]*remote
 	queues  int // per remote
 	ov      map[string]*counter
+
+	// carried are the watcher's and the plugin delivery's counters of the
+	// engines this one replaced (Service.Reload).
+	carried struct{ eventsRead, overflows, pluginDelivered, pluginFailed, pluginDropped uint64 }
+	faillog *failog.Log   // nil in plugin-only mode
+	state   *failog.State // nil without Options.StateFile
+	// prevUnclean: the state file said the previous run stopped uncleanly.
+	prevUnclean bool
+	// handedOver is set when a reload hands this engine's pending changes
+	// and state file to its successor: stopping then records nothing.
+	handedOver atomic.Bool
 }
 
 // New checks rsync (sync mode), starts the plugin and the watcher, and
@@ -135,6 +164,26 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 		}()
 	}
 	e.build(roots, exclude)
+	if e.runner != nil {
+		if err := e.openFailLog(); err != nil {
+			return nil, err
+		}
+		if opts.StateDir != "" {
+			if err := e.openState(failog.StateFile(opts.StateDir, cfg.Path)); err != nil {
+				return nil, err
+			}
+			defer func() {
+				if err != nil {
+					// Nothing was accepted: the next start finds the state
+					// this one found.
+					if !e.prevUnclean {
+						_ = e.state.MarkClean()
+					}
+					e.state.Close()
+				}
+			}()
+		}
+	}
 
 	wo := inotifymask.Options{Roots: e.roots, Inotify: cfg.Inotify, Filter: cfg.Filter, Logger: e.log}
 	if e.echo != nil {
@@ -168,6 +217,7 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 		Recursive: e.cfg.Sersync.Rsync.Recursive(),
 		MinDelay:  e.opts.MinDelay,
 		RetryBase: e.opts.RetryBase,
+		MaxRetry:  cmp.Or(e.opts.MaxRetry, DefaultMaxRetry),
 		Log:       e.log,
 	}
 	if e.runner == nil {
@@ -283,6 +333,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.dispatch(ctx)
 		cancel(ErrWatcherStopped)
 	})
+	if e.faillog != nil {
+		wg.Go(func() { e.replayLoop(ctx) })
+	}
 	// <crontab schedule="N"> is a full sync every N minutes.
 	sched := cron.New()
 	if c := e.cfg.Sersync.Crontab; c.Enabled && e.runner != nil {
@@ -317,9 +370,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		<-stopped
 	}
 	e.notes.finish()
+	e.closeFailLog(errors.Is(context.Cause(ctx), ErrWatcherStopped))
 	st := e.State()
 	t := st.Total()
-	e.log.Info("stopped", "batches", t.Batches, "rsync_runs", t.RsyncRuns, "paths", t.Paths,
+	e.log.Info("stopped", "batches", t.Batches, "rsync_runs", t.RsyncRuns, "paths", t.Paths, "faillog_entries", st.FailLog.Entries,
 		"failed_batches", t.Failures, "overflows", st.Overflows, "unsynced_paths", t.Pending+t.InFlight)
 	if err := context.Cause(ctx); errors.Is(err, ErrWatcherStopped) {
 		return err
@@ -378,13 +432,16 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 			// that ran while the full sync's rsync was listing the tree
 			// could be undone by it (a removed directory sent again, a
 			// new file deleted by --delete) with no later event to fix it.
+			t, started := targetOf(r, b), time.Now()
 			unlock := r.exclusive(b.Full)
-			res = e.runner.Run(runCtx, r.target, b, rsyncexec.RunOptions{Echo: e.echo})
+			res = e.runner.Run(runCtx, t, b, e.runOptions(r, b))
 			unlock()
+			e.fullDone(r, b, res)
+			e.account(r, t, b, started, res.Err)
 			if res.Err != nil && !rsyncexec.Retryable(res.Err) {
 				e.log.Error("rsync failed and retrying will not help until the cause is fixed", "root", r.root, "remote", r.dest, "err", res.Err)
 			} else if res.Err == nil {
-				e.log.Info("synced", "root", r.root, "remote", r.dest, "full", b.Full, "reason", b.Reason,
+				e.log.Debug("synced", "root", r.root, "remote", r.dest, "full", b.Full, "reason", b.Reason,
 					"updates", len(b.Updates), "removes", len(b.Removes), "rsync_runs", res.Runs, "took", res.Elapsed.Round(time.Millisecond))
 			}
 		}

@@ -63,10 +63,7 @@ func TestSyncMode(t *testing.T) {
 // counts the failures and shows them pending; once it is back they arrive.
 func TestRemoteDown(t *testing.T) {
 	t.Parallel()
-	d := rsyncd.StartT(t, rsyncd.Options{Auth: true})
-	src := mkdir(t, filepath.Join(t.TempDir(), "src"))
-	cfg := load(t, confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}},
-		Users: d.User, PasswordFile: d.PasswordFile, Port: d.Port, Timeout: 5}, "")
+	cfg, src, d := daemonConf(t, confgen.Config{Timeout: 5})
 	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}

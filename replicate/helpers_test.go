@@ -14,6 +14,7 @@ import (
 	"github.com/sersync-go/sersync2/internal/confgen"
 	"github.com/sersync-go/sersync2/internal/outbuf"
 	"github.com/sersync-go/sersync2/internal/poll"
+	"github.com/sersync-go/sersync2/internal/rsyncd"
 	"github.com/sersync-go/sersync2/internal/treecmp"
 )
 
@@ -42,6 +43,17 @@ func load(t testing.TB, c confgen.Config, plugin string) confxml.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// daemonConf starts an authenticated rsync daemon and loads c with one
+// root, a new directory src, pushed to the daemon's module "www".
+func daemonConf(t *testing.T, c confgen.Config) (cfg confxml.Config, src string, d *rsyncd.Daemon) {
+	t.Helper()
+	d = rsyncd.StartT(t, rsyncd.Options{Auth: true})
+	src = mkdir(t, filepath.Join(t.TempDir(), "src"))
+	c.Roots = []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}}
+	c.Users, c.PasswordFile, c.Port = d.User, d.PasswordFile, d.Port
+	return load(t, c, ""), src, d
 }
 
 // start builds an engine for cfg and runs it until the test ends.

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sersync-go/sersync2/failog"
 	"github.com/sersync-go/sersync2/queue"
 	"github.com/sersync-go/sersync2/rsyncexec"
 )
@@ -21,6 +22,11 @@ type remote struct {
 	queues []*queue.Queue
 
 	batches, runs, paths, failures counter
+	// carried are queue counters of the same remote in the engine this
+	// one replaced (Service.Reload), added to its queues' own.
+	carriedEvents, carriedRetries uint64
+	out                           outcomes
+	full                          fullProgress
 
 	// fullGate makes a full sync exclusive among the remote's queues:
 	// batches hold it shared while their rsync runs, a full sync alone.
@@ -57,8 +63,12 @@ func (r *remote) record(b queue.Batch, res rsyncexec.Result) {
 	if res.Err != nil {
 		r.failures.Add(1)
 	}
+	now := time.Now()
+	if r.rsync {
+		r.out.add(b, res, now)
+	}
 	r.mu.Lock()
-	r.last = Result{At: time.Now(), Took: res.Elapsed, Full: b.Full, Paths: b.Len(), Err: res.Err}
+	r.last = Result{At: now, Took: res.Elapsed, Full: b.Full, Paths: b.Len(), Err: res.Err}
 	r.mu.Unlock()
 }
 
@@ -72,6 +82,19 @@ type State struct {
 	Watches int
 	// Overflows counts kernel event queue overflows, over all roots.
 	Overflows uint64
+	// EventsRead counts the raw events read from the kernel.
+	EventsRead uint64
+	// WatchLimitErrors counts directories left unwatched because the
+	// watch limit (fs.inotify.max_user_watches) was reached.
+	WatchLimitErrors uint64
+	// Plugin is the plugin told of changes ("" when none);
+	// PluginDelivered and PluginFailed count the changes handed to it and
+	// those it failed on, PluginDropped those it never heard of (see
+	// PluginStats).
+	Plugin                                       string
+	PluginDelivered, PluginFailed, PluginDropped uint64
+	// Reloads and ReloadFailures count configuration reloads (Service).
+	Reloads, ReloadFailures uint64
 	// RsyncWaiting is the number of rsync runs waiting for one of the -n
 	// slots.
 	RsyncWaiting int
@@ -79,6 +102,9 @@ type State struct {
 	Threads, QueuesPerRemote int
 	// Roots lists the watched directories.
 	Roots []string
+	// FailLog counts the failLog's entries and what happened to them:
+	// changes that kept failing after a retry (zero in plugin-only mode).
+	FailLog failog.Stats
 }
 
 // RemoteState is the state of one remote of one root.
@@ -89,38 +115,81 @@ type RemoteState struct {
 	// synced; FullPending is set while a full sync is requested or running.
 	Pending, InFlight int
 	FullPending       bool
-	// PendingSince is when changes started to wait without a break (zero
-	// when none wait): its age is the oldest pending change's.
+	// PendingSince is when the oldest change not yet synced (pending or in
+	// flight, failed ones included) started to wait; zero when the remote
+	// is up to date. Its age is the replication lag (Lag).
 	PendingSince time.Time
 	// Batches, RsyncRuns and Paths count what was tried, Failures the
 	// batches that failed (and were put back for a retry).
 	Batches, RsyncRuns, Paths, Failures uint64
 	// Overflows counts event overflows of the root (each one a full sync).
 	Overflows uint64
-	// Last is the most recent batch's result (zero before the first).
-	Last Result
+	// Events counts the changes routed to this remote, Retries its failed
+	// batches put back for a retry.
+	Events, Retries uint64
+	// FullSync is the running full sync's progress, nil when none runs.
+	FullSync *FullSyncProgress
+	// SyncedPaths counts the paths of successful batches (sync mode).
+	SyncedPaths uint64
+	// Runs counts rsync processes by kind and exit status.
+	Runs []RunCount
+	// Last is the most recent batch's result (zero before the first),
+	// LastFailure and LastSuccess the most recent failed and successful
+	// ones' (sync mode).
+	Last, LastFailure, LastSuccess Result
 }
+
+// Lag is how long the oldest pending change of r has been waiting at now
+// (0 when none waits).
+func (r RemoteState) Lag(now time.Time) time.Duration {
+	if r.PendingSince.IsZero() {
+		return 0
+	}
+	return max(now.Sub(r.PendingSince), 0)
+}
+
+// Failing reports whether the remote's most recent batch failed.
+func (r RemoteState) Failing() bool { return r.Last.Err != nil }
 
 // State returns the engine's current state.
 func (e *Engine) State() State {
 	s := State{Threads: e.opts.Threads, QueuesPerRemote: e.queues, Roots: e.roots}
 	if e.watcher != nil {
 		ws := e.watcher.Stats()
-		s.Watches, s.Overflows = ws.Watches, ws.Overflows
+		s.Watches, s.Overflows, s.EventsRead, s.WatchLimitErrors = ws.Watches, ws.Overflows, ws.EventsRead, ws.WatchLimitErrors
 	}
+	s.Overflows += e.carried.overflows
+	s.EventsRead += e.carried.eventsRead
+	if e.plugin != nil {
+		s.Plugin = e.plugin.Name()
+	}
+	ps := e.notes.stats()
+	s.PluginDelivered = ps.Delivered + e.carried.pluginDelivered
+	s.PluginFailed = ps.Failed + e.carried.pluginFailed
+	s.PluginDropped = ps.Dropped + e.carried.pluginDropped
 	if e.runner != nil {
 		s.RsyncWaiting = e.runner.Waiting()
 	}
+	if e.faillog != nil {
+		s.FailLog = e.faillog.Stats()
+	}
 	for _, r := range e.remotes {
 		rs := RemoteState{Root: r.root, Remote: r.dest, Batches: r.batches.Load(), RsyncRuns: r.runs.Load(),
-			Paths: r.paths.Load(), Failures: r.failures.Load(), Overflows: e.ov[r.root].Load()}
+			Paths: r.paths.Load(), Failures: r.failures.Load(), Overflows: e.ov[r.root].Load(),
+			Events: r.carriedEvents, Retries: r.carriedRetries}
+		rs.Runs, rs.LastFailure, rs.LastSuccess, rs.SyncedPaths = r.out.snapshot()
+		rs.FullSync = r.full.get()
 		for _, q := range r.queues {
 			qs := q.Stats()
+			rs.Events += qs.Events
+			rs.Retries += qs.Retries
 			rs.Pending += qs.Pending
 			rs.InFlight += qs.InFlightPaths
 			rs.FullPending = rs.FullPending || qs.FullPending || qs.InFlightFull
-			if !qs.PendingSince.IsZero() && (rs.PendingSince.IsZero() || qs.PendingSince.Before(rs.PendingSince)) {
-				rs.PendingSince = qs.PendingSince
+			for _, t := range []time.Time{qs.PendingSince, qs.InFlightSince} {
+				if !t.IsZero() && (rs.PendingSince.IsZero() || t.Before(rs.PendingSince)) {
+					rs.PendingSince = t
+				}
 			}
 		}
 		r.mu.Lock()
@@ -142,6 +211,8 @@ func (s State) Total() RemoteState {
 		t.RsyncRuns += r.RsyncRuns
 		t.Paths += r.Paths
 		t.Failures += r.Failures
+		t.Retries += r.Retries
+		t.Events += r.Events
 	}
 	return t
 }

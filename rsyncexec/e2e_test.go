@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/internal/hostile"
 	"github.com/sersync-go/sersync2/internal/outbuf"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
 	"github.com/sersync-go/sersync2/internal/sshd"
@@ -297,7 +298,7 @@ func hostileScenario(t *testing.T, r *Runner, tgt Target, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noPWNED(t, src, dst, wd)
+	hostile.NoPWNED(t, src, dst, wd)
 }
 
 func TestHostileNamesDaemon(t *testing.T) {

@@ -54,6 +54,15 @@ var exitCodes = map[int]exitClass{
 	255: {retry: true, text: "remote shell failed"},
 }
 
+// ExitMeaning returns the meaning of rsync exit status code as rsync's
+// manual words it ("error in socket I/O"), or "unknown exit code".
+func ExitMeaning(code int) string {
+	if t := exitCodes[code].text; t != "" {
+		return t
+	}
+	return "unknown exit code"
+}
+
 // Succeeded reports whether rsync exit status code counts as success: 0,
 // and 24 (files vanished before they could be sent; they are deleted
 // locally, so a later remove covers them).
@@ -72,10 +81,7 @@ func (e *ExitError) Retryable() bool {
 }
 
 func (e *ExitError) Error() string {
-	text := exitCodes[e.Code].text
-	if text == "" {
-		text = "unknown exit code"
-	}
+	text := ExitMeaning(e.Code)
 	msg := "rsync exit code " + strconv.Itoa(e.Code) + " (" + text + ")"
 	if e.Code == -1 {
 		msg = "rsync " + text

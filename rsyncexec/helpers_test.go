@@ -1,7 +1,6 @@
 package rsyncexec
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,23 +77,4 @@ func exists(tb testing.TB, p string) bool {
 		tb.Fatal(err)
 	}
 	return err == nil
-}
-
-// noPWNED fails when a file named PWNED exists in any of the trees.
-func noPWNED(tb testing.TB, roots ...string) {
-	tb.Helper()
-	for _, root := range roots {
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.Name() == "PWNED" {
-				tb.Errorf("a file name was executed as shell code: %s exists", p)
-			}
-			return nil
-		})
-		if err != nil {
-			tb.Fatal(err)
-		}
-	}
 }

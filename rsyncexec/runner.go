@@ -54,6 +54,11 @@ type RunOptions struct {
 	// <debug start="true">. Several rsyncs write to it at once: it must be
 	// safe for concurrent use.
 	Echo io.Writer
+	// Progress, when not nil, makes a full run report its progress: the
+	// run gets ProgressFlag and Progress is called with each line rsync
+	// prints (from the goroutine reading rsync's stdout). The printed
+	// commands (Plan, --check) do not show the flag.
+	Progress func(Progress)
 }
 
 // Result is the outcome of one batch for one target.
@@ -231,6 +236,9 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 	defer func() { <-r.slots }()
 
 	argv := append([]string{r.bin}, c.Argv[1:]...)
+	if c.Kind == Full && opts.Progress != nil {
+		argv = append([]string{r.bin, ProgressFlag}, c.Argv[1:]...)
+	}
 	if _, err := os.Stat(c.Dir); err != nil {
 		return false, fmt.Errorf("%s: watch root: %w", what, err)
 	}
@@ -247,6 +255,14 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 		fmt.Fprintln(w, Shell(argv, c.Dir, c.Stdin))
 		cmd.Stdout = w
 		cmd.Stderr = io.MultiWriter(w, tail)
+	}
+	if c.Kind == Full && opts.Progress != nil {
+		pw := &progressWriter{fn: opts.Progress}
+		if cmd.Stdout != nil {
+			cmd.Stdout = io.MultiWriter(cmd.Stdout, pw)
+		} else {
+			cmd.Stdout = pw
+		}
 	}
 
 	start := time.Now()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sersync-go/sersync2/internal/hostile"
 	"github.com/sersync-go/sersync2/queue"
 )
 
@@ -181,7 +182,7 @@ func TestShellRunsAsArgv(t *testing.T) {
 			})
 		}
 	}
-	noPWNED(t, base)
+	hostile.NoPWNED(t, base)
 }
 
 func read(t *testing.T, p string) []byte {

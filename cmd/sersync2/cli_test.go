@@ -45,7 +45,7 @@ type result struct {
 // runBin runs the built binary in dir with args and returns its output.
 func runBin(t *testing.T, dir string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
+	cmd := exec.Command(binPath, withStateDir(dir, args)...)
 	cmd.Dir = dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,12 +29,14 @@ type proc struct {
 	err            error
 }
 
-// startSersync runs the built binary with args in dir; it is stopped with
-// SIGTERM when the test ends.
+// startSersync runs the built binary with args in dir, logging at debug
+// level (the per-batch "synced" lines rsyncRuns counts), its state file in
+// dir/state unless args say otherwise; it is stopped with SIGTERM when the
+// test ends.
 func startSersync(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
 	p := &proc{stdout: &outbuf.Buffer{}, stderr: &outbuf.Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binPath, append([]string{"--no-tune-kernel"}, args...)...)
+	p.cmd = exec.Command(binPath, withStateDir(dir, append([]string{"--no-tune-kernel", "--log-level", "debug"}, args...))...)
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
@@ -48,6 +51,15 @@ func startSersync(t *testing.T, dir string, args ...string) *proc {
 		}
 	})
 	return p
+}
+
+// withStateDir puts the state file in dir/state, unless args name a state
+// directory: tests leave nothing in the system's one.
+func withStateDir(dir string, args []string) []string {
+	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--state-dir") }) {
+		return args
+	}
+	return append([]string{"--state-dir", filepath.Join(dir, "state")}, args...)
 }
 
 func tail(s string, n int) string {
@@ -90,7 +102,7 @@ func (p *proc) waitReady(t *testing.T) {
 var syncedRuns = regexp.MustCompile(`msg=synced .*rsync_runs=(\d+)`)
 
 // rsyncRuns sums the rsync processes sersync2 reported for successful
-// batches so far.
+// batches so far (one debug line per batch).
 func (p *proc) rsyncRuns() int {
 	n := 0
 	for _, m := range syncedRuns.FindAllStringSubmatch(p.stderr.String(), -1) {
@@ -142,20 +154,6 @@ func hostileNames(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	return names
-}
-
-// noPWNED fails when a file named PWNED exists below any of dirs: a file
-// name was run as shell code.
-func noPWNED(t *testing.T, dirs ...string) {
-	t.Helper()
-	for _, d := range dirs {
-		_ = filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
-			if err == nil && e.Name() == "PWNED" {
-				t.Errorf("a file name was executed: %s exists", p)
-			}
-			return nil
-		})
-	}
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sersync-go/sersync2/internal/confgen"
+	"github.com/sersync-go/sersync2/internal/hostile"
 	"github.com/sersync-go/sersync2/internal/poll"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
 	"github.com/sersync-go/sersync2/internal/socksink"
@@ -35,6 +36,29 @@ func setup(t *testing.T, c confgen.Config, args ...string) (src, dst string, d *
 	cfg := writeConf(t, work, c)
 	p = startSersync(t, work, append(args, "-o", cfg)...)
 	return src, d.ModuleDir("www"), d, p
+}
+
+// setupTwoRemotes starts two authenticated rsync daemons (127.0.0.1 and
+// 127.0.0.2, one port) and sersync2 replicating a new src to both, and
+// waits until it is ready. The failLog is next to src.
+func setupTwoRemotes(t *testing.T) (src string, a, b *rsyncd.Daemon, p *proc) {
+	t.Helper()
+	a = rsyncd.StartT(t, rsyncd.Options{Auth: true})
+	b = rsyncd.StartT(t, rsyncd.Options{Auth: true, IP: "127.0.0.2", Port: a.Port})
+	work := t.TempDir()
+	src = filepath.Join(work, "src")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: a.IP, Name: "www"}, {IP: b.IP, Name: "www"}}}},
+		Users: a.User, PasswordFile: a.PasswordFile, Port: a.Port}
+	// Both daemons accept the same user; b's secrets file holds a's password.
+	if a.User != b.User {
+		t.Fatalf("daemons have different users %q and %q", a.User, b.User)
+	}
+	p = startSersync(t, work, "-o", writeConf(t, work, c))
+	p.waitReady(t)
+	return src, a, b, p
 }
 
 // TestE2EBurst: thousands of files in a burst converge with few rsync runs.
@@ -137,7 +161,7 @@ func TestE2EHostileNames(t *testing.T) {
 		}
 	}
 	waitTreesEqual(t, src, dst, treecmp.Options{})
-	noPWNED(t, src, dst, filepath.Dir(src), p.cmd.Dir)
+	hostile.NoPWNED(t, src, dst, filepath.Dir(src), p.cmd.Dir)
 }
 
 // TestE2EBigFileSlowWrite: a file written in chunks over a second is sent
@@ -173,21 +197,7 @@ func TestE2EBigFileSlowWrite(t *testing.T) {
 // still follows at once; the stopped one catches up after it comes back.
 func TestE2ESeveralRemotesOneDown(t *testing.T) {
 	t.Parallel()
-	a := rsyncd.StartT(t, rsyncd.Options{Auth: true})
-	b := rsyncd.StartT(t, rsyncd.Options{Auth: true, IP: "127.0.0.2", Port: a.Port})
-	work := t.TempDir()
-	src := filepath.Join(work, "src")
-	if err := os.Mkdir(src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	c := confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: a.IP, Name: "www"}, {IP: b.IP, Name: "www"}}}},
-		Users: a.User, PasswordFile: a.PasswordFile, Port: a.Port}
-	// Both daemons accept the same user; b's secrets file holds a's password.
-	if a.User != b.User {
-		t.Fatalf("daemons have different users %q and %q", a.User, b.User)
-	}
-	p := startSersync(t, work, "-o", writeConf(t, work, c))
-	p.waitReady(t)
+	src, a, b, p := setupTwoRemotes(t)
 
 	writeFile(t, filepath.Join(src, "first.txt"), "both up")
 	waitTreesEqual(t, src, a.ModuleDir("www"), treecmp.Options{})
@@ -276,7 +286,7 @@ func TestE2ESSH(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(src, "after.txt"), "x")
 	waitTreesEqual(t, src, dst, treecmp.Options{})
-	noPWNED(t, src, dst, work)
+	hostile.NoPWNED(t, src, dst, work)
 }
 
 // TestE2EDaemonMode: -dro detaches; the caller exits 0 once the daemon's
@@ -354,7 +364,7 @@ func TestE2ESocketPluginMode(t *testing.T) {
 	if strings.Contains(p.stderr.String(), "msg=synced") {
 		t.Error("plugin mode ran rsync")
 	}
-	noPWNED(t, work)
+	hostile.NoPWNED(t, work)
 }
 
 // TestE2ESocketPluginAfterSync: with <sersync><plugin name="socket">, each
@@ -390,7 +400,7 @@ func runBinFiles(t *testing.T, dir string, args ...string) result {
 	}
 	defer outF.Close()
 	defer errF.Close()
-	cmd := exec.Command(binPath, args...)
+	cmd := exec.Command(binPath, withStateDir(dir, args)...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = outF, errF
 	err = cmd.Run()

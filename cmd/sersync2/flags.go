@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -28,7 +30,18 @@ type options struct {
 	minDelay   time.Duration
 	queues     int
 	logLevel   string
+	logFormat  string
+	stateDir   string // "" before defaulting; see stateDir
 	positional []string
+
+	statusAddr      string // --status-addr: serve /metrics, /status and the page
+	statusPublic    bool   // --status-addr-public: allow a non-loopback address
+	statusFile      string // --status-file: write the status as text
+	statusFileEvery time.Duration
+	summaryEvery    time.Duration
+	progressEvery   time.Duration
+	lockDir         string
+	man             bool // --man (hidden): print the man page
 
 	// optionLines are the original's "option: …" stdout lines, in
 	// command-line order.
@@ -62,7 +75,18 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.pidFile, "pidfile", "", "write the daemon's process id to this file")
 	fs.DurationVar(&o.minDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
 	fs.IntVar(&o.queues, "queues", replicate.DefaultQueues, "queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (1: one batch at a time per remote)")
-	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error")
+	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error (debug adds one line per batch and per rsync run)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "structured log format on stderr: text (key=value) or json")
+	fs.DurationVar(&o.summaryEvery, "summary-every", replicate.DefaultSummaryEvery, "log one summary line this often while changes are synced or pending")
+	fs.DurationVar(&o.progressEvery, "progress-every", replicate.DefaultProgressEvery, "log the progress of a running full sync (-r, crontab, SIGUSR1) this often; on a terminal it is redrawn every second instead")
+	fs.StringVar(&o.statusAddr, "status-addr", "", "serve /metrics (Prometheus), /status (JSON) and a status page on this address, e.g. 127.0.0.1:9411 (off by default; loopback only unless --status-addr-public)")
+	fs.BoolVar(&o.statusPublic, "status-addr-public", false, "allow --status-addr to be an address other hosts can reach")
+	fs.StringVar(&o.statusFile, "status-file", "", "rewrite this file with the status as text every --status-file-every")
+	fs.DurationVar(&o.statusFileEvery, "status-file-every", 5*time.Second, "how often --status-file is rewritten")
+	fs.StringVar(&o.lockDir, "lock-dir", defaultLockDir(), "directory of the lock files that keep one instance per configuration file")
+	fs.BoolVar(&o.man, "man", false, "print the man page (roff) and exit")
+	_ = fs.MarkHidden("man")
+	fs.StringVar(&o.stateDir, "state-dir", "", "directory of the state file that tells a clean stop from a crash; after a crash every root is synced in full (default "+defaultStateDirText+")")
 	return fs
 }
 
@@ -99,6 +123,9 @@ func parseArgs(args []string) (*options, error) {
 		return o, toUsageError(err)
 	}
 	o.positional = fs.Args()
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return o, fmt.Errorf("--log-format %q: use text or json", o.logFormat)
+	}
 	if o.queues < 1 {
 		return o, fmt.Errorf("--queues %d: must be at least 1", o.queues)
 	}
@@ -110,6 +137,32 @@ func parseArgs(args []string) (*options, error) {
 		o.threads = n
 	}
 	return o, nil
+}
+
+// defaultStateDirText says what defaultStateDir picks, for the help.
+const defaultStateDirText = "/var/lib/sersync2 as root, else $XDG_STATE_HOME/sersync2 or ~/.local/state/sersync2"
+
+// defaultStateDir is where the state file lives without --state-dir: a
+// directory that survives a reboot (not /tmp, which may be emptied by one).
+func defaultStateDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/sersync2"
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "sersync2")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "sersync2")
+	}
+	return "/var/lib/sersync2"
+}
+
+// stateDirOrDefault returns --state-dir, or the default.
+func (o *options) stateDirOrDefault() string {
+	if o.stateDir != "" {
+		return o.stateDir
+	}
+	return defaultStateDir()
 }
 
 func toUsageError(err error) error {

@@ -47,7 +47,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "sersync2 %s\n", version)
 		return exitOK
 	}
-	log := newLogger(stderr, o.logLevel)
+	if o.man {
+		manPage(stdout)
+		return exitOK
+	}
+	log := newLogger(stderr, o.logLevel, o.logFormat)
 	if !child && !o.help && !o.check {
 		fmt.Fprintln(stdout, "set the system param")
 		tuneKernel(stdout, log, !o.noTune, "/")
@@ -89,12 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !child {
 		fmt.Fprintln(stdout, "parse xml config file")
 	}
-	var cfg confxml.Config
-	if mode != "" {
-		cfg, err = confxml.LoadPlugin(o.config, mode)
-	} else {
-		cfg, err = confxml.Load(o.config)
-	}
+	cfg, err := loadConfig(o.config, mode)
 	var hostErr error
 	if o.check && confxml.OnlyHostErrors(err) {
 		hostErr, err = err, nil
@@ -128,8 +127,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return start(stdout, stderr, log, cfg, o, mode, ready)
 }
 
+// loadConfig reads the configuration file for sync mode, or for the
+// plugin-only mode named by mode.
+func loadConfig(path, mode string) (confxml.Config, error) {
+	if mode != "" {
+		return confxml.LoadPlugin(path, mode)
+	}
+	return confxml.Load(path)
+}
+
 // start writes the pid file and runs the engine until a signal.
 func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string, ready func(error)) int {
+	unlock, err := lockConfig(o.lockDir, o.config)
+	if err != nil {
+		ready(err)
+		fmt.Fprintf(stderr, "sersync2: %v\n", err)
+		return exitFailure
+	}
+	defer unlock()
 	if o.pidFile != "" {
 		if err := writePidFile(o.pidFile); err != nil {
 			fmt.Fprintf(stderr, "sersync2: %v\n", err)
@@ -137,7 +152,7 @@ func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 		}
 		defer os.Remove(o.pidFile)
 	}
-	if err := serve(stdout, log, cfg, o, mode, ready); err != nil {
+	if err := serve(stdout, stderr, log, cfg, o, mode, ready); err != nil {
 		ready(err)
 		log.Error("stopped", "err", err)
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)
@@ -188,7 +203,7 @@ func printHeader(w io.Writer, cfg confxml.Config) {
 	}
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
@@ -202,6 +217,9 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 			}
 			return a
 		}
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }

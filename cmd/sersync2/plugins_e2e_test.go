@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sersync-go/sersync2/internal/confgen"
+	"github.com/sersync-go/sersync2/internal/hostile"
 	"github.com/sersync-go/sersync2/internal/poll"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
 	"github.com/sersync-go/sersync2/internal/socksink"
@@ -171,12 +172,12 @@ func TestE2ECommandPluginHearsEveryPath(t *testing.T) {
 	rec.waitAll(t, "the copied tree", tree)
 
 	// Hostile names, written once each in an existing directory.
-	var hostile []string
+	var hostileAbs []string
 	for _, n := range hostileNames(t) {
 		writeFile(t, filepath.Join(src, "x", n), n)
-		hostile = append(hostile, abs("x/"+n))
+		hostileAbs = append(hostileAbs, abs("x/"+n))
 	}
-	rec.waitAll(t, "the hostile names", hostile)
+	rec.waitAll(t, "the hostile names", hostileAbs)
 
 	// A renamed populated directory, then deletes.
 	if err := os.Rename(filepath.Join(src, "site"), filepath.Join(src, "site2")); err != nil {
@@ -197,7 +198,7 @@ func TestE2ECommandPluginHearsEveryPath(t *testing.T) {
 	waitTreesEqual(t, src, dst, treecmp.Options{})
 
 	h := rec.heard(t)
-	for _, p := range hostile {
+	for _, p := range hostileAbs {
 		if n := h.count(p); n != 1 {
 			t.Errorf("command ran %d times for %q, want once", n, p)
 		}
@@ -207,7 +208,7 @@ func TestE2ECommandPluginHearsEveryPath(t *testing.T) {
 			t.Errorf("command ran for %q, outside the root", p)
 		}
 	}
-	noPWNED(t, work, filepath.Dir(src))
+	hostile.NoPWNED(t, work, filepath.Dir(src))
 }
 
 // TestE2EPluginsFirstRemoteDown: with the first of two remotes down, the

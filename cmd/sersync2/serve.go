@@ -5,21 +5,31 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
 	"os/signal"
 	"runtime"
-	"runtime/metrics"
+	rtmetrics "runtime/metrics"
 	"syscall"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/replicate"
+	"github.com/sersync-go/sersync2/status"
 )
 
 // serve runs the replication engine for cfg until SIGINT or SIGTERM: sync
 // mode, or plugin-only mode when mode (-m) is set.
-func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string, ready func(error)) error {
+func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string, ready func(error)) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if o.statusAddr != "" {
+		if err := status.CheckAddr(o.statusAddr, o.statusPublic); err != nil {
+			return err
+		}
+	}
 	if err := printStartLines(stdout, cfg, o, mode); err != nil {
 		return err
 	}
@@ -35,12 +45,18 @@ func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, m
 			fmt.Fprintln(stdout, "watch path is: "+w)
 		}
 	}
-	e, err := replicate.New(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
-		MinDelay: o.minDelay, SyncAll: o.syncAll, Log: log, Console: stdout})
+	e, err := replicate.NewService(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
+		MinDelay: o.minDelay, SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, ProgressEvery: o.progressEvery, StateDir: o.stateDirOrDefault(),
+		Terminal: terminal(stderr), Log: log, Console: stdout})
 	if err != nil {
 		return err
 	}
-	checkWatchesOnSignal(ctx, e, log)
+	stopStatus, err := serveStatus(ctx, e, o, log)
+	if err != nil {
+		return err
+	}
+	defer stopStatus()
+	handleSignals(ctx, e, func() (confxml.Config, error) { return loadConfig(o.config, mode) }, o.config, log)
 	st := e.State()
 	heap := liveHeap()
 	if mode == "" {
@@ -65,12 +81,48 @@ func serve(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, m
 // trees; one collection at start, then the runtime's own pace).
 func liveHeap() uint64 {
 	runtime.GC()
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
+	s := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	rtmetrics.Read(s)
+	if s[0].Value.Kind() != rtmetrics.KindUint64 {
 		return 0
 	}
 	return s[0].Value.Uint64()
+}
+
+// terminal returns w when it is a terminal in the foreground (progress is
+// redrawn there), else nil.
+func terminal(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok && os.Getenv(envDaemonChild) == "" && term.IsTerminal(int(f.Fd())) {
+		return f
+	}
+	return nil
+}
+
+// serveStatus starts the status server (--status-addr) and the status
+// file (--status-file) when asked for, and returns the function that stops
+// them and waits.
+func serveStatus(ctx context.Context, e *replicate.Service, o *options, log *slog.Logger) (stop func(), _ error) {
+	if o.statusAddr == "" && o.statusFile == "" {
+		return func() {}, nil
+	}
+	var ln net.Listener
+	if o.statusAddr != "" {
+		var err error
+		if ln, err = status.Listen(o.statusAddr, o.statusPublic); err != nil {
+			return nil, err
+		}
+		log.Info("status server listening", "addr", ln.Addr().String(), "metrics", "http://"+ln.Addr().String()+"/metrics")
+	}
+	srv := status.New(e, status.Options{Version: version, Log: log})
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Run(ctx, ln, o.statusFile, o.statusFileEvery); err != nil {
+			log.Error("status server stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 // printStartLines prints the original's lines between the config summary

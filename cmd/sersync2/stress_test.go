@@ -12,6 +12,7 @@ import (
 
 	"github.com/sersync-go/sersync2/internal/confgen"
 	"github.com/sersync-go/sersync2/internal/fsgen"
+	"github.com/sersync-go/sersync2/internal/hostile"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
 	"github.com/sersync-go/sersync2/internal/treecmp"
 )
@@ -198,7 +199,7 @@ func runStress(t *testing.T, v stressVariant, ops []fsgen.Op, what, replay strin
 	for _, m := range modules {
 		treecmp.EqualT(t, src, d.ModuleDir(m), opts)
 	}
-	noPWNED(t, work, d.Dir)
+	hostile.NoPWNED(t, work, d.Dir)
 }
 
 // TestStressMkdirPThenRenameTop: 50 times mkdir -p top_i/a/b/c at once

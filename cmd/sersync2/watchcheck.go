@@ -7,29 +7,61 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/replicate"
 )
 
-// checkWatchesOnSignal makes SIGUSR2 run the watcher's self-check and log
-// what it found (docs/compat.md, "Watching"). The signal is caught from
-// the moment this returns until ctx ends.
-func checkWatchesOnSignal(ctx context.Context, e *replicate.Engine, log *slog.Logger) {
+// handleSignals turns the operator's signals into engine calls, from the
+// moment it returns until ctx ends (README, "Signals"):
+//   - SIGHUP reloads the configuration file: a file that does not load, or
+//     a configuration the engine cannot start, is refused with the error
+//     and the running configuration stays;
+//   - SIGUSR1 starts a full sync of every root to every remote;
+//   - SIGUSR2 runs the watcher's self-check and logs what it found
+//     (docs/compat.md, "Watching").
+func handleSignals(ctx context.Context, e *replicate.Service, load func() (confxml.Config, error), file string, log *slog.Logger) {
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGUSR2)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
 	go func() {
 		defer signal.Stop(sig)
 		for {
+			var s os.Signal
 			select {
-			case <-sig:
+			case s = <-sig:
+			case <-ctx.Done():
+				return
+			}
+			switch s {
+			case syscall.SIGHUP:
+				reload(ctx, e, load, file, log)
+			case syscall.SIGUSR1:
+				log.Info("full sync requested", "signal", "SIGUSR1")
+				e.RequestFullSync("SIGUSR1")
+			case syscall.SIGUSR2:
 				r, err := e.CheckWatches(ctx)
 				if err != nil {
 					log.Warn("watch check failed", "err", err)
 					continue
 				}
 				r.Log(log)
-			case <-ctx.Done():
-				return
 			}
 		}
 	}()
+}
+
+// reload loads the configuration file again and hands it to the engine.
+func reload(ctx context.Context, e *replicate.Service, load func() (confxml.Config, error), file string, log *slog.Logger) {
+	log.Info("reloading the configuration", "signal", "SIGHUP", "file", file)
+	cfg, err := load()
+	if err != nil {
+		log.Error("reload refused: the configuration file does not load; the running configuration stays", "file", file, "err", err)
+		e.CountReloadFailure()
+		return
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("config", "file", file, "warning", w)
+	}
+	if err := e.Reload(ctx, cfg); err != nil {
+		log.Error("reload refused", "file", file, "err", err)
+	}
 }

@@ -82,7 +82,7 @@ func run(bin string, keep bool) error {
 	fmt.Print(confXML(src, d))
 
 	step("starting: sersync2 -r -o %s", conf)
-	cmd := exec.Command(bin, "--no-tune-kernel", "-r", "-o", conf)
+	cmd := exec.Command(bin, "--no-tune-kernel", "--log-level", "debug", "-r", "-o", conf)
 	cmd.Dir = tmp
 	stderr, _ := cmd.StderrPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -204,7 +204,7 @@ type runCounter struct {
 func (r *runCounter) add(n int) { r.mu.Lock(); r.n += n; r.mu.Unlock() }
 func (r *runCounter) get() int  { r.mu.Lock(); defer r.mu.Unlock(); return r.n }
 
-var runsRe = regexp.MustCompile(`rsync_runs=(\d+)`)
+var runsRe = regexp.MustCompile(`msg=synced .*rsync_runs=(\d+)`)
 
 // prefix copies r to stdout line by line; it closes ready at the start-up
 // line and counts rsync runs.

@@ -12,7 +12,8 @@ const module = "github.com/sersync-go/sersync2"
 // import (style.md section 3). internal/… helpers may be imported by
 // anyone and import only each other.
 var allowed = map[string][]string{
-	"cmd/sersync2": {"replicate", "confxml"},
+	"cmd/sersync2": {"replicate", "status", "confxml"},
+	"status":       {"replicate"},
 	"replicate":    {"confxml", "inotifymask", "queue", "rsyncexec", "plugins", "failog"},
 	"failog":       {"rsyncexec", "confxml", "queue"},
 	"plugins":      {"queue", "confxml"},
@@ -27,8 +28,9 @@ var allowed = map[string][]string{
 var external = map[string][]string{
 	"confxml":      {"github.com/beevik/etree"},
 	"inotifymask":  {"github.com/fsnotify/fsnotify", "golang.org/x/sys/unix"},
-	"cmd/sersync2": {"github.com/spf13/pflag", "golang.org/x/sys/unix"},
+	"cmd/sersync2": {"github.com/spf13/pflag", "golang.org/x/sys/unix", "golang.org/x/term"},
 	"replicate":    {"github.com/robfig/cron/v3"},
+	"status":       {"github.com/prometheus/client_golang"},
 }
 
 func TestImportDirection(t *testing.T) {

@@ -1,16 +1,44 @@
 // Package hostile reads the project's list of hostile file names
 // (testdata/rsyncexec/hostile-names.txt: one Go-quoted name per line, #
 // comments and blank lines skipped) for the tests, e2e suites and the
-// benchmark harness. It does nothing else.
+// benchmark harness, and checks that none of them was run as a command
+// (NoPWNED). It does nothing else.
 package hostile
 
 import (
 	"bufio"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 )
+
+// NoPWNED fails the test when a file named PWNED exists below any of dirs:
+// several names of the list run "touch PWNED" if a shell ever reads them
+// as code. A directory that does not exist is skipped.
+func NoPWNED(tb testing.TB, dirs ...string) {
+	tb.Helper()
+	for _, d := range dirs {
+		err := filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err != nil {
+				if p == d && os.IsNotExist(err) {
+					return nil
+				}
+				return err
+			}
+			if e.Name() == "PWNED" {
+				tb.Errorf("a file name was executed as shell code: %s exists", p)
+			}
+			return nil
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
 
 // Read returns the names in the file at p. Every name must be usable as
 // one path component.

@@ -61,10 +61,12 @@ type Daemon struct {
 
 	bin     string
 	timeout time.Duration
+	opts    Options
 
-	mu     sync.Mutex
-	proc   *process
-	closed bool
+	mu       sync.Mutex
+	readOnly map[string]bool // modules made read-only by SetReadOnly
+	proc     *process
+	closed   bool
 }
 
 type process struct {
@@ -109,6 +111,7 @@ func Start(dir string, opts Options) (*Daemon, error) {
 		bin:        opts.Bin,
 		timeout:    opts.StartTimeout,
 	}
+	d.opts = opts
 	if err := d.writeConfig(opts); err != nil {
 		return nil, err
 	}
@@ -172,12 +175,14 @@ func (d *Daemon) writeConfig(opts Options) error {
 			pw = "sersync-test-secret"
 		}
 		secrets := filepath.Join(d.Dir, "rsyncd.secrets")
-		if err := os.WriteFile(secrets, []byte(d.User+":"+pw+"\n"), 0o600); err != nil {
-			return fmt.Errorf("rsyncd: %w", err)
-		}
-		d.PasswordFile = filepath.Join(d.Dir, "client.password")
-		if err := os.WriteFile(d.PasswordFile, []byte(pw+"\n"), 0o600); err != nil {
-			return fmt.Errorf("rsyncd: %w", err)
+		if d.PasswordFile == "" { // written once: a running daemon may be reading it
+			if err := os.WriteFile(secrets, []byte(d.User+":"+pw+"\n"), 0o600); err != nil {
+				return fmt.Errorf("rsyncd: %w", err)
+			}
+			d.PasswordFile = filepath.Join(d.Dir, "client.password")
+			if err := os.WriteFile(d.PasswordFile, []byte(pw+"\n"), 0o600); err != nil {
+				return fmt.Errorf("rsyncd: %w", err)
+			}
 		}
 		fmt.Fprintf(&b, "auth users = %s\nsecrets file = %s\nstrict modes = yes\n", d.User, secrets)
 	}
@@ -189,11 +194,35 @@ func (d *Daemon) writeConfig(opts Options) error {
 			return fmt.Errorf("rsyncd: %w", err)
 		}
 		fmt.Fprintf(&b, "\n[%s]\npath = %s\n", m, d.ModuleDir(m))
+		d.mu.Lock()
+		if d.readOnly[m] {
+			fmt.Fprintf(&b, "read only = yes\n")
+		}
+		d.mu.Unlock()
 	}
-	if err := os.WriteFile(d.ConfigFile, []byte(b.String()), 0o600); err != nil {
+	tmp := d.ConfigFile + ".new"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("rsyncd: %w", err)
+	}
+	if err := os.Rename(tmp, d.ConfigFile); err != nil {
 		return fmt.Errorf("rsyncd: %w", err)
 	}
 	return nil
+}
+
+// SetReadOnly makes module refuse uploads (rsync exits 5 or 23 on the
+// client) or accept them again. The daemon reads its configuration anew
+// for every connection, so it takes effect for the next client without a
+// restart. The file is replaced by a rename, so a connection never reads
+// half of it.
+func (d *Daemon) SetReadOnly(module string, ro bool) error {
+	d.mu.Lock()
+	if d.readOnly == nil {
+		d.readOnly = map[string]bool{}
+	}
+	d.readOnly[module] = ro
+	d.mu.Unlock()
+	return d.writeConfig(d.opts)
 }
 
 // start runs the daemon on d.Port and waits until it accepts connections or

@@ -150,3 +150,26 @@ func TestConfig(t *testing.T) {
 		t.Fatal("bad module name accepted")
 	}
 }
+
+// TestSetReadOnly: a module made read-only refuses the next upload without
+// a restart, and takes uploads again once switched back.
+func TestSetReadOnly(t *testing.T) {
+	d := StartT(t, Options{Auth: true})
+	if out, err := push(t, d, "www", d.PasswordFile); err != nil {
+		t.Fatalf("push: %v\n%s", err, out)
+	}
+	if err := d.SetReadOnly("www", true); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := push(t, d, "www", d.PasswordFile); exitCode(err) == 0 {
+		t.Fatalf("push to a read-only module succeeded\n%s", out)
+	} else {
+		t.Logf("read-only module: %v: %s", err, out)
+	}
+	if err := d.SetReadOnly("www", false); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := push(t, d, "www", d.PasswordFile); err != nil {
+		t.Fatalf("push after read-only ended: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,289 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/inotifymask"
+)
+
+// DefaultSummaryEvery is how often a Service logs its summary line while
+// there is work (Options.SummaryEvery).
+const DefaultSummaryEvery = time.Minute
+
+// ErrStopped is returned by Reload when the Service's Run has returned.
+var ErrStopped = errors.New("replicate: the service is not running")
+
+// Service runs one Engine at a time and replaces it with one built from a
+// changed configuration on Reload (SIGHUP), handing over every change the
+// old engine still owed: a remote or root that stays keeps its pending
+// changes and its counters, an added one starts with a full sync, a
+// removed one's pending changes are dropped and counted in the log. While
+// work goes on it logs one summary line every Options.SummaryEvery.
+//
+// The new engine is built (its watches set up) while the old one still
+// runs, so no change is missed in between; for that time the directories
+// are watched twice. A configuration that cannot be built is refused and
+// the old engine keeps running.
+type Service struct {
+	opts    Options
+	log     *slog.Logger
+	console io.Writer
+
+	mu  sync.Mutex
+	cur *Engine
+
+	reloads, reloadFailures counter
+	next                    chan handover
+	stopped                 chan struct{}
+}
+
+// handover is a built engine waiting to replace the running one.
+type handover struct {
+	e    *Engine
+	done chan struct{}
+}
+
+// NewService builds the first engine (see New).
+func NewService(ctx context.Context, cfg confxml.Config, opts Options) (*Service, error) {
+	e, err := New(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{opts: opts, log: e.log, console: e.console, cur: e, next: make(chan handover), stopped: make(chan struct{})}, nil
+}
+
+// Engine returns the engine running now.
+func (s *Service) Engine() *Engine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
+// State returns the running engine's state, with the reload counters.
+func (s *Service) State() State {
+	st := s.Engine().State()
+	st.Reloads, st.ReloadFailures = s.reloads.Load(), s.reloadFailures.Load()
+	return st
+}
+
+// RequestFullSync asks the running engine for a full sync of every root
+// to every remote (SIGUSR1, see Engine.RequestFullSync).
+func (s *Service) RequestFullSync(reason string) { s.Engine().RequestFullSync(reason) }
+
+// CheckWatches runs the running engine's watcher self-check (SIGUSR2).
+func (s *Service) CheckWatches(ctx context.Context) (CheckReport, error) {
+	return s.Engine().CheckWatches(ctx)
+}
+
+// Console returns the writer of the original's stdout lines.
+func (s *Service) Console() io.Writer { return s.console }
+
+// Reload builds an engine for cfg and, once Run has stopped the old one
+// (its in-flight rsyncs finished, as at shutdown), hands it the old one's
+// pending changes and runs it. It returns when the new engine runs, or
+// with the error that made cfg unusable, the old engine still running.
+// Options.SyncAll is not repeated.
+func (s *Service) Reload(ctx context.Context, cfg confxml.Config) error {
+	o := s.opts
+	// The state file stays open across reloads: the new engine takes the
+	// old one's (adopt) rather than opening it again.
+	o.SyncAll, o.Console, o.StateDir = false, s.console, ""
+	e, err := New(ctx, cfg, o)
+	if err != nil {
+		s.reloadFailures.Add(1)
+		return fmt.Errorf("replicate: reload refused, the running configuration stays: %w", err)
+	}
+	h := handover{e: e, done: make(chan struct{})}
+	select {
+	case s.next <- h:
+	case <-s.stopped:
+		e.discard()
+		return ErrStopped
+	case <-ctx.Done():
+		e.discard()
+		return ctx.Err()
+	}
+	<-h.done
+	return nil
+}
+
+// Run runs the current engine until ctx ends (see Engine.Run), replacing
+// it on Reload. It returns ErrWatcherStopped when the running engine's
+// watcher ended on its own. Run is called once.
+func (s *Service) Run(ctx context.Context) error {
+	defer close(s.stopped)
+	sumCtx, stopSum := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { s.summarize(sumCtx) })
+	wg.Go(func() { s.showProgress(sumCtx) })
+	defer wg.Wait()
+	defer stopSum()
+	for {
+		e := s.Engine()
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- e.Run(runCtx) }()
+		select {
+		case err := <-done:
+			cancel()
+			return err
+		case h := <-s.next:
+			s.log.Info("reloading: the old configuration finishes its in-flight rsyncs first")
+			e.handedOver.Store(true)
+			cancel()
+			if err := <-done; err != nil {
+				s.log.Warn("the replaced engine stopped with an error", "err", err)
+			}
+			moved, dropped := h.e.adopt(e)
+			s.mu.Lock()
+			s.cur = h.e
+			s.mu.Unlock()
+			s.reloads.Add(1)
+			st := h.e.State()
+			s.log.Info("configuration reloaded", "roots", len(st.Roots), "remotes", len(st.Remotes), "watches", st.Watches,
+				"pending_kept", moved, "pending_dropped", dropped)
+			close(h.done)
+		}
+	}
+}
+
+// discard stops what New started for an engine that will never run.
+func (e *Engine) discard() {
+	e.watcher.Close()
+	if e.plugin != nil {
+		e.plugin.Close()
+	}
+}
+
+// adopt takes over what old, stopped, still owed and counted: the pending
+// changes and counters of every remote both have (same root, same
+// destination). A remote only e has gets a full sync (sync mode); the
+// changes of a remote only old had are dropped. It returns how many
+// pending paths moved and how many were dropped.
+func (e *Engine) adopt(old *Engine) (moved, dropped int) {
+	if e.state == nil {
+		e.state, old.state = old.state, nil
+	}
+	ost := old.State()
+	e.carried.eventsRead, e.carried.overflows = ost.EventsRead, ost.Overflows
+	e.carried.pluginDelivered, e.carried.pluginFailed, e.carried.pluginDropped = ost.PluginDelivered, ost.PluginFailed, ost.PluginDropped
+	for root, c := range old.ov {
+		if n := e.ov[root]; n != nil {
+			n.Add(c.Load())
+		}
+	}
+	type key struct{ root, dest string }
+	prev := map[key]*remote{}
+	for _, r := range old.remotes {
+		prev[key{r.root, r.dest}] = r
+	}
+	for _, r := range e.remotes {
+		o := prev[key{r.root, r.dest}]
+		if o == nil {
+			if r.rsync {
+				r.queues[0].RequestFull("new in the configuration")
+			}
+			continue
+		}
+		delete(prev, key{r.root, r.dest})
+		r.batches.Add(o.batches.Load())
+		r.runs.Add(o.runs.Load())
+		r.paths.Add(o.paths.Load())
+		r.failures.Add(o.failures.Load())
+		r.carriedEvents, r.carriedRetries = o.carriedEvents, o.carriedRetries
+		for _, q := range o.queues {
+			qs := q.Stats()
+			r.carriedEvents += qs.Events
+			r.carriedRetries += qs.Retries
+		}
+		r.out.carry(&o.out)
+		o.mu.Lock()
+		r.last = o.last
+		o.mu.Unlock()
+		moved += r.take(o)
+	}
+	for _, o := range prev {
+		for _, q := range o.queues {
+			dropped += len(q.Snapshot().Items)
+		}
+	}
+	return moved, dropped
+}
+
+// take adds the pending changes of o's queues to r's, routed as the
+// watcher's events are, and returns how many paths it added.
+func (r *remote) take(o *remote) int {
+	n := 0
+	for _, q := range o.queues {
+		snap := q.Snapshot()
+		if snap.Full {
+			r.queues[0].RequestFull("kept over a reload")
+		}
+		for _, it := range snap.Items {
+			ev := inotifymask.Event{Root: r.root, Path: it.Path, Op: it.Op, Dir: it.Dir}
+			if it.Replaced {
+				// Removed as a directory and created again: the remove
+				// first, so the update still replaces the old tree.
+				rm := ev
+				rm.Op, rm.Dir = inotifymask.OpRemove, true
+				for _, x := range route(rm, len(r.queues)) {
+					r.queues[x.queue].Add(x.ev)
+				}
+			}
+			for _, x := range route(ev, len(r.queues)) {
+				r.queues[x.queue].Add(x.ev)
+			}
+			n++
+		}
+	}
+	return n
+}
+
+// summarize logs one summary line every Options.SummaryEvery while there
+// is something to say: batches synced or changes pending.
+func (s *Service) summarize(ctx context.Context) {
+	every := s.opts.SummaryEvery
+	if every <= 0 {
+		every = DefaultSummaryEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	prev := s.State().Total()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := s.State()
+		cur := st.Total()
+		if cur.Batches == prev.Batches && cur.Pending+cur.InFlight == 0 {
+			continue
+		}
+		now := time.Now()
+		var lag time.Duration
+		failing := 0
+		for _, r := range st.Remotes {
+			lag = max(lag, r.Lag(now))
+			if r.Failing() {
+				failing++
+			}
+		}
+		s.log.Info("summary", "interval", every, "batches", cur.Batches-prev.Batches, "rsync_runs", cur.RsyncRuns-prev.RsyncRuns,
+			"paths", cur.Paths-prev.Paths, "failed_batches", cur.Failures-prev.Failures, "pending", cur.Pending,
+			"in_flight", cur.InFlight, "max_lag", lag.Round(time.Millisecond), "failing_remotes", failing,
+			"rsync_runs_total", cur.RsyncRuns)
+		prev = cur
+	}
+}
+
+// CountReloadFailure counts a reload refused before it reached Reload (a
+// configuration file that does not load).
+func (s *Service) CountReloadFailure() { s.reloadFailures.Add(1) }

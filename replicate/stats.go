@@ -1,0 +1,135 @@
+package replicate
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sersync-go/sersync2/queue"
+	"github.com/sersync-go/sersync2/rsyncexec"
+)
+
+// RunCount counts rsync processes of one kind that ended with one exit
+// status, for one remote.
+type RunCount struct {
+	// Kind is "full" for a full sync, "changes" for a batch of changes.
+	Kind string
+	// Exit is rsync's exit status (0 also for the partial-transfer
+	// statuses rsyncexec counts as success), -1 when the run ended
+	// without one (canceled, killed, rsync missing).
+	Exit int
+	N    uint64
+}
+
+// runKey is the key of a RunCount.
+type runKey struct {
+	kind string
+	exit int
+}
+
+// outcomes is what one remote's batches came to, beyond the plain
+// counters: rsync runs by kind and exit status, and the latest failure.
+type outcomes struct {
+	mu       sync.Mutex
+	runs     map[runKey]uint64
+	lastFail Result
+	lastOK   Result
+	synced   uint64 // paths of successful batches
+}
+
+// add records the rsync runs of one batch and, when it failed, the
+// failure.
+func (o *outcomes) add(b queue.Batch, res rsyncexec.Result, at time.Time) {
+	kind := "changes"
+	if b.Full {
+		kind = "full"
+	}
+	codes := exitCodes(res.Err)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.runs == nil {
+		o.runs = map[runKey]uint64{}
+	}
+	for _, c := range codes {
+		o.runs[runKey{kind, c}]++
+	}
+	if ok := res.Runs - len(codes); ok > 0 {
+		o.runs[runKey{kind, 0}] += uint64(ok)
+	}
+	if res.Err != nil {
+		o.lastFail = Result{At: at, Took: res.Elapsed, Full: b.Full, Paths: b.Len(), Err: res.Err}
+	} else {
+		o.lastOK = Result{At: at, Took: res.Elapsed, Full: b.Full, Paths: b.Len()}
+		o.synced += uint64(b.Len())
+	}
+}
+
+// snapshot returns the run counts in a stable order, the latest failure,
+// the latest success and the paths of successful batches.
+func (o *outcomes) snapshot() ([]RunCount, Result, Result, uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]RunCount, 0, len(o.runs))
+	for k, n := range o.runs {
+		out = append(out, RunCount{Kind: k.kind, Exit: k.exit, N: n})
+	}
+	slices.SortFunc(out, func(a, b RunCount) int {
+		if a.Kind != b.Kind {
+			if a.Kind < b.Kind {
+				return -1
+			}
+			return 1
+		}
+		return a.Exit - b.Exit
+	})
+	return out, o.lastFail, o.lastOK, o.synced
+}
+
+// carry adds the figures of from (the same remote in the engine being
+// replaced) to o.
+func (o *outcomes) carry(from *outcomes) {
+	runs, fail, ok, synced := from.snapshot()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.runs == nil {
+		o.runs = map[runKey]uint64{}
+	}
+	for _, r := range runs {
+		o.runs[runKey{r.Kind, r.Exit}] += r.N
+	}
+	if o.lastFail.At.Before(fail.At) {
+		o.lastFail = fail
+	}
+	o.synced += synced
+	if o.lastOK.At.Before(ok.At) {
+		o.lastOK = ok
+	}
+}
+
+// exitCodes returns the exit status of every failed rsync run an error of
+// rsyncexec.Runner.Run wraps (they are joined), -1 for a run that failed
+// without one. A nil error has none.
+func exitCodes(err error) []int {
+	if err == nil {
+		return nil
+	}
+	var codes []int
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var xe *rsyncexec.ExitError
+		if errors.As(err, &xe) {
+			codes = append(codes, xe.Code)
+			return
+		}
+		codes = append(codes, -1)
+	}
+	walk(err)
+	return codes
+}

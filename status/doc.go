@@ -1,0 +1,10 @@
+// Package status shows an operator how far behind each mirror is and why,
+// from the engine's state snapshot (replicate.State) and nothing else:
+// Prometheus metrics at /metrics, the same facts as JSON at /status, a
+// small self-refreshing HTML page at / with an hour of lag and throughput
+// per remote, and the same facts as a text file rewritten every few
+// seconds for hosts without a scraper.
+//
+// It reads the state; it never changes it, and it holds no pipeline
+// logic. By default it listens on loopback addresses only (CheckAddr).
+package status

@@ -1,0 +1,193 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sersync-go/sersync2/replicate"
+)
+
+// Defaults for zero Options fields.
+const (
+	DefaultSampleEvery = 10 * time.Second
+	DefaultFileEvery   = 5 * time.Second
+	// historyLen samples at DefaultSampleEvery make the page's hour.
+	historyLen = 360
+	// lastErrors is how many recent failures /status keeps.
+	lastErrors = 20
+)
+
+// Source is what the server reads: the engine's state snapshot.
+type Source interface {
+	State() replicate.State
+}
+
+// Options configure a Server. The zero value is usable.
+type Options struct {
+	// Version is shown on the page and in sersync2_build_info.
+	Version string
+	// Log receives the server's few messages; nil discards them.
+	Log *slog.Logger
+	// SampleEvery is how often the history behind the page's charts and
+	// the list of recent errors are sampled; <= 0 means
+	// DefaultSampleEvery.
+	SampleEvery time.Duration
+	// MaxUserWatchesFile is read for the watch limit; "" means
+	// MaxUserWatchesFile.
+	MaxUserWatchesFile string
+}
+
+// Server serves the status of one Source. Build it with New; Run samples
+// the state, serves HTTP and writes the status file until its context
+// ends.
+type Server struct {
+	src     Source
+	opts    Options
+	log     *slog.Logger
+	started time.Time
+	reg     *prometheus.Registry
+
+	mu   sync.Mutex
+	hist *history
+	errs errorLog
+}
+
+// New returns a Server reading src.
+func New(src Source, o Options) *Server {
+	if o.SampleEvery <= 0 {
+		o.SampleEvery = DefaultSampleEvery
+	}
+	if o.MaxUserWatchesFile == "" {
+		o.MaxUserWatchesFile = MaxUserWatchesFile
+	}
+	s := &Server{src: src, opts: o, log: o.Log, started: time.Now(), hist: newHistory(historyLen), errs: errorLog{max: lastErrors}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.reg = prometheus.NewRegistry()
+	s.reg.MustRegister(collector{s}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return s
+}
+
+func (s *Server) maxWatches() int { return readLimit(s.opts.MaxUserWatchesFile) }
+
+// Report returns the current facts.
+func (s *Server) Report() Report {
+	st := s.src.State()
+	s.mu.Lock()
+	s.errs.see(st)
+	errs := s.errs.list()
+	s.mu.Unlock()
+	return build(st, time.Now(), s.opts.Version, s.started, s.maxWatches(), errs)
+}
+
+// Handler serves /metrics, /status and the page at /.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slogErrorLog{s.log}}))
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s.Report()); err != nil {
+			s.log.Debug("status: writing /status", "err", err)
+		}
+	})
+	mux.HandleFunc("GET /{$}", s.page)
+	return mux
+}
+
+type slogErrorLog struct{ log *slog.Logger }
+
+func (l slogErrorLog) Println(v ...any) { l.log.Warn("status: metrics", "err", fmt.Sprint(v...)) }
+
+// CheckAddr refuses an address whose host is not a loopback address (or
+// "localhost") unless public is set: the status page is not meant to be
+// reachable from other hosts by accident.
+func CheckAddr(addr string, public bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("status: address %q: %w", addr, err)
+	}
+	if public || host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("status: address %q: %w (give --status-addr-public to serve other hosts)", addr, errNotLoopback)
+}
+
+// Listen checks addr (CheckAddr) and listens on it.
+func Listen(addr string, public bool) (net.Listener, error) {
+	if err := CheckAddr(addr, public); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return ln, nil
+}
+
+// Run samples the state every Options.SampleEvery, serves HTTP on ln
+// (when not nil) and rewrites the status file every fileEvery (when file
+// is not ""), until ctx ends. It closes ln.
+func (s *Server) Run(ctx context.Context, ln net.Listener, file string, fileEvery time.Duration) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() { s.sample(ctx) })
+	if file != "" {
+		if fileEvery <= 0 {
+			fileEvery = DefaultFileEvery
+		}
+		wg.Go(func() { s.writeFiles(ctx, file, fileEvery) })
+	}
+	if ln == nil {
+		<-ctx.Done()
+		return nil
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	wg.Go(func() {
+		<-ctx.Done()
+		sctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer stop()
+		_ = srv.Shutdown(sctx)
+	})
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		cancel()
+		return fmt.Errorf("status: serving %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// sample adds one point to the history every SampleEvery.
+func (s *Server) sample(ctx context.Context) {
+	t := time.NewTicker(s.opts.SampleEvery)
+	defer t.Stop()
+	for {
+		st := s.src.State()
+		s.mu.Lock()
+		s.hist.add(time.Now(), st)
+		s.errs.see(st)
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

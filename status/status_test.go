@@ -1,0 +1,211 @@
+package status
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/sersync-go/sersync2/replicate"
+	"github.com/sersync-go/sersync2/rsyncexec"
+)
+
+func TestCheckAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		addr   string
+		public bool
+		ok     bool
+	}{
+		{"127.0.0.1:9411", false, true},
+		{"127.0.0.2:0", false, true},
+		{"[::1]:9411", false, true},
+		{"localhost:9411", false, true},
+		{"0.0.0.0:9411", false, false},
+		{":9411", false, false},
+		{"10.1.2.3:9411", false, false},
+		{"0.0.0.0:9411", true, true},
+		{"no-port", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			err := CheckAddr(tt.addr, tt.public)
+			if (err == nil) != tt.ok {
+				t.Errorf("CheckAddr(%q, %v) = %v", tt.addr, tt.public, err)
+			}
+			if !tt.ok && tt.public == false && strings.Contains(tt.addr, ":") && tt.addr != "no-port" && !errors.Is(err, errNotLoopback) {
+				t.Errorf("error %v does not wrap errNotLoopback", err)
+			}
+		})
+	}
+}
+
+// fixed is a Source with a fixed state.
+type fixed replicate.State
+
+func (f fixed) State() replicate.State { return replicate.State(f) }
+
+func sample(now time.Time) replicate.State {
+	return replicate.State{
+		Roots: []string{"/data"}, Watches: 7, EventsRead: 42, Overflows: 1, Plugin: "socket", PluginDelivered: 3, PluginFailed: 1,
+		Remotes: []replicate.RemoteState{
+			{Root: "/data", Remote: "10.0.0.2::www", Pending: 5, PendingSince: now.Add(-90 * time.Second), Batches: 4, Failures: 2, Retries: 2,
+				Runs:        []replicate.RunCount{{Kind: "changes", Exit: 0, N: 2}, {Kind: "changes", Exit: 10, N: 2}},
+				Last:        replicate.Result{At: now.Add(-time.Second), Err: errors.New("rsync exit code 10")},
+				LastFailure: replicate.Result{At: now.Add(-time.Second), Paths: 5, Err: errors.New("rsync exit code 10")},
+				LastSuccess: replicate.Result{At: now.Add(-time.Minute), Paths: 9}},
+			{Root: "/data", Remote: "10.0.0.3::www", Batches: 4, LastSuccess: replicate.Result{At: now.Add(-time.Second), Paths: 1},
+				Last:     replicate.Result{At: now.Add(-time.Second), Paths: 1},
+				FullSync: &replicate.FullSyncProgress{Started: now.Add(-10 * time.Second), Reason: "SIGUSR1", Progress: rsyncexecProgress(50, 7, 5000)}},
+		},
+	}
+}
+
+func newTestServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	limit := filepath.Join(t.TempDir(), "max_user_watches")
+	if err := os.WriteFile(limit, []byte("8192\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := New(fixed(sample(time.Now())), Options{Version: "v-test", MaxUserWatchesFile: limit})
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(b)
+}
+
+// TestMetrics: every figure of the state comes out under its name and
+// labels, and the text parses.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	hs := newTestServer(t)
+	body := get(t, hs.URL+"/metrics")
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	if _, err := p.TextToMetricFamilies(strings.NewReader(body)); err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	for _, want := range []string{
+		`sersync2_build_info{version="v-test"} 1`,
+		`sersync2_events_read_total 42`,
+		`sersync2_watches 7`,
+		`sersync2_max_user_watches 8192`,
+		`sersync2_overflows_total{root="/data"} 0`,
+		`sersync2_pending_changes{remote="10.0.0.2::www",root="/data"} 5`,
+		`sersync2_remote_failing{remote="10.0.0.2::www",root="/data"} 1`,
+		`sersync2_remote_failing{remote="10.0.0.3::www",root="/data"} 0`,
+		`sersync2_lag_seconds{remote="10.0.0.3::www",root="/data"} 0`,
+		`sersync2_rsync_runs_total{exit="10",kind="changes",remote="10.0.0.2::www",root="/data"} 2`,
+		`sersync2_retries_total{remote="10.0.0.2::www",root="/data"} 2`,
+		`sersync2_plugin_deliveries_total{plugin="socket"} 3`,
+		`sersync2_plugin_failures_total{plugin="socket"} 1`,
+		`sersync2_full_sync_progress_ratio{remote="10.0.0.3::www",root="/data"} 0.5`,
+		`sersync2_full_sync_bytes{remote="10.0.0.3::www",root="/data"} 5000`,
+		`sersync2_full_sync_progress_ratio{remote="10.0.0.2::www",root="/data"} 0`,
+		`process_open_fds`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if !strings.Contains(body, `sersync2_lag_seconds{remote="10.0.0.2::www",root="/data"} 9`) {
+		t.Errorf("lag of the failing remote is not about 90 s")
+	}
+}
+
+func TestStatusJSONAndPage(t *testing.T) {
+	t.Parallel()
+	hs := newTestServer(t)
+	var r Report
+	dec := json.NewDecoder(strings.NewReader(get(t, hs.URL+"/status")))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Remotes) != 2 || r.MaxUserWatches != 8192 || r.Plugin == nil || r.Plugin.Deliveries != 3 || len(r.LastErrors) != 1 {
+		t.Fatalf("report = %+v", r)
+	}
+	a := r.Remotes[0]
+	if !a.Failing || a.LagSeconds < 89 || a.LastSync == nil || a.LastSync.Paths != 9 || a.LastError == nil || len(a.Runs) != 2 {
+		t.Errorf("remote = %+v", a)
+	}
+	page := get(t, hs.URL+"/")
+	if f := r.Remotes[1].FullSync; f == nil || f.Percent != 50 || f.ETASeconds < 9 || f.ETASeconds > 11 || f.BytesPerSecond < 400 {
+		t.Errorf("full sync = %+v", f)
+	}
+	for _, want := range []string{`http-equiv="refresh"`, "10.0.0.2::www", "10.0.0.3::www", `class="failing"`, "<svg", "full sync 50%, 7 files, ETA 10 s"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "<script") {
+		t.Error("the page has a script")
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	st := sample(now)
+	p := filepath.Join(t.TempDir(), "status")
+	if err := WriteFile(p, build(st, now, "v", now, 100, nil)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"watches: 7 of 100", "remote /data -> 10.0.0.2::www", "failing: true", "last error: ", "pending: 5",
+		"full sync: 50% (SIGUSR1), 7 files, 5000 bytes, 500 bytes/s, ETA 10 s"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("status file lacks %q:\n%s", want, b)
+		}
+	}
+}
+
+func TestSparkline(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   []float64
+		want string
+	}{
+		{"empty", nil, "no data yet"},
+		{"one", []float64{3}, `points="160.0,1.0"`},
+		{"flat zero", []float64{0, 0}, `points="0.0,27.0 160.0,27.0"`},
+		{"rising", []float64{0, 2}, `points="0.0,27.0 160.0,1.0"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(sparkline(tt.in, "#000")); !strings.Contains(got, tt.want) {
+				t.Errorf("sparkline(%v) = %s, want %s in it", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func rsyncexecProgress(percent, files int, bytes int64) (p rsyncexec.Progress) {
+	p.Percent, p.Files, p.Bytes = percent, files, bytes
+	return p
+}
