@@ -36,7 +36,7 @@ help:
 	@echo "make fuzz    - run every fuzz target for FUZZTIME ($(FUZZTIME)) each"
 	@echo "make stress  - random end-to-end stress: STRESS_SEEDS ($(STRESS_SEEDS)) seeded sequences of STRESS_OPS ($(STRESS_OPS)) file ops each"
 	@echo "make deb     - build $(BUILD)/sersync2_$(DEB_VERSION)_$(GOARCH).deb with nfpm (binary, stock confxml.xml, units, man page)"
-	@echo "make bench   - micro-benchmarks, then sersync2 vs lsyncd and an inotifywait loop (BENCH_QUICK=1: under 3 min)"
+	@echo "make bench   - micro-benchmarks, then sersync2 vs lsyncd and an inotifywait loop, W1-W7 and the scale cases (BENCH_QUICK=1: about 6 min)"
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sersync2
@@ -99,8 +99,12 @@ demo: build
 # bench: Go micro-benchmarks of the hot paths (event decode, queue merge,
 # argv build; benchstat-friendly, also saved in $(BENCH_RESULTS)), then the
 # side-by-side harness against lsyncd and an inotifywait+rsync loop
-# (bench/, table on stdout, JSON lines in $(BENCH_RESULTS)). About 14 min;
-# BENCH_QUICK=1 make bench: smaller workloads, under 3 min.
+# (bench/, table on stdout, JSON lines in $(BENCH_RESULTS)): W1-W7, then
+# the scale cases (WAN through a 50 ms delay proxy, FAN to 20 daemons,
+# DIRS: start-up on 1,000,000 directories, which needs about 7M free
+# inodes and raises fs.inotify.max_user_watches while it runs). About
+# 45 min; BENCH_QUICK=1 make bench: smaller workloads, about 6 min.
+# Select with BENCH_ARGS, e.g. BENCH_ARGS='-workloads FAN -tools sersync2'.
 bench: build deps-bench
 	@mkdir -p $(BENCH_RESULTS)
 	@if [ "$${BENCH_QUICK:-0}" != 0 ]; then set -- 1 100ms 'Decode|Pipeline|WatchSetup/dirs=10000$$' quick; \
@@ -110,7 +114,7 @@ bench: build deps-bench
 	    $(GO) test -run '^$$' -bench "$$3" -benchmem -count 1 -benchtime $$2 ./inotifymask; \
 	    echo $$? > $$out.rc.tmp; } 2>&1 | tee $$out; \
 	  rc=$$(cat $$out.rc.tmp); rm -f $$out.rc.tmp; exit $$rc
-	$(GO) run ./bench -bin $(BIN) -results $(BENCH_RESULTS)
+	$(GO) run ./bench -bin $(BIN) -results $(BENCH_RESULTS) $(BENCH_ARGS)
 
 # deb: the binary, the man page generated from its flags, then nfpm (a go
 # tool dependency) packs them with the stock confxml.xml and the units.

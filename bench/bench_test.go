@@ -3,13 +3,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,7 +151,7 @@ func TestDiffCountsCanFail(t *testing.T) {
 	if d.Missing != 1 || d.Extra != 1 || d.Different != 1 {
 		t.Errorf("diff counts = %+v, want 1/1/1", d)
 	}
-	ok, _, err := waitEqual(context.Background(), src, dst, time.Now().Add(100*time.Millisecond))
+	ok, _, err := waitEqual(context.Background(), src, []string{dst}, time.Now().Add(100*time.Millisecond), nil)
 	if err != nil || ok {
 		t.Errorf("waitEqual on different trees = %v, %v", ok, err)
 	}
@@ -274,5 +277,54 @@ func TestPick(t *testing.T) {
 	}
 	if got := rotate([]string{"a", "b", "c"}, 4); strings.Join(got, "") != "bca" {
 		t.Errorf("rotate = %v", got)
+	}
+}
+
+// TestDelayProxy: a round trip through the proxy takes at least twice its
+// one-way delay, and the data arrives intact in both directions.
+func TestDelayProxy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // the echo server, ended by ln.Close
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	const delay = 20 * time.Millisecond
+	p, err := startDelayProxy("127.0.0.1:0", ln.Addr().String(), delay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := net.Dial("tcp", net.JoinHostPort(p.IP(), strconv.Itoa(p.Port())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := bytes.Repeat([]byte("sersync2 "), 10_000)
+	t0 := time.Now()
+	go func() { _, _ = c.Write(msg) }()
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(t0); took < 2*delay {
+		t.Errorf("round trip took %v, want at least %v", took, 2*delay)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Error("data changed on the way")
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("close: %v", err)
 	}
 }

@@ -21,18 +21,24 @@ import (
 // cell is one (tool, workload) run: its own directory, source, daemon and
 // target.
 type cell struct {
-	cfg   config
-	dir   string // everything of the cell lives below it
-	src   string
-	d     *rsyncd.Daemon
-	dst   string // the daemon's module directory
-	names []string
-	seed  uint64
-	// logStart is the daemon log's size once the daemon is up.
-	logStart int64
+	ctx  context.Context // the run's: a long prepare stops when it ends
+	cfg  config
+	size sizes  // the workload's dimensions (cfg.size, adjusted by the workload)
+	dir  string // everything of the cell lives below it
+	src  string
+	d    *rsyncd.Daemon // the first target's daemon
+	dst  string         // the first target's module directory
+	// targets are the remotes the tools sync to, each a daemon of its
+	// own: one for W1-W7, several for the fan-out case.
+	targets  []*target
+	names    []string
+	seed     uint64
+	workload string
 	// state a workload keeps between run and collect
 	bigCloseOff int64
 	w7          *w7State
+	fan         *fanState
+	dirsBuilt   dirsInfo
 }
 
 // result is one cell's figures; one JSON line each.
@@ -81,9 +87,30 @@ type result struct {
 	BigTransfers           *int          `json:"big_transfers,omitempty"`
 	BigTransfersAfterClose *int          `json:"big_transfers_after_close,omitempty"`
 	W7                     []phaseResult `json:"w7,omitempty"`
-	Pwned                  bool          `json:"pwned"` // a file named PWNED appeared: a name ran as shell code
-	Error                  string        `json:"error,omitempty"`
-	Env                    env           `json:"env"`
+	// The fan-out case: figures per remote, and the most rsync processes
+	// the tool ran at once (sampled every 10 ms).
+	PerRemote      []remoteConv `json:"per_remote,omitempty"`
+	MaxRsyncAtOnce int          `json:"max_rsync_at_once,omitempty"`
+	// The big-tree case: directories, time to build the tree (both
+	// sides), start → watches in place, start → start-up done (the initial
+	// sync included), watches the tool reported, its Go heap after the
+	// start-up (sersync2 only) and RSS per directory, the kernel's memory
+	// per watch (object sizes: the floor; and the measured growth of the
+	// slab), the files written during the start-up.
+	Dirs            int     `json:"dirs,omitempty"`
+	BuildS          float64 `json:"build_s,omitempty"`
+	WatchesS        float64 `json:"watches_s,omitempty"`
+	ReadyS          float64 `json:"ready_s,omitempty"`
+	Watches         int     `json:"watches,omitempty"`
+	HeapBytes       int64   `json:"heap_bytes,omitempty"`
+	HeapPerDirB     float64 `json:"heap_per_dir_b,omitempty"`
+	RSSPerDirB      float64 `json:"rss_per_dir_b,omitempty"`
+	KernelPerWatchB int     `json:"kernel_per_watch_b,omitempty"`
+	SlabPerWatchB   float64 `json:"slab_per_watch_b,omitempty"`
+	DuringWritten   int     `json:"during_written,omitempty"`
+	Pwned           bool    `json:"pwned"` // a file named PWNED appeared: a name ran as shell code
+	Error           string  `json:"error,omitempty"`
+	Env             env     `json:"env"`
 }
 
 func secs(d time.Duration) float64 { return d.Seconds() }
@@ -93,7 +120,7 @@ func secs(d time.Duration) float64 { return d.Seconds() }
 func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlName string) (r result) {
 	wl := workloads[wlName]
 	r = result{Time: time.Now().UTC(), Host: e.Host, Quick: cfg.quick, Tool: tool, Workload: wlName,
-		Files: wl.files(cfg.size, names), TimeoutS: secs(cfg.timeout), ConvergeS: -1, Env: e}
+		TimeoutS: secs(cfg.timeout), ConvergeS: -1, Env: e}
 	fail := func(err error) result {
 		r.Error = err.Error()
 		return r
@@ -103,26 +130,21 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 		return fail(err)
 	}
 	defer os.RemoveAll(dir)
-	c := &cell{cfg: cfg, dir: dir, src: filepath.Join(dir, "src"), names: names, seed: uint64(time.Now().UnixNano())}
+	c := &cell{ctx: ctx, cfg: cfg, size: wl.sizes(cfg), workload: wlName, dir: dir, src: filepath.Join(dir, "src"), names: names, seed: uint64(time.Now().UnixNano())}
+	r.Files = wl.files(c.size, names)
 	if err := os.Mkdir(c.src, 0o755); err != nil {
 		return fail(err)
 	}
-	if err := os.Mkdir(filepath.Join(dir, "rsyncd"), 0o755); err != nil {
+	defer c.closeTargets()
+	if err := c.startTargets(wl); err != nil {
 		return fail(err)
 	}
-	c.d, err = rsyncd.Start(filepath.Join(dir, "rsyncd"), rsyncd.Options{Auth: true})
-	if err != nil {
-		return fail(err)
-	}
-	defer c.d.Close()
-	c.dst = c.d.ModuleDir("www")
 	defer c.cleanup()
-	// rsyncd.Start's readiness probe is a connection too: count from here.
-	if c.logStart, err = fileSize(c.d.LogFile); err != nil {
-		return fail(err)
-	}
 	if err := wl.prepare(c); err != nil {
 		return fail(fmt.Errorf("%s prepare: %w", wlName, err))
+	}
+	if wl.dirs {
+		return c.dirsCell(ctx, tool, r)
 	}
 
 	if tool == toolFloor {
@@ -139,20 +161,24 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 			t.kill()
 		}
 	}()
-	ok, _, err := waitEqual(ctx, c.src, c.dst, time.Now().Add(cfg.size.readyTimeout))
+	ok, _, err := waitEqual(ctx, c.src, c.dsts(), time.Now().Add(c.size.readyTimeout), nil)
 	if err != nil {
 		return fail(err)
 	}
 	if !ok {
-		return fail(fmt.Errorf("%s: start-up sync did not mirror the source within %v", tool, cfg.size.readyTimeout))
+		return fail(fmt.Errorf("%s: start-up sync did not mirror the source within %v", tool, c.size.readyTimeout))
 	}
 	base, err := sampleTree(t.pid())
 	if err != nil {
 		return fail(err)
 	}
-	logOff, err := fileSize(c.d.LogFile)
+	logOffs, err := c.logSizes()
 	if err != nil {
 		return fail(err)
+	}
+	var peak *procPeak
+	if wl.fan {
+		peak = watchProcs(t.pid())
 	}
 
 	t0 := time.Now()
@@ -162,15 +188,18 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 	if runErr != nil {
 		return fail(fmt.Errorf("%s run: %w", wlName, runErr))
 	}
-	ok, at, err := waitEqual(ctx, c.src, c.dst, tEnd.Add(cfg.timeout))
+	ok, at, err := waitEqual(ctx, c.src, c.dsts(), tEnd.Add(cfg.timeout), nil)
 	if err != nil {
 		return fail(err)
+	}
+	if peak != nil {
+		r.MaxRsyncAtOnce = peak.stop()
 	}
 	r.Converged = ok
 	if ok {
 		r.ConvergeS = secs(at.Sub(tEnd))
 	}
-	stable, diff, err := settle(ctx, c.src, c.dst, cfg.settle)
+	stable, diff, err := settle(ctx, c.src, c.dsts(), cfg.settle)
 	if err != nil {
 		return fail(err)
 	}
@@ -178,7 +207,7 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 	r.Missing, r.Extra, r.Different, r.DiffSample = diff.Missing, diff.Extra, diff.Different, diff.Sample
 
 	end, sampleErr := sampleTree(t.pid())
-	ruCPU, stopErr := t.stop(cfg.size.stopTimeout)
+	ruCPU, stopErr := t.stop(c.size.stopTimeout)
 	stopped = true
 	if sampleErr != nil {
 		return fail(sampleErr)
@@ -196,10 +225,10 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 		n := ourRsyncRuns(t.out.String())
 		r.ToolRsyncRuns = &n
 	}
-	if r.RsyncProcs, err = countConnects(c.d.LogFile, logOff); err != nil {
+	if r.RsyncProcs, err = c.connects(logOffs); err != nil {
 		return fail(err)
 	}
-	if r.RsyncProcsTotal, err = countConnects(c.d.LogFile, c.logStart); err != nil {
+	if r.RsyncProcsTotal, err = c.connects(nil); err != nil {
 		return fail(err)
 	}
 	if wl.collect != nil {
@@ -237,7 +266,7 @@ func (c *cell) floor(ctx context.Context, wl workload, r result) result {
 	}
 	r.Stable = diff.total() == 0
 	r.Missing, r.Extra, r.Different, r.DiffSample = diff.Missing, diff.Extra, diff.Different, diff.Sample
-	if r.RsyncProcs, err = countConnects(c.d.LogFile, c.logStart); err != nil {
+	if r.RsyncProcs, err = c.connects(nil); err != nil {
 		r.Error = err.Error()
 		return r
 	}
@@ -252,10 +281,15 @@ func (c *cell) floor(ctx context.Context, wl workload, r result) result {
 	return r
 }
 
-// cleanup releases what a workload left running (W7's target watch).
+// cleanup releases what a workload left running (target watches).
 func (c *cell) cleanup() {
 	if c.w7 != nil && c.w7.watch != nil {
 		c.w7.watch.Close()
+	}
+	if c.fan != nil {
+		for _, w := range c.fan.watches {
+			w.Close()
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,8 @@ type config struct {
 	workloads  []string
 	timeout    time.Duration // convergence deadline after a workload ends
 	settle     time.Duration // quiet window after convergence
+	wanRTT     time.Duration // round trip the delay proxy adds in the WAN cases
+	slowRTT    time.Duration // round trip to the fan-out case's slow remote
 	size       sizes
 	out        io.Writer // the table
 	log        *slog.Logger
@@ -53,6 +56,16 @@ type sizes struct {
 	w1FileSize        int
 	readyTimeout      time.Duration // tool start-up and initial sync
 	stopTimeout       time.Duration // SIGTERM → exit
+	// fan-out: fanFiles files written evenly over fanOver to fanRemotes
+	// daemons.
+	fanFiles   int
+	fanOver    time.Duration
+	fanRemotes int
+	// big tree: dirsN leaf directories (and their parents), dirsFilesPer
+	// files in each, dirsDuring files written while the tool starts;
+	// dirsReady bounds a tool's start-up on it.
+	dirsN, dirsFilesPer, dirsDuring int
+	dirsReady                       time.Duration
 }
 
 // phase is one rate step of W7.
@@ -71,6 +84,8 @@ func fullSizes() sizes {
 		w7:           []phase{{200, 30 * time.Second}, {2000, 10 * time.Second}, {10_000, 10 * time.Second}},
 		w7FileSize:   1024,
 		readyTimeout: 60 * time.Second, stopTimeout: 30 * time.Second,
+		fanFiles: 10_000, fanOver: 60 * time.Second, fanRemotes: 20,
+		dirsN: 1_000_000, dirsFilesPer: 2, dirsDuring: 2000, dirsReady: 10 * time.Minute,
 	}
 }
 
@@ -80,11 +95,13 @@ func quickSizes() sizes {
 	s.w2Chains = 20
 	s.w5Chunks, s.w5Over = 50, 2500*time.Millisecond
 	s.w7 = []phase{{200, 5 * time.Second}, {2000, 2 * time.Second}, {10_000, time.Second}}
+	s.fanFiles, s.fanOver = 2000, 12*time.Second
+	s.dirsN, s.dirsFilesPer, s.dirsDuring, s.dirsReady = 20_000, 1, 500, 3*time.Minute
 	return s
 }
 
 var allTools = []string{toolOurs, toolLsyncd1, toolLsyncd0, toolLoop, toolFloor}
-var allWorkloads = []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7"}
+var allWorkloads = []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7", "WAN-W1", "WAN-W3", "WAN-W7", "FAN", "DIRS"}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -107,6 +124,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		timeout  = fs.Duration("timeout", 0, "convergence deadline after a workload ends (default 90s, quick 45s)")
 		settle   = fs.Duration("settle", 0, "quiet window after convergence in which the target must not change (default 2s, quick 1s)")
 		toolLogs = fs.String("tool-logs", "", "keep each tool's stdout/stderr in this directory")
+		wanRTT   = fs.Duration("wan-rtt", 50*time.Millisecond, "round trip the delay proxy adds in the WAN cases")
+		slowRTT  = fs.Duration("slow-rtt", 400*time.Millisecond, "round trip to the slow remote of the fan-out case")
+		remotes  = fs.Int("fan-remotes", 0, "remotes of the fan-out case (default 20)")
+		dirs     = fs.Int("dirs", 0, "leaf directories of the big-tree case (default 1,000,000, quick 20,000)")
+		dirFiles = fs.Int("dir-files", -1, "files in each leaf directory of the big-tree case (default 2, quick 1)")
 		logLevel = fs.String("log-level", "info", "progress log level on stderr: debug, info, warn")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -119,13 +141,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := config{
 		bin: *bin, hostile: *hostile, resultsDir: *results, work: *work, toolLogs: *toolLogs,
-		quick: *quick, reps: *reps, w1Reps: *w1Reps, timeout: *timeout, settle: *settle,
+		quick: *quick, reps: *reps, w1Reps: *w1Reps, timeout: *timeout, settle: *settle, wanRTT: *wanRTT, slowRTT: *slowRTT,
 		out: stdout,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
 	}
 	cfg.size = fullSizes()
 	if cfg.quick {
 		cfg.size = quickSizes()
+	}
+	if *remotes > 0 {
+		cfg.size.fanRemotes = min(*remotes, 250)
+	}
+	if *dirs > 0 {
+		cfg.size.dirsN = *dirs
+	}
+	if *dirFiles >= 0 {
+		cfg.size.dirsFilesPer = *dirFiles
 	}
 	if cfg.reps <= 0 {
 		cfg.reps = 1
@@ -220,6 +251,13 @@ func benchmark(ctx context.Context, cfg config) error {
 		}
 		defer sink.Close()
 	}
+	if slices.Contains(cfg.workloads, "DIRS") {
+		restore, err := raiseWatchLimit(cfg, countDirs(cfg.size.dirsN, dirsFanout(cfg.size.dirsN)))
+		if err != nil {
+			return err
+		}
+		defer restore()
+	}
 	started := time.Now()
 	var results []result
 	for rep := 1; rep <= max(cfg.reps, cfg.w1Reps); rep++ {
@@ -233,8 +271,8 @@ func benchmark(ctx context.Context, cfg config) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				if tool == toolFloor && wl == "W7" {
-					continue // a latency workload: no floor
+				if !workloads[wl].runs(tool) {
+					continue // e.g. a latency workload: no floor
 				}
 				cfg.log.Info("cell", "rep", rep, "workload", wl, "tool", tool)
 				r := runCell(ctx, cfg, env, names, tool, wl)
@@ -265,8 +303,13 @@ func benchmark(ctx context.Context, cfg config) error {
 	return nil
 }
 
+// repsOf is how often wl runs: W1 and the cases with goals of their own
+// (WAN, fan-out) as often as W1, the big tree once.
 func (c config) repsOf(wl string) int {
-	if wl == "W1" {
+	switch {
+	case wl == "DIRS":
+		return 1
+	case wl == "W1" || wl == "FAN" || strings.HasPrefix(wl, "WAN-"):
 		return c.w1Reps
 	}
 	return c.reps

@@ -235,9 +235,9 @@ func printReport(w io.Writer, cfg config, e env, results []result, hostile int, 
 	if hasW7(aggs) {
 		fmt.Fprintf(w, "\nW7 per-file latency, close on the source → renamed into place on the target (ms; median over repetitions; lost = not on the target at the end):\n\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "tool\trate/s\tachieved/s\tfiles\tp50 ms\tp99 ms\tmax ms\tlost\tunobserved")
+		fmt.Fprintln(tw, "wl\ttool\trate/s\tachieved/s\tfiles\tp50 ms\tp99 ms\tmax ms\tlost\tunobserved")
 		for _, a := range aggs {
-			if a.workload != "W7" || a.tool == toolFloor || len(a.ok()) == 0 {
+			if !strings.HasSuffix(a.workload, "W7") || len(a.ok()) == 0 {
 				continue
 			}
 			for pi := range a.ok()[0].W7 {
@@ -248,7 +248,12 @@ func printReport(w io.Writer, cfg config, e env, results []result, hostile int, 
 					return phaseResult{}
 				}
 				p := ph(a.ok()[0])
-				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%s\t%s\t%s\t%d\t%d\n", a.tool, p.Rate,
+				if a.tool == toolFloor { // nothing watching: only the writer's rate means something
+					fmt.Fprintf(tw, "%s\t%s (writer alone)\t%d\t%.0f\t%d\t-\t-\t-\t-\t-\n", a.workload, a.tool, p.Rate,
+						a.medianOf(func(r result) float64 { return ph(r).AchievedRate }), p.Written)
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%d\t%s\t%s\t%s\t%d\t%d\n", a.workload, a.tool, p.Rate,
 					a.medianOf(func(r result) float64 { return ph(r).AchievedRate }), p.Written,
 					fmtMs(medianMs(a, func(r result) float64 { return ph(r).P50Ms })),
 					fmtMs(medianMs(a, func(r result) float64 { return ph(r).P99Ms })),
@@ -258,6 +263,8 @@ func printReport(w io.Writer, cfg config, e env, results []result, hostile int, 
 		}
 		tw.Flush()
 	}
+	printFan(w, aggs)
+	printDirs(w, aggs)
 	printTargets(w, aggs)
 }
 
@@ -310,7 +317,7 @@ func w7Desc(ps []phase) string {
 
 func hasW7(aggs []agg) bool {
 	for _, a := range aggs {
-		if a.workload == "W7" {
+		if strings.HasSuffix(a.workload, "W7") {
 			return true
 		}
 	}
@@ -376,7 +383,7 @@ func printTargets(w io.Writer, aggs []agg) {
 			var limit float64
 			switch p.Rate {
 			case 200:
-				limit = 1000
+				limit = 250
 			case 2000:
 				limit = 2000
 			default:
@@ -398,6 +405,7 @@ func printTargets(w io.Writer, aggs []agg) {
 			fmt.Fprintln(w)
 		}
 	}
+	printCaseTargets(w, aggs, verdict)
 	if a, ok := find(aggs, "W5", toolOurs); ok {
 		for _, r := range a.ok() {
 			if r.BigTransfersAfterClose != nil {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/sersync-go/sersync2/internal/confgen"
 	"github.com/sersync-go/sersync2/internal/outbuf"
-	"github.com/sersync-go/sersync2/internal/rsyncd"
 )
 
 // Tool names, as they appear in the table and the JSON.
@@ -44,10 +43,15 @@ type running struct {
 	err  error // cmd.Wait's result, valid after done
 	// signal asks the tool to stop (SIGTERM to the right processes).
 	signal func(r *running) error
+	// started is when the process was started; watchesAt, once set, how
+	// long after that the tool said its watches were in place.
+	started   time.Time
+	watchesAt time.Duration
+	watches   func(out string) bool // the tool's "watches in place" line
 }
 
 func startProcess(name string, cmd *exec.Cmd, signal func(*running) error) (*running, error) {
-	r := &running{name: name, cmd: cmd, out: &outbuf.Buffer{}, done: make(chan struct{}), signal: signal}
+	r := &running{name: name, cmd: cmd, out: &outbuf.Buffer{}, done: make(chan struct{}), signal: signal, started: time.Now()}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	// Own process group: kill reaches every leftover child.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -131,6 +135,9 @@ func (r *running) waitOutput(ctx context.Context, timeout time.Duration, what st
 	deadline := time.Now().Add(timeout)
 	for {
 		out := r.out.String()
+		if r.watchesAt == 0 && r.watches != nil && r.watches(out) {
+			r.watchesAt = time.Since(r.started)
+		}
 		if ok(out) {
 			return nil
 		}
@@ -181,7 +188,7 @@ func startOurs(ctx context.Context, c *cell) (*running, error) {
 		return nil, err
 	}
 	conf := filepath.Join(dir, "confxml.xml")
-	if err := os.WriteFile(conf, []byte(stockConf(c.src, c.d, filepath.Join(dir, "rsync_fail_log.sh"))), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(stockConf(c.src, c.targets, filepath.Join(dir, "rsync_fail_log.sh"))), 0o644); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(c.cfg.bin, "--no-tune-kernel", "--log-level", "debug", "-r", "-n", "10", "-o", conf)
@@ -190,7 +197,8 @@ func startOurs(ctx context.Context, c *cell) (*running, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = r.waitOutput(ctx, c.cfg.size.readyTimeout, "start-up line and -r full sync", func(s string) bool {
+	r.watches = func(s string) bool { return strings.Contains(s, `msg="sersync2 started"`) }
+	err = r.waitOutput(ctx, c.readyTimeout(), "start-up line and -r full sync", func(s string) bool {
 		return strings.Contains(s, `msg="sersync2 started"`) && fullSynced.MatchString(s)
 	})
 	if err != nil {
@@ -200,18 +208,31 @@ func startOurs(ctx context.Context, c *cell) (*running, error) {
 	return r, nil
 }
 
-// stockConf renders the stock confxml.xml with the watch root, the remote,
-// auth and userDefinedPort pointing at the daemon; every other element as
-// shipped (commonParams -artuz, delete/createFolder/closeWrite/moveFrom/
-// moveTo on, filter, crontab and plugins off).
-func stockConf(watch string, d *rsyncd.Daemon, failLog string) string {
+// stockConf renders the stock confxml.xml with the watch root, one remote
+// per target, auth and userDefinedPort pointing at the targets (which
+// share a port and a password); every other element as shipped
+// (commonParams -artuz, delete/createFolder/closeWrite/moveFrom/moveTo on,
+// filter, crontab and plugins off).
+func stockConf(watch string, ts []*target, failLog string) string {
+	var rs []confgen.Remote
+	for _, t := range ts {
+		rs = append(rs, confgen.Remote{IP: t.ip, Name: "www"})
+	}
 	return string(confgen.Config{
-		Roots:        []confgen.Root{{Watch: watch, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}},
-		Users:        d.User,
-		PasswordFile: d.PasswordFile,
-		Port:         d.Port,
+		Roots:        []confgen.Root{{Watch: watch, Remotes: rs}},
+		Users:        ts[0].d.User,
+		PasswordFile: ts[0].d.PasswordFile,
+		Port:         ts[0].port,
 		FailLog:      failLog,
 	}.Render())
+}
+
+// readyTimeout bounds a tool's start-up in this cell.
+func (c *cell) readyTimeout() time.Duration {
+	if workloads[c.workload].dirs {
+		return c.size.dirsReady
+	}
+	return c.size.readyTimeout
 }
 
 // luaString quotes s as a Lua string literal.
@@ -235,12 +256,19 @@ func luaString(s string) string {
 }
 
 // lsyncdConf is the typical tutorial configuration: default.rsync to the
-// daemon module, archive, no compression, the password file and the port.
-func lsyncdConf(src string, d *rsyncd.Daemon, delay int) string {
-	return fmt.Sprintf(`settings {
-	nodaemon = true,
+// daemon module, archive, no compression, the password file and the port;
+// one sync block per target.
+func lsyncdConf(src string, ts []*target, delay int) string {
+	var b strings.Builder
+	b.WriteString("settings {\n\tnodaemon = true,\n}\n")
+	for _, t := range ts {
+		b.WriteString(lsyncdSync(src, t, delay))
+	}
+	return b.String()
 }
-sync {
+
+func lsyncdSync(src string, t *target, delay int) string {
+	return fmt.Sprintf(`sync {
 	default.rsync,
 	source = %s,
 	target = %s,
@@ -252,7 +280,7 @@ sync {
 		_extra = { %s },
 	},
 }
-`, luaString(src), luaString(d.User+"@"+d.IP+"::www"), delay, luaString(d.PasswordFile), luaString("--port="+strconv.Itoa(d.Port)))
+`, luaString(src), luaString(t.d.User+"@"+t.ip+"::www"), delay, luaString(t.d.PasswordFile), luaString("--port="+strconv.Itoa(t.port)))
 }
 
 // startLsyncd runs lsyncd in the foreground and waits until its start-up
@@ -263,7 +291,7 @@ func startLsyncd(ctx context.Context, c *cell, delay int) (*running, error) {
 		return nil, err
 	}
 	conf := filepath.Join(dir, "lsyncd.lua")
-	if err := os.WriteFile(conf, []byte(lsyncdConf(c.src, c.d, delay)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(lsyncdConf(c.src, c.targets, delay)), 0o644); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command("lsyncd", conf)
@@ -276,9 +304,10 @@ func startLsyncd(ctx context.Context, c *cell, delay int) (*running, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = r.waitOutput(ctx, c.cfg.size.readyTimeout, "finished start-up sync", func(s string) bool {
-		i := strings.Index(s, "Startup of")
-		return i >= 0 && strings.Contains(s[i:], "finished.")
+	// lsyncd adds its watches before it starts the start-up rsync(s).
+	r.watches = func(s string) bool { return strings.Contains(s, "recursive startup rsync") }
+	err = r.waitOutput(ctx, c.readyTimeout(), "finished start-up sync", func(s string) bool {
+		return strings.Count(s, "finished.") >= len(c.targets) && strings.Contains(s, "Startup of")
 	})
 	if err != nil {
 		r.kill()
@@ -295,26 +324,47 @@ inotifywait -mr -e close_write,create,delete,moved_to,moved_from "$src" | while 
 	rsync -az --delete "$src"/ "$dest" --port="$port" --password-file="$pw"
 done`
 
+// loopFanScript is the same loop for several destinations: one rsync per
+// destination, in parallel, for every event.
+const loopFanScript = `src=$1 port=$2 pw=$3
+shift 3
+inotifywait -mr -e close_write,create,delete,moved_to,moved_from "$src" | while read -r _; do
+	for dest in "$@"; do
+		rsync -az --delete "$src"/ "$dest" --port="$port" --password-file="$pw" &
+	done
+	wait
+done`
+
 // startLoop pushes the tree once (the loop has no start-up sync of its
 // own), then starts the loop and waits for inotifywait's watches.
 func startLoop(ctx context.Context, c *cell) (*running, error) {
-	dest := c.d.User + "@" + c.d.IP + "::www"
-	port := strconv.Itoa(c.d.Port)
-	initial := exec.CommandContext(ctx, "rsync", "-az", "--delete", c.src+"/", dest, "--port="+port, "--password-file="+c.d.PasswordFile)
-	if out, err := initial.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("%s: initial rsync: %w: %s", toolLoop, err, out)
+	port := strconv.Itoa(c.targets[0].port)
+	pw := c.targets[0].d.PasswordFile
+	var dests []string
+	for _, t := range c.targets {
+		dest := t.d.User + "@" + t.ip + "::www"
+		dests = append(dests, dest)
+		initial := exec.CommandContext(ctx, "rsync", "-az", "--delete", c.src+"/", dest, "--port="+port, "--password-file="+pw)
+		if out, err := initial.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("%s: initial rsync: %w: %s", toolLoop, err, out)
+		}
 	}
 	script := filepath.Join(c.dir, "inotify-loop.sh")
-	if err := os.WriteFile(script, []byte(loopScript+"\n"), 0o644); err != nil {
+	text, args := loopScript, []string{script, c.src, dests[0], port, pw}
+	if len(dests) > 1 {
+		text, args = loopFanScript, append([]string{script, c.src, port, pw}, dests...)
+	}
+	if err := os.WriteFile(script, []byte(text+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("bash", script, c.src, dest, port, c.d.PasswordFile)
+	cmd := exec.Command("bash", args...)
 	cmd.Dir = c.dir
 	r, err := startProcess(toolLoop, cmd, sigtermBelowRoot)
 	if err != nil {
 		return nil, err
 	}
-	err = r.waitOutput(ctx, c.cfg.size.readyTimeout, `"Watches established."`, func(s string) bool {
+	r.watches = func(s string) bool { return strings.Contains(s, "Watches established.") }
+	err = r.waitOutput(ctx, c.readyTimeout(), `"Watches established."`, func(s string) bool {
 		return strings.Contains(s, "Watches established.")
 	})
 	if err != nil {
@@ -329,8 +379,9 @@ func startLoop(ctx context.Context, c *cell) (*running, error) {
 // of the rsync client. (Not its peak RSS: ru_maxrss of a child of a Go
 // process includes the parent's pages before exec.)
 func floorRsync(ctx context.Context, c *cell) (wall, cpu time.Duration, err error) {
-	cmd := exec.CommandContext(ctx, "rsync", "-a", "--delete", c.src+"/", c.d.User+"@"+c.d.IP+"::www",
-		"--port="+strconv.Itoa(c.d.Port), "--password-file="+c.d.PasswordFile)
+	t := c.targets[0]
+	cmd := exec.CommandContext(ctx, "rsync", "-a", "--delete", c.src+"/", t.d.User+"@"+t.ip+"::www",
+		"--port="+strconv.Itoa(t.port), "--password-file="+t.d.PasswordFile)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	t0 := time.Now()

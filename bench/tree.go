@@ -62,6 +62,11 @@ func cheapEqual(src, dst string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return equalTo(a, dst)
+}
+
+// equalTo reports whether dst looks like the scanned source a.
+func equalTo(a map[string]meta, dst string) (bool, error) {
 	b, err := scanMeta(dst)
 	if err != nil {
 		return false, err
@@ -121,19 +126,38 @@ func fullDiff(src, dst string) (diffCounts, error) {
 	return classify(lines), nil
 }
 
-// waitEqual polls until dst mirrors src by metadata (type, mode, size,
-// mtime) or the deadline passes, and returns the time that was first seen.
-// rsync sets a file's size and time before it renames the file into place,
-// so equal metadata means the transfer is complete; contents are compared
-// by treecmp after the settle window.
-func waitEqual(ctx context.Context, src, dst string, deadline time.Time) (bool, time.Time, error) {
+// waitEqual polls until every dst mirrors src by metadata (type, mode,
+// size, mtime) or the deadline passes, and returns the time the last one
+// was first seen equal; each time a dst is first seen equal, first (if not
+// nil) is told its index. rsync sets a file's size and time before it
+// renames the file into place, so equal metadata means the transfer is
+// complete; contents are compared by treecmp after the settle window.
+func waitEqual(ctx context.Context, src string, dsts []string, deadline time.Time, first func(i int, at time.Time)) (bool, time.Time, error) {
+	done := make([]bool, len(dsts))
+	left := len(dsts)
 	for {
 		t0 := time.Now()
-		eq, err := cheapEqual(src, dst)
+		a, err := scanMeta(src)
 		if err != nil {
 			return false, time.Time{}, err
 		}
-		if eq {
+		for i, dst := range dsts {
+			if done[i] {
+				continue
+			}
+			eq, err := equalTo(a, dst)
+			if err != nil {
+				return false, time.Time{}, err
+			}
+			if eq {
+				done[i] = true
+				left--
+				if first != nil {
+					first(i, time.Now())
+				}
+			}
+		}
+		if left == 0 {
 			return true, time.Now(), nil
 		}
 		if time.Now().After(deadline) {
@@ -151,19 +175,25 @@ func waitEqual(ctx context.Context, src, dst string, deadline time.Time) (bool, 
 	}
 }
 
-// settle watches the trees for a quiet window: it reports whether they
-// stayed equal by metadata throughout (a late rsync that breaks a mirror
-// shows here), then the final treecmp counts.
-func settle(ctx context.Context, src, dst string, window time.Duration) (stable bool, d diffCounts, err error) {
+// settle watches the trees for a quiet window: it reports whether every
+// dst stayed equal to src by metadata throughout (a late rsync that breaks
+// a mirror shows here), then the final treecmp counts, summed over dsts.
+func settle(ctx context.Context, src string, dsts []string, window time.Duration) (stable bool, d diffCounts, err error) {
 	stable = true
 	end := time.Now().Add(window)
 	for time.Now().Before(end) {
-		eq, err := cheapEqual(src, dst)
+		a, err := scanMeta(src)
 		if err != nil {
 			return false, d, err
 		}
-		if !eq {
-			stable = false
+		for _, dst := range dsts {
+			eq, err := equalTo(a, dst)
+			if err != nil {
+				return false, d, err
+			}
+			if !eq {
+				stable = false
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -171,6 +201,16 @@ func settle(ctx context.Context, src, dst string, window time.Duration) (stable 
 		case <-time.After(min(250*time.Millisecond, time.Until(end)+time.Millisecond)): // polling interval
 		}
 	}
-	d, err = fullDiff(src, dst)
-	return stable, d, err
+	for _, dst := range dsts {
+		one, err := fullDiff(src, dst)
+		if err != nil {
+			return false, d, err
+		}
+		d.Missing, d.Extra, d.Different = d.Missing+one.Missing, d.Extra+one.Extra, d.Different+one.Different
+		d.Sample = append(d.Sample, one.Sample...)
+	}
+	if len(d.Sample) > 5 {
+		d.Sample = d.Sample[:5]
+	}
+	return stable, d, nil
 }

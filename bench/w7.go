@@ -34,7 +34,7 @@ func w7Name(i int) string { return fmt.Sprintf("f-%07d", i) }
 // prepareW7 creates one directory per phase, so that they exist on the
 // target (and can be watched) before the clock starts.
 func prepareW7(c *cell) error {
-	for _, p := range c.cfg.size.w7 {
+	for _, p := range c.size.w7 {
 		if err := os.Mkdir(filepath.Join(c.src, phaseDir(p)), 0o755); err != nil {
 			return err
 		}
@@ -43,7 +43,7 @@ func prepareW7(c *cell) error {
 }
 
 func runW7(ctx context.Context, c *cell) error {
-	s := c.cfg.size
+	s := c.size
 	st := &w7State{phases: s.w7}
 	c.w7 = st
 	var dirs []string

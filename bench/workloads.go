@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -21,6 +22,39 @@ type workload struct {
 	prepare func(c *cell) error
 	run     func(ctx context.Context, c *cell) error
 	collect func(c *cell, r *result) error
+
+	// sized adjusts the configured dimensions for this workload (nil: as
+	// configured).
+	sized func(s *sizes)
+	// wan puts every remote behind a delay proxy of config.wanRTT.
+	wan bool
+	// fan syncs to sizes.fanRemotes daemons, the last of them (the slow
+	// remote) behind a delay proxy of config.slowRTT.
+	fan bool
+	// dirs marks the big-tree start-up case, whose cell runs its own
+	// course (dirsCell).
+	dirs bool
+	// tools restricts the tools that run it (nil: all selected); noFloor
+	// leaves out the rsync floor.
+	tools   []string
+	noFloor bool
+}
+
+// sizes returns the dimensions of the workload under cfg.
+func (wl workload) sizes(cfg config) sizes {
+	s := cfg.size
+	if wl.sized != nil {
+		wl.sized(&s)
+	}
+	return s
+}
+
+// runs reports whether tool takes part in the workload.
+func (wl workload) runs(tool string) bool {
+	if tool == toolFloor && wl.noFloor {
+		return false
+	}
+	return wl.tools == nil || slices.Contains(wl.tools, tool)
 }
 
 var workloads = map[string]workload{
@@ -73,6 +107,52 @@ var workloads = map[string]workload{
 		prepare: prepareW7,
 		run:     runW7,
 		collect: collectW7,
+		// The floor runs the writer with nothing watching: its rate is
+		// what sersync2's is compared with.
+	},
+	// The WAN cases: W1 (1,000 files), W3 and W7 at 200 files/s, every
+	// tool talking to the daemon through a delay proxy (config.wanRTT).
+	"WAN-W1": {
+		what:    "W1 with 1,000 files through a WAN link",
+		files:   func(s sizes, _ []string) int { return s.w1Files },
+		sized:   func(s *sizes) { s.w1Files, s.w1Dirs = 1000, 10 },
+		prepare: func(*cell) error { return nil },
+		run:     runW1,
+		wan:     true,
+	},
+	"WAN-W3": {
+		what:    "W3 through a WAN link",
+		files:   func(s sizes, _ []string) int { return s.w3DirFiles + s.w3Files },
+		prepare: prepareW3,
+		run:     runW3,
+		wan:     true,
+	},
+	"WAN-W7": {
+		what:    "W7 at 200 files/s through a WAN link",
+		files:   func(s sizes, _ []string) int { return s.w7[0].Rate * int(s.w7[0].Dur/time.Second) },
+		sized:   func(s *sizes) { s.w7 = s.w7[:1] },
+		prepare: prepareW7,
+		run:     runW7,
+		collect: collectW7,
+		wan:     true,
+		noFloor: true,
+	},
+	"FAN": {
+		what:    "fan-out: a steady stream of files to many remotes, one of them slow",
+		files:   func(s sizes, _ []string) int { return s.fanFiles },
+		prepare: prepareFan,
+		run:     runFan,
+		collect: collectFan,
+		fan:     true,
+		noFloor: true,
+		tools:   []string{toolOurs, toolLsyncd1, toolLsyncd0, toolLoop},
+	},
+	"DIRS": {
+		what:    "start-up on a tree of many directories, files written meanwhile",
+		files:   func(s sizes, _ []string) int { return s.dirsDuring },
+		prepare: prepareDirs,
+		dirs:    true,
+		tools:   []string{toolOurs, toolLsyncd1, toolLoop},
 	},
 }
 
@@ -119,7 +199,7 @@ func populate(root string, dirs, per, size int, f *filler) error {
 
 // W1: burst — directory after directory, each filled at once.
 func runW1(ctx context.Context, c *cell) error {
-	s := c.cfg.size
+	s := c.size
 	f := newFiller(c.seed)
 	per := s.w1Files / s.w1Dirs
 	for i := range s.w1Dirs {
@@ -142,7 +222,7 @@ func runW1(ctx context.Context, c *cell) error {
 // W2: deep mkdir -p, then a write at every level right away (the watcher
 // races the creation of the directories it must add).
 func runW2(ctx context.Context, c *cell) error {
-	s := c.cfg.size
+	s := c.size
 	f := newFiller(c.seed)
 	for i := range s.w2Chains {
 		if err := ctx.Err(); err != nil {
@@ -167,7 +247,7 @@ func runW2(ctx context.Context, c *cell) error {
 // W3: a populated directory (10 subdirectories) and single files exist and
 // are synced; the workload renames the directory and every file.
 func prepareW3(c *cell) error {
-	s := c.cfg.size
+	s := c.size
 	f := newFiller(c.seed)
 	if err := populate(filepath.Join(c.src, "old"), 10, s.w3DirFiles/10, 2048, f); err != nil {
 		return err
@@ -188,7 +268,7 @@ func runW3(ctx context.Context, c *cell) error {
 	if err := os.Rename(filepath.Join(c.src, "old"), filepath.Join(c.src, "new")); err != nil {
 		return err
 	}
-	for i := range c.cfg.size.w3Files {
+	for i := range c.size.w3Files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -203,7 +283,7 @@ func runW3(ctx context.Context, c *cell) error {
 // W4: a subtree of N files next to one that stays; the workload deletes
 // the subtree.
 func prepareW4(c *cell) error {
-	s := c.cfg.size
+	s := c.size
 	f := newFiller(c.seed)
 	if err := populate(filepath.Join(c.src, "sub"), 10, s.w4Files/10, 2048, f); err != nil {
 		return err
@@ -220,7 +300,7 @@ const bigName = "big.bin"
 // W5: one big file written 1 MiB at a time, paced by a ticker over the
 // configured duration, then closed.
 func runW5(ctx context.Context, c *cell) error {
-	s := c.cfg.size
+	s := c.size
 	chunk := newFiller(c.seed).bytes(1 << 20)
 	f, err := os.Create(filepath.Join(c.src, bigName))
 	if err != nil {
