@@ -90,10 +90,12 @@ func NewRunner(bin string, slots int, log *slog.Logger) *Runner {
 
 // Run makes the remote of t reflect batch b. A full batch is one full run.
 // Otherwise: update paths that no longer exist locally (lstat) join the
-// removes; then the remove run (if any removes), then the update run (if
-// any updates), each split into chunks of ChunkSize paths run
-// concurrently. Each process holds one slot of the Runner for its
-// lifetime. The working directory is t.Root (b.Root when t.Root is empty;
+// removes; then the remove run (if any removes) and the update run (if
+// any updates), each split into chunks of ChunkSize paths, all run at
+// once: the two sets are disjoint and each entry makes its path equal to
+// the local tree, so no order between them matters, and over a slow link
+// a batch costs one session of waiting. Each process holds one slot of the
+// Runner for its lifetime. The working directory is t.Root (b.Root when t.Root is empty;
 // both set and different is an error).
 func (r *Runner) Run(ctx context.Context, t Target, b queue.Batch, opts RunOptions) Result {
 	start := time.Now()
@@ -156,36 +158,40 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 		updates = append(updates, e)
 	}
 
+	// Removes and updates of one batch are disjoint (each entry makes its
+	// path equal to the local tree now), so their runs, and the chunks of
+	// each, go at once: over a slow link a batch with both (a rename) costs
+	// one session of waiting, not two. The Runner's slots still bound how
+	// many rsyncs run.
+	var cmds []Command
+	for _, ch := range split(removes, r.chunk) {
+		if len(ch) > 0 {
+			cmds = append(cmds, RemoveCommand(t, ch))
+		}
+	}
+	for _, ch := range split(updates, r.chunk) {
+		if len(ch) > 0 {
+			cmds = append(cmds, UpdateCommand(t, ch))
+		}
+	}
 	var res Result
-	for _, step := range []struct {
-		entries []queue.Entry
-		build   func(Target, []queue.Entry) Command
-	}{{removes, RemoveCommand}, {updates, UpdateCommand}} {
-		if len(step.entries) == 0 {
-			continue
-		}
-		if ctx.Err() != nil { // canceled between the steps: don't start
-			continue
-		}
-		chunks := split(step.entries, r.chunk)
-		cerrs := make([]error, len(chunks))
-		var runs atomic.Int32
-		var wg sync.WaitGroup
-		for i, ch := range chunks {
-			wg.Go(func() {
-				started, err := r.exec(ctx, step.build(t, ch), opts)
-				if started {
-					runs.Add(1)
-				}
-				cerrs[i] = err
-			})
-		}
-		wg.Wait()
-		res.Runs += int(runs.Load())
-		for _, err := range cerrs {
-			if err != nil {
-				errs = append(errs, err)
+	cerrs := make([]error, len(cmds))
+	var runs atomic.Int32
+	var wg sync.WaitGroup
+	for i, c := range cmds {
+		wg.Go(func() {
+			started, err := r.exec(ctx, c, opts)
+			if started {
+				runs.Add(1)
 			}
+			cerrs[i] = err
+		})
+	}
+	wg.Wait()
+	res.Runs = int(runs.Load())
+	for _, err := range cerrs {
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := ctx.Err(); err != nil && !errors.Is(errors.Join(errs...), err) {
