@@ -52,6 +52,14 @@ func runW7(ctx context.Context, c *cell) error {
 		st.closeAt = append(st.closeAt, make([]int64, n))
 		dirs = append(dirs, filepath.Join(c.dst, phaseDir(p)))
 	}
+	// The tools' start-up sync made the target directories; with nothing
+	// watching (the floor) they are made here, empty, so that the arrival
+	// watch has something to watch.
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
 	var err error
 	if st.watch, err = watchArrivals(dirs, st.closeAt); err != nil {
 		return err
