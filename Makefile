@@ -30,7 +30,7 @@ all: build
 
 help:
 	@echo "make build   - build ./sersync2 (version $(VERSION))"
-	@echo "make deps    - install what the tests need from Debian's packages (rsync, sshd)"
+	@echo "make deps    - install what the tests need from Debian's packages (rsync, sshd, chromium, promtool, systemd-analyze)"
 	@echo "make test    - vet, gofmt, staticcheck, go mod tidy check, go test -race ./..., darwin build"
 	@echo "make demo    - live replication to a local rsync daemon on 127.0.0.1"
 	@echo "make fuzz    - run every fuzz target for FUZZTIME ($(FUZZTIME)) each"
