@@ -239,10 +239,3 @@ func (e Entry) key() key { return key{e.Root, e.Remote} }
 
 // keyOf returns the key of target t.
 func keyOf(t rsyncexec.Target) key { return key{t.Root, rsyncexec.Destination(t)} }
-
-// Key returns how entries name the target t: its root and its
-// rsyncexec.Destination.
-func Key(t rsyncexec.Target) (root, remote string) {
-	k := keyOf(t)
-	return k.root, k.remote
-}

@@ -116,9 +116,6 @@ func (t *tuning) failWatch(f func(abs string) error) {
 // backend's quiet-period writes are all out.
 func (w *Watcher) idle() bool { return fsnotifyIdle(w) }
 
-// rootPolls counts the rounds in which missing roots were looked for.
-func (w *Watcher) rootPolls() uint64 { return w.b.(*inotifyBackend).polls.Load() }
-
 // injectRaw queues raw events as if read from the kernel.
 func (w *Watcher) injectRaw(evs ...rawEvent) {
 	w.addBacklog(len(evs))

@@ -127,7 +127,6 @@ type rootTree struct {
 	idx  int
 	abs  string // cleaned
 	node *dirNode
-	dev  uint64 // device of the root directory when it was watched
 
 	// Set while the root is gone (removed, moved away, unmounted).
 	gone      bool
@@ -167,6 +166,10 @@ type attachKey struct {
 	name   string
 }
 
+// errNoWatch wraps a failure to add (or look up) the watch of a directory
+// that could be opened.
+var errNoWatch = errors.New("inotifymask: cannot watch")
+
 // errStale says that the directory at the path the tree gives for a node
 // is not that node's directory (or there is none): a rename of an
 // ancestor has not been processed yet.
@@ -200,7 +203,6 @@ type inotifyBackend struct {
 	retryRound uint64
 
 	nwatches atomic.Int64
-	polls    atomic.Uint64 // rounds of looking for missing roots
 
 	// What Stats reads of the process goroutine's state.
 	statMu      sync.Mutex
@@ -388,10 +390,14 @@ func (b *inotifyBackend) settle(tick *time.Timer) {
 	case b.anyGone():
 		tick.Reset(b.w.tune.rootPoll)
 	}
-	b.publish()
+	if len(b.deferred) != b.statDefer {
+		b.publish()
+	}
 }
 
 // publish updates what Stats reports of the roots and deferred watches.
+// It runs on the process goroutine, the only writer of statMissing and
+// statDefer, whenever either changes.
 func (b *inotifyBackend) publish() {
 	var missing []string
 	for _, t := range b.trees {
@@ -673,9 +679,6 @@ func (b *inotifyBackend) rootGone(t *rootTree, why string, unmounted bool) {
 // pollRoots watches again every missing root that is back and asks for a
 // full sync of it.
 func (b *inotifyBackend) pollRoots() {
-	if b.anyGone() {
-		defer b.polls.Add(1)
-	}
 	for _, t := range b.trees {
 		if !t.gone {
 			continue
@@ -769,10 +772,6 @@ func (b *inotifyBackend) addRoot(t *rootTree, initial bool) error {
 		}
 		return fmt.Errorf("inotifymask: watching root %s: %w", t.abs, err)
 	}
-	var st unix.Stat_t
-	if unix.Stat(t.abs, &st) == nil {
-		t.dev = st.Dev
-	}
 	if n := b.wds[wd]; n != nil {
 		if n == t.node {
 			n.gen = b.gen
@@ -832,30 +831,42 @@ func fdPath(f *os.File, name string) string {
 // ELOOP when nothing, or no directory, is there. Both happen while a
 // rename of an ancestor has not been processed yet.
 func (b *inotifyBackend) openNode(n *dirNode, abs string) (*os.File, error) {
-	flags := os.O_RDONLY | unix.O_DIRECTORY
-	if n.tree == nil {
-		// Below the root a directory swapped for a symlink since its
-		// watch was added is not followed.
-		flags |= unix.O_NOFOLLOW
-	}
-	f, err := os.OpenFile(abs, flags, 0)
+	f, wd, err := b.openWatched(abs, n.tree != nil, b.maskOf(n))
 	if err != nil {
 		return nil, err
 	}
-	if !b.viaFD {
-		return f, nil
-	}
-	wd, err := unix.InotifyAddWatch(b.fd, fdPath(f, "."), b.maskOf(n))
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("checking watch of %s: %w", abs, err)
-	}
-	if int32(wd) != n.wd {
-		b.forget(int32(wd))
+	if wd != n.wd {
+		b.forget(wd)
 		f.Close()
 		return nil, errStale
 	}
 	return f, nil
+}
+
+// openWatched opens the directory abs (a symlink is followed only for a
+// root: below it a directory swapped for a symlink is not) and returns the
+// kernel's watch descriptor for what it opened, added with mask if it had
+// none. Through /proc/self/fd the descriptor is the opened directory's,
+// wherever it was moved since.
+func (b *inotifyBackend) openWatched(abs string, root bool, mask uint32) (*os.File, int32, error) {
+	flags := os.O_RDONLY | unix.O_DIRECTORY
+	if !root {
+		flags |= unix.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(abs, flags, 0)
+	if err != nil {
+		return nil, -1, err
+	}
+	path := abs
+	if b.viaFD {
+		path = fdPath(f, ".")
+	}
+	wd, err := unix.InotifyAddWatch(b.fd, path, mask)
+	if err != nil {
+		f.Close()
+		return nil, -1, fmt.Errorf("%w %s: %w", errNoWatch, abs, err)
+	}
+	return f, int32(wd), nil
 }
 
 // forget removes a watch that openNode or check added to a directory the
@@ -1236,31 +1247,25 @@ func (b *inotifyBackend) checkTree(t *rootTree, r *CheckReport, seen map[*dirNod
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		abs := absPath(t.abs, it.rel)
-		flags := os.O_RDONLY | unix.O_DIRECTORY
-		mask := b.rootMask
-		if it.rel != "" {
-			flags |= unix.O_NOFOLLOW
-			mask = b.mask
+		mask := b.mask
+		if it.rel == "" {
+			mask = b.rootMask
 		}
-		f, err := os.OpenFile(abs, flags, 0)
+		f, wd, err := b.openWatched(abs, it.rel == "", mask)
+		if errors.Is(err, errNoWatch) {
+			r.Dirs++
+			r.Unwatched = append(r.Unwatched, abs)
+			continue
+		}
 		if err != nil {
 			continue // gone, or no directory, since its parent was read
 		}
 		r.Dirs++
-		path := abs
-		if b.viaFD {
-			path = fdPath(f, ".")
-		}
-		wd, err := unix.InotifyAddWatch(b.fd, path, mask)
-		switch {
-		case err != nil:
-			r.Unwatched = append(r.Unwatched, abs)
-			it.n = nil
-		case it.n != nil && int32(wd) == it.n.wd:
+		if it.n != nil && wd == it.n.wd {
 			seen[it.n] = true
-		default:
+		} else {
 			r.Unwatched = append(r.Unwatched, abs)
-			b.forget(int32(wd))
+			b.forget(wd)
 			it.n = nil
 		}
 		ents, _ := f.ReadDir(-1)

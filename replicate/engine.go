@@ -39,6 +39,10 @@ var ErrWatcherStopped = errors.New("replicate: the watcher stopped: changes are 
 type Options struct {
 	// Plugin is -m NAME: plugin-only mode, no rsync. "" is sync mode.
 	Plugin string
+	// successor is set by Service.Reload: the engine takes the failLog
+	// and the state file over from the one it replaces (takeOver) instead
+	// of opening them while that one still writes them.
+	successor bool
 	// Threads bounds the rsync processes running at once (-n); <= 0 means
 	// DefaultThreads.
 	Threads int
@@ -164,7 +168,7 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 		}()
 	}
 	e.build(roots, exclude)
-	if e.runner != nil {
+	if e.runner != nil && !opts.successor {
 		if err := e.openFailLog(); err != nil {
 			return nil, err
 		}
@@ -286,10 +290,6 @@ type CheckReport = inotifymask.CheckReport
 func (e *Engine) CheckWatches(ctx context.Context) (CheckReport, error) {
 	return e.watcher.Check(ctx)
 }
-
-// Console returns the writer of the original's stdout lines, shared with
-// the engine's debug output so that lines never interleave.
-func (e *Engine) Console() io.Writer { return e.console }
 
 // RequestFullSync asks for a full sync of every root to every remote (-r,
 // the crontab, a signal). It returns at once; the syncs run as soon as

@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -62,7 +63,7 @@ func start(t testing.TB, cfg confxml.Config, o Options) *running {
 	r := &running{console: &outbuf.Buffer{}, log: &outbuf.Buffer{}, done: make(chan error, 1)}
 	o.Console = r.console
 	o.Log = slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	o.RetryBase = cmpOr(o.RetryBase, 20*time.Millisecond)
+	o.RetryBase = cmp.Or(o.RetryBase, 20*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	e, err := New(ctx, cfg, o)
 	if err != nil {
@@ -86,13 +87,6 @@ func start(t testing.TB, cfg confxml.Config, o Options) *running {
 		}
 	})
 	return r
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }
 
 // waitTreesEqual polls until dst mirrors src.

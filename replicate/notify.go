@@ -381,6 +381,3 @@ func (n *notifier) stats() PluginStats {
 	defer n.mu.Unlock()
 	return n.st
 }
-
-// PluginStats returns the plugin delivery counters.
-func (e *Engine) PluginStats() PluginStats { return e.notes.stats() }

@@ -82,9 +82,6 @@ func (s *Service) CheckWatches(ctx context.Context) (CheckReport, error) {
 	return s.Engine().CheckWatches(ctx)
 }
 
-// Console returns the writer of the original's stdout lines.
-func (s *Service) Console() io.Writer { return s.console }
-
 // Reload builds an engine for cfg and, once Run has stopped the old one
 // (its in-flight rsyncs finished, as at shutdown), hands it the old one's
 // pending changes and runs it. It returns when the new engine runs, or
@@ -92,9 +89,7 @@ func (s *Service) Console() io.Writer { return s.console }
 // Options.SyncAll is not repeated.
 func (s *Service) Reload(ctx context.Context, cfg confxml.Config) error {
 	o := s.opts
-	// The state file stays open across reloads: the new engine takes the
-	// old one's (adopt) rather than opening it again.
-	o.SyncAll, o.Console, o.StateDir = false, s.console, ""
+	o.SyncAll, o.Console, o.successor = false, s.console, true
 	e, err := New(ctx, cfg, o)
 	if err != nil {
 		s.reloadFailures.Add(1)
@@ -141,6 +136,7 @@ func (s *Service) Run(ctx context.Context) error {
 			if err := <-done; err != nil {
 				s.log.Warn("the replaced engine stopped with an error", "err", err)
 			}
+			h.e.takeOver(e)
 			moved, dropped := h.e.adopt(e)
 			s.mu.Lock()
 			s.cur = h.e
@@ -167,10 +163,21 @@ func (e *Engine) discard() {
 // destination). A remote only e has gets a full sync (sync mode); the
 // changes of a remote only old had are dropped. It returns how many
 // pending paths moved and how many were dropped.
-func (e *Engine) adopt(old *Engine) (moved, dropped int) {
-	if e.state == nil {
-		e.state, old.state = old.state, nil
+// takeOver gives a successor engine (Options.successor) the state file
+// of the engine it replaces, which has stopped, and opens the failLog now
+// that nothing else writes it: one owner at a time, so no entry the old
+// engine recorded or cleared is overwritten from a stale copy.
+func (e *Engine) takeOver(old *Engine) {
+	e.state, old.state = old.state, nil
+	if e.runner == nil {
+		return
 	}
+	if err := e.openFailLog(); err != nil {
+		e.log.Error("failLog not opened after the reload: failures are retried in memory only", "file", e.cfg.Sersync.FailLog.Path, "err", err)
+	}
+}
+
+func (e *Engine) adopt(old *Engine) (moved, dropped int) {
 	ost := old.State()
 	e.carried.eventsRead, e.carried.overflows = ost.EventsRead, ost.Overflows
 	e.carried.pluginDelivered, e.carried.pluginFailed, e.carried.pluginDropped = ost.PluginDelivered, ost.PluginFailed, ost.PluginDropped

@@ -20,10 +20,12 @@ import (
 
 // Defaults for zero Options fields.
 const (
-	DefaultSampleEvery = 10 * time.Second
-	DefaultFileEvery   = 5 * time.Second
-	// historyLen samples at DefaultSampleEvery make the page's hour.
-	historyLen = 360
+	DefaultFileEvery = 5 * time.Second
+	// sampleEvery is how often the history behind the page's charts and
+	// the list of recent errors are sampled; historyLen samples make the
+	// page's hour.
+	sampleEvery = 10 * time.Second
+	historyLen  = 360
 	// lastErrors is how many recent failures /status keeps.
 	lastErrors = 20
 )
@@ -39,10 +41,6 @@ type Options struct {
 	Version string
 	// Log receives the server's few messages; nil discards them.
 	Log *slog.Logger
-	// SampleEvery is how often the history behind the page's charts and
-	// the list of recent errors are sampled; <= 0 means
-	// DefaultSampleEvery.
-	SampleEvery time.Duration
 	// MaxUserWatchesFile is read for the watch limit; "" means
 	// MaxUserWatchesFile.
 	MaxUserWatchesFile string
@@ -65,9 +63,6 @@ type Server struct {
 
 // New returns a Server reading src.
 func New(src Source, o Options) *Server {
-	if o.SampleEvery <= 0 {
-		o.SampleEvery = DefaultSampleEvery
-	}
 	if o.MaxUserWatchesFile == "" {
 		o.MaxUserWatchesFile = MaxUserWatchesFile
 	}
@@ -141,7 +136,7 @@ func Listen(addr string, public bool) (net.Listener, error) {
 	return ln, nil
 }
 
-// Run samples the state every Options.SampleEvery, serves HTTP on ln
+// Run samples the state every sampleEvery, serves HTTP on ln
 // (when not nil) and rewrites the status file every fileEvery (when file
 // is not ""), until ctx ends. It closes ln.
 func (s *Server) Run(ctx context.Context, ln net.Listener, file string, fileEvery time.Duration) error {
@@ -174,9 +169,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, file string, fileEver
 	return nil
 }
 
-// sample adds one point to the history every SampleEvery.
+// sample adds one point to the history every sampleEvery.
 func (s *Server) sample(ctx context.Context) {
-	t := time.NewTicker(s.opts.SampleEvery)
+	t := time.NewTicker(sampleEvery)
 	defer t.Stop()
 	for {
 		st := s.src.State()

@@ -436,6 +436,11 @@ func TestE2EWatchRootReturns(t *testing.T) {
 		return strings.Contains(p.stderr.String(), "watch root is gone"), ""
 	})
 	writeFile(t, filepath.Join(aside, "old", "b.txt"), "written after the root moved away")
+	// The disappearance itself sends nothing: the mirror keeps its copy,
+	// and what is written in the moved-away tree is not followed.
+	if b, err := os.ReadFile(filepath.Join(dst, "old", "a.txt")); err != nil || string(b) != "old" {
+		t.Fatalf("the mirror lost old/a.txt when the root went away: %q, %v", b, err)
+	}
 	writeFile(t, filepath.Join(src+".new", "new", "c.txt"), "new")
 	if err := os.Rename(src+".new", src); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sersync-go/sersync2/replicate"
+	"github.com/sersync-go/sersync2/status"
 )
 
 // options is the parsed command line.
@@ -33,6 +34,9 @@ type options struct {
 	logFormat  string
 	stateDir   string // "" before defaulting; see stateDir
 	positional []string
+	// daemonChild is set in the process -d started: its stderr may still
+	// be the terminal it was started from, but nobody watches it.
+	daemonChild bool
 
 	statusAddr      string // --status-addr: serve /metrics, /status and the page
 	statusPublic    bool   // --status-addr-public: allow a non-loopback address
@@ -82,7 +86,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.statusAddr, "status-addr", "", "serve /metrics (Prometheus), /status (JSON) and a status page on this address, e.g. 127.0.0.1:9411 (off by default; loopback only unless --status-addr-public)")
 	fs.BoolVar(&o.statusPublic, "status-addr-public", false, "allow --status-addr to be an address other hosts can reach")
 	fs.StringVar(&o.statusFile, "status-file", "", "rewrite this file with the status as text every --status-file-every")
-	fs.DurationVar(&o.statusFileEvery, "status-file-every", 5*time.Second, "how often --status-file is rewritten")
+	fs.DurationVar(&o.statusFileEvery, "status-file-every", status.DefaultFileEvery, "how often --status-file is rewritten")
 	fs.StringVar(&o.lockDir, "lock-dir", defaultLockDir(), "directory of the lock files that keep one instance per configuration file")
 	fs.BoolVar(&o.man, "man", false, "print the man page (roff) and exit")
 	_ = fs.MarkHidden("man")

@@ -50,6 +50,9 @@ func lockConfig(dir, config string) (unlock func(), _ error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock for %s: %w", config, err)
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("lock for %s: %w", config, err)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock for %s: %w", config, err)

@@ -124,6 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return daemonize(stdout, stderr, log)
 	}
 
+	o.daemonChild = child
 	return start(stdout, stderr, log, cfg, o, mode, ready)
 }
 

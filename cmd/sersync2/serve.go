@@ -25,10 +25,20 @@ import (
 func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string, ready func(error)) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Caught from now on: during a long start-up their default action
+	// would end the process. They are acted on once the engine runs.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
+	// The status address is taken before the watches are set up: a busy
+	// port is reported at once, and nothing was started for nothing.
+	var ln net.Listener
 	if o.statusAddr != "" {
-		if err := status.CheckAddr(o.statusAddr, o.statusPublic); err != nil {
+		var err error
+		if ln, err = status.Listen(o.statusAddr, o.statusPublic); err != nil {
 			return err
 		}
+		defer ln.Close()
 	}
 	if err := printStartLines(stdout, cfg, o, mode); err != nil {
 		return err
@@ -47,16 +57,13 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	}
 	e, err := replicate.NewService(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
 		MinDelay: o.minDelay, SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, ProgressEvery: o.progressEvery, StateDir: o.stateDirOrDefault(),
-		Terminal: terminal(stderr), Log: log, Console: stdout})
+		Terminal: terminal(stderr, o.daemonChild), Log: log, Console: stdout})
 	if err != nil {
 		return err
 	}
-	stopStatus, err := serveStatus(ctx, e, o, log)
-	if err != nil {
-		return err
-	}
+	stopStatus := serveStatus(ctx, e, ln, o, log)
 	defer stopStatus()
-	handleSignals(ctx, e, func() (confxml.Config, error) { return loadConfig(o.config, mode) }, o.config, log)
+	handleSignals(ctx, sigs, e, func() (confxml.Config, error) { return loadConfig(o.config, mode) }, o.config, log)
 	st := e.State()
 	heap := liveHeap()
 	if mode == "" {
@@ -91,26 +98,21 @@ func liveHeap() uint64 {
 
 // terminal returns w when it is a terminal in the foreground (progress is
 // redrawn there), else nil.
-func terminal(w io.Writer) io.Writer {
-	if f, ok := w.(*os.File); ok && os.Getenv(envDaemonChild) == "" && term.IsTerminal(int(f.Fd())) {
+func terminal(w io.Writer, daemonChild bool) io.Writer {
+	if f, ok := w.(*os.File); ok && !daemonChild && term.IsTerminal(int(f.Fd())) {
 		return f
 	}
 	return nil
 }
 
-// serveStatus starts the status server (--status-addr) and the status
-// file (--status-file) when asked for, and returns the function that stops
-// them and waits.
-func serveStatus(ctx context.Context, e *replicate.Service, o *options, log *slog.Logger) (stop func(), _ error) {
-	if o.statusAddr == "" && o.statusFile == "" {
-		return func() {}, nil
+// serveStatus starts the status server on ln (--status-addr; nil: none)
+// and the status file (--status-file) when asked for, and returns the
+// function that stops them and waits.
+func serveStatus(ctx context.Context, e *replicate.Service, ln net.Listener, o *options, log *slog.Logger) (stop func()) {
+	if ln == nil && o.statusFile == "" {
+		return func() {}
 	}
-	var ln net.Listener
-	if o.statusAddr != "" {
-		var err error
-		if ln, err = status.Listen(o.statusAddr, o.statusPublic); err != nil {
-			return nil, err
-		}
+	if ln != nil {
 		log.Info("status server listening", "addr", ln.Addr().String(), "metrics", "http://"+ln.Addr().String()+"/metrics")
 	}
 	srv := status.New(e, status.Options{Version: version, Log: log})
@@ -122,7 +124,7 @@ func serveStatus(ctx context.Context, e *replicate.Service, o *options, log *slo
 			log.Error("status server stopped", "err", err)
 		}
 	}()
-	return func() { cancel(); <-done }, nil
+	return func() { cancel(); <-done }
 }
 
 // printStartLines prints the original's lines between the config summary

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -132,13 +130,12 @@ func TestE2ESecondInstanceRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"-d", "-o", conf}, {"-o", link}} {
-		cmd := exec.Command(binPath, append([]string{"--no-tune-kernel"}, args...)...)
-		cmd.Dir = work
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
+		// runBin gives it the first instance's lock directory.
+		r := runBin(t, work, append([]string{"--no-tune-kernel"}, args...)...)
+		out := r.stdout + r.stderr
 		want := fmt.Sprintf("pid %d", first.cmd.Process.Pid)
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "already replicates") || !strings.Contains(string(out), want) {
-			t.Errorf("%q: %v, want exit 1 naming %s\n%s", args, err, want, out)
+		if r.code != 1 || !strings.Contains(out, "already replicates") || !strings.Contains(out, want) {
+			t.Errorf("%q: exit %d, want exit 1 naming %s\n%s", args, r.code, want, out)
 		}
 	}
 }

@@ -4,26 +4,22 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/signal"
 	"syscall"
 
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/replicate"
 )
 
-// handleSignals turns the operator's signals into engine calls, from the
-// moment it returns until ctx ends (README, "Signals"):
+// handleSignals turns the operator's signals, received on sig (SIGHUP,
+// SIGUSR1, SIGUSR2), into engine calls until ctx ends (README, "Signals"):
 //   - SIGHUP reloads the configuration file: a file that does not load, or
 //     a configuration the engine cannot start, is refused with the error
 //     and the running configuration stays;
 //   - SIGUSR1 starts a full sync of every root to every remote;
 //   - SIGUSR2 runs the watcher's self-check and logs what it found
-//     (docs/compat.md, "Watching").
-func handleSignals(ctx context.Context, e *replicate.Service, load func() (confxml.Config, error), file string, log *slog.Logger) {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+//     (docs/compat.md, "How every directory stays watched").
+func handleSignals(ctx context.Context, sig <-chan os.Signal, e *replicate.Service, load func() (confxml.Config, error), file string, log *slog.Logger) {
 	go func() {
-		defer signal.Stop(sig)
 		for {
 			var s os.Signal
 			select {
