@@ -265,6 +265,32 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool 
 	return false
 }
 
+// Restore puts back a change handed over from another queue's Snapshot
+// (a configuration reload): it merges like Add, but it is no new event
+// (Stats.Events does not move and Batch.Through never waits for it), it
+// keeps its failed attempts, and the queue counts as pending since no
+// later than since, so the lag does not restart. A replaced directory is
+// put back as its removal and then its update, as the watcher would have
+// sent them.
+func (q *Queue) Restore(it Item, since time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return
+	}
+	if it.Replaced {
+		q.putLocked(it.Path, inotifymask.OpRemove, true, 0)
+	}
+	q.putLocked(it.Path, it.Op, it.Dir, 0)
+	p := q.pend[it.Path]
+	p.attempt = max(p.attempt, int32(it.Attempt))
+	q.pend[it.Path] = p
+	if !since.IsZero() && since.Before(q.firstAt) {
+		q.firstAt = since
+	}
+	q.wakeLocked()
+}
+
 // overflowLocked requests an overflow-driven full sync. It reports whether
 // this overflow started a new request (worth a log line).
 func (q *Queue) overflowLocked() bool {

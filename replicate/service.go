@@ -224,28 +224,24 @@ func (e *Engine) adopt(old *Engine) (moved, dropped int) {
 	return moved, dropped
 }
 
-// take adds the pending changes of o's queues to r's, routed as the
-// watcher's events are, and returns how many paths it added.
+// take hands the pending changes of o's queues to r's, routed as the
+// watcher's events are, keeping their failed attempts and how long they
+// have waited (queue.Restore), and returns how many paths it moved.
 func (r *remote) take(o *remote) int {
 	n := 0
 	for _, q := range o.queues {
-		snap := q.Snapshot()
+		st, snap := q.Stats(), q.Snapshot()
+		since := st.PendingSince
+		if t := st.InFlightSince; !t.IsZero() && (since.IsZero() || t.Before(since)) {
+			since = t
+		}
 		if snap.Full {
 			r.queues[0].RequestFull("kept over a reload")
 		}
 		for _, it := range snap.Items {
 			ev := inotifymask.Event{Root: r.root, Path: it.Path, Op: it.Op, Dir: it.Dir}
-			if it.Replaced {
-				// Removed as a directory and created again: the remove
-				// first, so the update still replaces the old tree.
-				rm := ev
-				rm.Op, rm.Dir = inotifymask.OpRemove, true
-				for _, x := range route(rm, len(r.queues)) {
-					r.queues[x.queue].Add(x.ev)
-				}
-			}
 			for _, x := range route(ev, len(r.queues)) {
-				r.queues[x.queue].Add(x.ev)
+				r.queues[x.queue].Restore(it, since)
 			}
 			n++
 		}

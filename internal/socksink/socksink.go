@@ -33,14 +33,20 @@ func ListenAt(t testing.TB, hostport string, got chan string) net.Listener {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); l.Close() })
 	go func() {
 		for {
 			conn, err := l.Accept()
 			if err != nil {
 				return
 			}
-			got <- string(readAll(conn))
+			// A test that stopped reading must not keep this goroutine.
+			select {
+			case got <- string(readAll(conn)):
+			case <-done:
+				return
+			}
 		}
 	}()
 	return l
