@@ -18,6 +18,17 @@ type Entry struct {
 	Replaced bool
 }
 
+// Move is a rename seen locally whose source and destination both left in
+// the same batch: From was renamed to To (Dir: a directory). A sender that
+// can rename on the remote (ssh targets) may do so before anything else in
+// the batch, so the data is not sent again; the batch still carries the
+// removal of From and the update of To, so a move that is skipped or fails
+// loses nothing. Chains are collapsed (a -> b -> c is one move a -> c).
+type Move struct {
+	From, To string
+	Dir      bool
+}
+
 // Batch is the unit of work handed to rsyncexec: everything that changed
 // below Root since the previous batch of the same queue, coalesced.
 //
@@ -37,6 +48,9 @@ type Batch struct {
 	Updates []Entry
 	// Removes are paths that no longer exist locally.
 	Removes []Entry
+	// Moves are the renames behind some of Removes and Updates, oldest
+	// first (see Move); only an optimisation for the sender.
+	Moves []Move
 	// Attempt counts how often these changes were tried before (0 = first):
 	// the highest attempt count among the batch's paths.
 	Attempt int
