@@ -24,6 +24,9 @@ type Entry struct {
 // the batch, so the data is not sent again; the batch still carries the
 // removal of From and the update of To, so a move that is skipped or fails
 // loses nothing. Chains are collapsed (a -> b -> c is one move a -> c).
+// The update of a directory that came by a rename is flagged Replaced: the
+// remote copy moved there may hold entries the local one no longer has.
+// Moves are filled only when Options.Moves is set.
 type Move struct {
 	From, To string
 	Dir      bool
@@ -54,13 +57,6 @@ type Batch struct {
 	// Attempt counts how often these changes were tried before (0 = first):
 	// the highest attempt count among the batch's paths.
 	Attempt int
-	// Through is the Add number (see Queue.Add) up to which every Add has
-	// been handed out by this batch or an earlier one of the queue: once
-	// the batch is tried, the first attempt of each of those changes is
-	// over, whatever its result. A full batch hands out every Add before
-	// it; a batch capped by MaxBatch stops short of the oldest change it
-	// left pending.
-	Through uint64
 
 	// id ties the batch to the queue's in-flight record for Done.
 	id uint64

@@ -1,10 +1,12 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +16,9 @@ import (
 
 // ErrClosed is returned by Next once Close has been called.
 var ErrClosed = errors.New("queue: closed")
+
+// initialRunAvg is the batch duration assumed before one was measured.
+const initialRunAvg = 100 * time.Millisecond
 
 // Defaults used for zero Options fields.
 const (
@@ -37,6 +42,25 @@ type Options struct {
 	// change before cutting a batch (fewer, larger batches). 0, the default,
 	// cuts as soon as nothing is in flight.
 	MinDelay time.Duration
+	// Adaptive holds the next cut while changes keep arriving, longer the
+	// higher their rate (0.25 ms per change per second, at most 250 ms),
+	// and lets it go once they pause: an idle queue still sends a change at
+	// once, a busy one sends fewer, larger batches. See docs/queue.md.
+	Adaptive bool
+	// MaxInFlight is how many batches may be in flight at once; <= 1, the
+	// default, means one. With more, a batch is cut while others are in
+	// flight once its oldest change has waited 1/MaxInFlight of the recent
+	// batch duration, and it takes only paths
+	// disjoint from theirs (not equal, above or below an in-flight path),
+	// so changes of one path are still synced in order. Over a slow link a
+	// change then waits for a fraction of a session, not a whole one.
+	MaxInFlight int
+	// Moves says the sender can rename on the remote: a rename becomes a
+	// Batch.Move when the removal of its source leaves in the same batch,
+	// on the batch's first attempt, and the update of a directory moved so
+	// is flagged Replaced until it is synced (the remote copy moved there
+	// may hold entries the local one no longer has).
+	Moves bool
 	// RetryBase is the hold-off after the first failed batch; it doubles
 	// with each consecutive failure up to MaxBackoff, plus up to 10% jitter.
 	// <= 0 means DefaultRetryBase.
@@ -80,6 +104,14 @@ type item struct {
 	attempt int32
 	op      inotifymask.Op // OpUpdate or OpRemove
 	dir     bool
+	// from is where the content of an update came from by a rename ("" if
+	// it did not, or if the source's remote copy may not be this file):
+	// the batch's Move. moveSeq orders the moves of a batch. moved is set
+	// once a batch that moved a directory here failed: until synced, it is
+	// synced with deletion.
+	from    string
+	moveSeq uint64
+	moved   bool
 }
 
 // replaced reports whether the item is an update of a path that was
@@ -104,6 +136,9 @@ type flight struct {
 	// since is when the oldest change of the batch started to wait: a
 	// failed batch's paths keep it when they go back to pending.
 	since time.Time
+	cutAt time.Time
+	low   uint64   // oldest Add the batch handed out (0: none)
+	froms []string // sources of the batch's moves (busy while in flight)
 }
 
 type fullRequest struct {
@@ -112,6 +147,7 @@ type fullRequest struct {
 	overflow bool // requested (also) by an overflow
 	reason   string
 	attempt  int
+	first    uint64 // the oldest Add that asked for it (overflow, root)
 }
 
 type overflowState struct {
@@ -137,10 +173,21 @@ type Queue struct {
 	seq     uint64
 	firstAt time.Time // when pending last became non-empty
 
-	fly       *flight
+	fly       map[uint64]*flight // batches handed out and not yet Done
+	flyFull   bool               // one of them is a full sync
+	busy      busyPaths          // their paths, when MaxInFlight > 1
 	lastID    uint64
 	holdUntil time.Time
 	failures  int // consecutive failed batches
+
+	// The adaptive hold: rate of changes, when the latest arrived, when
+	// the batch now gathering started, and the recent batch duration.
+	rate     rateMeter
+	lastNew  time.Time
+	gatherAt time.Time
+	runAvg   time.Duration
+	wantAdd  bool          // the waiting Next decides anew on an Add
+	evalSem  chan struct{} // one Next at a time waits for a cut
 
 	full fullRequest
 	ov   overflowState
@@ -174,12 +221,16 @@ func New(root string, opt Options) *Queue {
 		opt.OverflowQuiet = opt.MaxBackoff
 	}
 	q := &Queue{
-		root: root,
-		opt:  opt,
-		now:  opt.Now,
-		log:  opt.Log,
-		pend: make(map[string]item),
+		root:    root,
+		opt:     opt,
+		now:     opt.Now,
+		log:     opt.Log,
+		pend:    make(map[string]item),
+		fly:     make(map[uint64]*flight),
+		runAvg:  initialRunAvg,
+		evalSem: make(chan struct{}, 1),
 	}
+	q.opt.MaxInFlight = max(q.opt.MaxInFlight, 1)
 	if q.now == nil {
 		q.now = time.Now
 	}
@@ -212,18 +263,34 @@ func (q *Queue) Add(ev inotifymask.Event) uint64 {
 	var logOverflow, logRoot bool
 	switch ev.Op {
 	case inotifymask.OpOverflow:
-		logOverflow = q.overflowLocked()
+		logOverflow = q.overflowLocked(n)
 	case inotifymask.OpRemove:
 		logRoot = q.putLocked(ev.Path, inotifymask.OpRemove, ev.Dir, n)
 	case inotifymask.OpRename:
-		if ev.OldPath != ev.Path && ev.OldPath != "" {
+		if ev.OldPath != ev.Path && ev.OldPath != "" && ev.Path != "" {
+			var origin string
+			if q.opt.Moves {
+				origin = q.originLocked(ev.OldPath)
+			}
 			q.putLocked(ev.OldPath, inotifymask.OpRemove, ev.Dir, n)
+			q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir, n)
+			q.movedLocked(ev.Path, origin)
+			break
 		}
 		logRoot = q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir, n)
 	default:
 		logRoot = q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir, n)
 	}
-	q.wakeLocked()
+	if q.opt.Adaptive {
+		now := q.now()
+		q.rate.add(now)
+		q.lastNew = now
+	}
+	// A waiting Next that sleeps until a deadline is woken only when this
+	// change can make a batch leave earlier: no wake-up per event.
+	if q.wantAdd || logRoot || logOverflow || len(q.pend) >= q.opt.MaxBatch {
+		q.wakeLocked()
+	}
 	q.mu.Unlock()
 	if logOverflow {
 		q.log.Warn("event overflow, full sync requested", "root", q.root, "err", ev.Err)
@@ -241,6 +308,9 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool 
 	if p == "" {
 		first := !q.full.on || !q.full.explicit
 		q.requestFullLocked("root")
+		if q.full.first == 0 {
+			q.full.first = n
+		}
 		return first
 	}
 	q.seq++
@@ -250,6 +320,7 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool 
 	} else {
 		if len(q.pend) == 0 {
 			q.firstAt = q.now()
+			q.gatherAt = q.firstAt
 		}
 		q.order = append(q.order, p)
 	}
@@ -257,12 +328,43 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool 
 	if it.first == 0 {
 		it.first = n
 	}
-	if op == inotifymask.OpRemove && dir {
-		it.rmSeq = q.seq
+	if op == inotifymask.OpRemove {
+		it.from, it.moved = "", false
+		if dir {
+			it.rmSeq = q.seq
+		}
 	}
 	q.pend[p] = it
 	q.peak = max(q.peak, len(q.pend))
 	return false
+}
+
+// originLocked returns where the remote copy of old, about to be renamed,
+// came from: old itself when nothing is pending for it (the remote holds
+// this very file, synced), the source of the rename that brought it when
+// that is all that is pending, and "" when old changed otherwise since the
+// last batch (the remote copy may be another file that had the name: no
+// move).
+func (q *Queue) originLocked(old string) string {
+	it, ok := q.pend[old]
+	switch {
+	case !ok:
+		return old
+	case it.op == inotifymask.OpUpdate:
+		return it.from
+	}
+	return ""
+}
+
+// movedLocked records that the update pending for p came by a rename from
+// origin.
+func (q *Queue) movedLocked(p, origin string) {
+	it := q.pend[p]
+	if origin == p {
+		origin = ""
+	}
+	it.from, it.moveSeq = origin, q.seq
+	q.pend[p] = it
 }
 
 // Restore puts back a change handed over from another queue's Snapshot
@@ -293,7 +395,7 @@ func (q *Queue) Restore(it Item, since time.Time) {
 
 // overflowLocked requests an overflow-driven full sync. It reports whether
 // this overflow started a new request (worth a log line).
-func (q *Queue) overflowLocked() bool {
+func (q *Queue) overflowLocked(n uint64) bool {
 	now := q.now()
 	q.stats.overflows++
 	if !q.ov.last.IsZero() && now.Sub(q.ov.last) >= q.opt.OverflowQuiet {
@@ -304,6 +406,9 @@ func (q *Queue) overflowLocked() bool {
 	first := !q.full.on
 	q.full.on = true
 	q.full.overflow = true
+	if q.full.first == 0 {
+		q.full.first = n
+	}
 	q.full.reason = addReason(q.full.reason, "overflow")
 	return first
 }
@@ -339,11 +444,19 @@ func addReason(have, r string) string {
 }
 
 // Next blocks until a batch can be cut and returns it: something is
-// pending, no batch of this queue is in flight, and any retry hold-off,
-// overflow spacing or MinDelay has passed. The caller must hand the batch
-// back with Done. Next returns ErrClosed after Close and ctx.Err() when ctx
-// ends first.
+// pending, fewer than MaxInFlight batches of this queue are in flight (a
+// full sync goes only when none is, and alone), and any retry hold-off,
+// overflow spacing, MinDelay or adaptive hold has passed. The caller must
+// hand the batch back with Done. Several goroutines may call Next (one per
+// batch allowed in flight); one at a time waits for the cut. Next returns
+// ErrClosed after Close and ctx.Err() when ctx ends first.
 func (q *Queue) Next(ctx context.Context) (Batch, error) {
+	select {
+	case q.evalSem <- struct{}{}:
+	case <-ctx.Done():
+		return Batch{}, ctx.Err()
+	}
+	defer func() { <-q.evalSem }()
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -392,9 +505,12 @@ func (q *Queue) Next(ctx context.Context) (Batch, error) {
 
 // tryCutLocked cuts a batch if one may leave at now. Otherwise it returns
 // the time at which one may leave without further events (zero: only an
-// event, Done or Close can change that).
+// event, Done or Close can change that), and sets wantAdd when an event
+// can.
 func (q *Queue) tryCutLocked(now time.Time) (Batch, bool, time.Time) {
-	if q.fly != nil {
+	q.wantAdd = false
+	nf := len(q.fly)
+	if q.flyFull || nf >= q.opt.MaxInFlight {
 		return Batch{}, false, time.Time{}
 	}
 	if now.Before(q.holdUntil) {
@@ -402,29 +518,86 @@ func (q *Queue) tryCutLocked(now time.Time) (Batch, bool, time.Time) {
 	}
 	var deadline time.Time
 	if q.full.on {
+		if nf > 0 {
+			return Batch{}, false, time.Time{}
+		}
 		if q.full.explicit || !now.Before(q.ov.notBefore) {
 			return q.cutFullLocked(now), true, time.Time{}
 		}
 		deadline = q.ov.notBefore
 	}
-	if len(q.pend) > 0 {
-		if q.opt.MinDelay > 0 {
-			if at := q.firstAt.Add(q.opt.MinDelay); now.Before(at) {
-				if deadline.IsZero() || at.Before(deadline) {
-					deadline = at
-				}
-				return Batch{}, false, deadline
-			}
-		}
-		return q.cutLocked(), true, time.Time{}
+	if len(q.pend) == 0 {
+		q.wantAdd = true
+		return Batch{}, false, deadline
 	}
-	return Batch{}, false, deadline
+	if q.opt.MinDelay > 0 {
+		if at := q.firstAt.Add(q.opt.MinDelay); now.Before(at) {
+			return Batch{}, false, earliest(deadline, at)
+		}
+	}
+	if at, wait := q.holdLocked(now); wait {
+		return Batch{}, false, earliest(deadline, at)
+	}
+	b, ok := q.cutLocked(now)
+	if !ok {
+		// Everything pending touches a batch in flight: its Done decides.
+		return Batch{}, false, deadline
+	}
+	return b, true, time.Time{}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// holdLocked decides whether the changes pending wait a little longer to
+// leave together, and until when. With nothing in flight and Adaptive off
+// they never wait. Adaptive holds the batch that is gathering while
+// changes keep coming (hold), ending the hold as soon as they pause
+// (quiet). With batches in flight, a further one leaves once its oldest
+// change has waited 1/MaxInFlight of the recent batch duration, so the
+// batches in flight are spread over the time one takes.
+func (q *Queue) holdLocked(now time.Time) (time.Time, bool) {
+	if len(q.pend) >= q.opt.MaxBatch {
+		return time.Time{}, false
+	}
+	var wait time.Duration
+	if n := len(q.fly); n > 0 {
+		wait = q.runAvg / time.Duration(q.opt.MaxInFlight)
+	}
+	quietAt := time.Time{}
+	if q.opt.Adaptive {
+		h, quiet := hold(q.rate.perSecond(now))
+		if quietAt = q.lastNew.Add(quiet); now.Before(quietAt) {
+			wait = max(wait, h)
+		} else {
+			quietAt = time.Time{}
+		}
+	}
+	at := q.gatherAt.Add(wait)
+	if !now.Before(at) {
+		return time.Time{}, false
+	}
+	if !quietAt.IsZero() && quietAt.Before(at) {
+		// Asked again when the changes may have paused.
+		at = quietAt
+	}
+	return at, true
 }
 
 func (q *Queue) cutFullLocked(now time.Time) Batch {
 	since := now
 	if len(q.pend) > 0 {
 		since = q.firstAt
+	}
+	low := q.full.first
+	for _, it := range q.pend {
+		if it.first != 0 && (low == 0 || it.first < low) {
+			low = it.first
+		}
 	}
 	q.stats.covered += uint64(len(q.pend))
 	clear(q.pend)
@@ -436,18 +609,76 @@ func (q *Queue) cutFullLocked(now time.Time) Batch {
 		q.ov.interval = min(2*q.ov.interval, q.opt.MaxBackoff)
 	}
 	q.lastID++
-	f := &flight{id: q.lastID, full: true, reason: q.full.reason, attempt: q.full.attempt, since: since}
-	q.fly = f
+	f := &flight{id: q.lastID, full: true, reason: q.full.reason, attempt: q.full.attempt, since: since, cutAt: now, low: low}
+	q.fly[f.id] = f
+	q.flyFull = true
 	q.full = fullRequest{}
 	q.stats.batches++
 	q.stats.fulls++
-	return Batch{Root: q.root, Full: true, Reason: f.reason, Attempt: f.attempt, Through: q.stats.events, id: f.id}
+	return Batch{Root: q.root, Full: true, Reason: f.reason, Attempt: f.attempt, id: f.id}
 }
 
 // cutLocked takes up to MaxBatch pending paths, oldest first, drops those
-// an ancestor in the same batch covers, and hands out the rest.
-func (q *Queue) cutLocked() Batch {
+// an ancestor in the same batch covers, and hands out the rest. With
+// batches in flight it takes only paths disjoint from theirs (and nothing
+// below a path it leaves); it reports false when there is none.
+func (q *Queue) cutLocked(now time.Time) (Batch, bool) {
 	since := q.firstAt
+	var ents []ent
+	if len(q.fly) == 0 {
+		ents = q.takeLocked()
+	} else {
+		ents = q.takeDisjointLocked()
+		if len(ents) == 0 {
+			return Batch{}, false
+		}
+	}
+	if len(q.pend) == 0 {
+		q.order, q.head = q.order[:0], 0
+		q.shrinkLocked()
+	} else {
+		q.gatherAt = now
+	}
+
+	var low uint64
+	for _, e := range ents {
+		if e.it.first != 0 && (low == 0 || e.it.first < low) {
+			low = e.it.first
+		}
+	}
+	kept := prune(ents, q.opt.Recursive)
+	q.stats.covered += uint64(len(ents) - len(kept))
+	q.lastID++
+	b := Batch{Root: q.root, id: q.lastID}
+	b.Moves = q.movesLocked(ents, kept)
+	for i, e := range kept {
+		if e.it.op == inotifymask.OpRemove {
+			b.Removes = append(b.Removes, Entry{Path: e.path, Dir: e.it.dir})
+		} else {
+			if e.it.dir && e.it.from != "" && slices.ContainsFunc(b.Moves, func(m Move) bool { return m.To == e.path }) {
+				kept[i].it.moved = true
+			}
+			b.Updates = append(b.Updates, Entry{e.path, e.it.dir, e.it.replaced() || kept[i].it.moved})
+		}
+		b.Attempt = max(b.Attempt, int(e.it.attempt))
+	}
+	f := &flight{id: b.id, ents: kept, attempt: b.Attempt, since: since, cutAt: now, low: low}
+	if q.opt.MaxInFlight > 1 {
+		for _, e := range kept {
+			q.busy.add(e.path, 1)
+		}
+		for _, m := range b.Moves {
+			f.froms = append(f.froms, m.From)
+			q.busy.add(m.From, 1)
+		}
+	}
+	q.fly[f.id] = f
+	q.stats.batches++
+	return b, true
+}
+
+// takeLocked takes up to MaxBatch pending paths, oldest first.
+func (q *Queue) takeLocked() []ent {
 	take := min(len(q.pend), q.opt.MaxBatch)
 	ents := make([]ent, take)
 	for i, p := range q.order[q.head : q.head+take] {
@@ -457,43 +688,119 @@ func (q *Queue) cutLocked() Batch {
 	}
 	clear(q.order[q.head : q.head+take])
 	q.head += take
-	switch {
-	case q.head == len(q.order):
-		q.order, q.head = q.order[:0], 0
-		q.shrinkLocked()
-	case q.head > 1024 && q.head > len(q.order)/2:
+	if q.head > 1024 && q.head > len(q.order)/2 {
 		n := copy(q.order, q.order[q.head:])
 		clear(q.order[n:])
 		q.order, q.head = q.order[:n], 0
 	}
-
-	kept := prune(ents, q.opt.Recursive)
-	q.stats.covered += uint64(len(ents) - len(kept))
-	q.lastID++
-	b := Batch{Root: q.root, Through: q.throughLocked(), id: q.lastID}
-	for _, e := range kept {
-		if e.it.op == inotifymask.OpRemove {
-			b.Removes = append(b.Removes, Entry{Path: e.path, Dir: e.it.dir})
-		} else {
-			b.Updates = append(b.Updates, Entry{e.path, e.it.dir, e.it.replaced()})
-		}
-		b.Attempt = max(b.Attempt, int(e.it.attempt))
-	}
-	q.fly = &flight{id: b.id, ents: kept, attempt: b.Attempt, since: since}
-	q.stats.batches++
-	return b
+	return ents
 }
 
-// throughLocked returns the highest Add number n such that every Add up to
-// n has been handed out, once a batch was taken from pending: the Add
-// count when nothing is left, else one less than the oldest Add still
-// waiting in a path left behind by MaxBatch (a scan of those paths, paid
-// only by capped batches).
-func (q *Queue) throughLocked() uint64 {
+// takeDisjointLocked takes up to MaxBatch pending paths, oldest first,
+// that neither touch a path in flight (equal, above or below it) nor lie
+// below a pending path that does; the others stay pending in their order.
+func (q *Queue) takeDisjointLocked() []ent {
+	held := make(map[string]bool)
+	for _, p := range q.order[q.head:] {
+		if q.busy.conflicts(p) {
+			held[p] = true
+		}
+	}
+	below := func(p string) bool {
+		for a := parent(p); a != ""; a = parent(a) {
+			if held[a] {
+				return true
+			}
+		}
+		return false
+	}
+	var ents []ent
+	w := q.head
+	for _, p := range q.order[q.head:] {
+		if len(ents) < q.opt.MaxBatch && !held[p] && (len(held) == 0 || !below(p)) {
+			ents = append(ents, ent{p, q.pend[p]})
+			delete(q.pend, p)
+			continue
+		}
+		q.order[w] = p
+		w++
+	}
+	clear(q.order[w:])
+	q.order = q.order[:w]
+	return ents
+}
+
+// movesLocked returns the renames behind the batch's updates, oldest
+// first, among the entries taken (ents) and kept. A move is made only
+// when the removal of its source leaves in the same batch: then nothing
+// newer has been synced to the source's remote path since the rename (a
+// later file there leaves with or after that removal), so the remote copy
+// moved is the file renamed. It leaves out moves that depend on each
+// other (a swap a <-> b moved one after the other would destroy a
+// source): for those the sender sends the data as for any update.
+func (q *Queue) movesLocked(ents, kept []ent) []Move {
+	if !q.opt.Moves {
+		return nil
+	}
+	type seqMove struct {
+		Move
+		seq uint64
+	}
+	var ms []seqMove
+	var removed map[string]bool
+	for _, e := range kept {
+		if e.it.op != inotifymask.OpUpdate || e.it.from == "" {
+			continue
+		}
+		if removed == nil {
+			removed = make(map[string]bool)
+			for _, r := range ents {
+				if r.it.op == inotifymask.OpRemove {
+					removed[r.path] = true
+				}
+			}
+		}
+		if removed[e.it.from] && !q.busy.conflicts(e.it.from) {
+			ms = append(ms, seqMove{Move{From: e.it.from, To: e.path, Dir: e.it.dir}, e.it.moveSeq})
+		}
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	from := make(map[string]int, len(ms))
+	to := make(map[string]int, len(ms))
+	for _, m := range ms {
+		from[m.From]++
+		to[m.To]++
+	}
+	slices.SortFunc(ms, func(a, b seqMove) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]Move, 0, len(ms))
+	for _, m := range ms {
+		if to[m.From] > 0 || from[m.To] > 0 || from[m.From] > 1 {
+			continue
+		}
+		out = append(out, m.Move)
+	}
+	return out
+}
+
+// triedLocked returns the highest Add number n such that every Add up to
+// n has been handed out by a batch that is Done: one less than the oldest
+// Add still pending, waiting in a full sync request, or in a batch in
+// flight; the Add count when there is none.
+func (q *Queue) triedLocked() uint64 {
 	t := q.stats.events
+	if q.full.on && q.full.first != 0 {
+		t = min(t, q.full.first-1)
+	}
 	for _, it := range q.pend {
 		if it.first != 0 && it.first-1 < t {
 			t = it.first - 1
+		}
+	}
+	for _, f := range q.fly {
+		if f.low != 0 && f.low-1 < t {
+			t = f.low - 1
 		}
 	}
 	return t
@@ -512,31 +819,50 @@ func (q *Queue) shrinkLocked() {
 	}
 }
 
-// Done hands back the batch last returned by Next with the result of
-// syncing it. On success the batch is forgotten and the retry hold-off
-// reset. On failure its paths go back to pending with their attempt count
-// raised, except those a newer change has superseded meanwhile (the newer
-// change wins), and the next cut is held off by an exponential backoff. A
-// failed full batch is requested again. Done for a batch that is not in
-// flight is logged and ignored.
-func (q *Queue) Done(b Batch, err error) {
+// Done hands back a batch returned by Next with the result of syncing it.
+// On success the batch is forgotten and the retry hold-off reset. On
+// failure its paths go back to pending with their attempt count raised,
+// except those a newer change has superseded meanwhile (the newer change
+// wins), and the next cut is held off by an exponential backoff. A failed
+// full batch is requested again. Done for a batch that is not in flight is
+// logged and ignored.
+//
+// Done returns the number up to which every Add (see Queue.Add) has been
+// tried once: handed out by a batch that is now done, whatever its result,
+// folded into an ancestor or a full sync included. It never goes back.
+func (q *Queue) Done(b Batch, err error) uint64 {
 	q.mu.Lock()
-	f := q.fly
-	if f == nil || f.id != b.id {
+	f := q.fly[b.id]
+	if f == nil {
 		q.mu.Unlock()
 		q.log.Warn("queue: Done for a batch not in flight ignored", "root", q.root, "paths", b.Len(), "full", b.Full)
-		return
+		return 0
 	}
-	q.fly = nil
+	delete(q.fly, b.id)
+	if f.full {
+		q.flyFull = false
+	}
+	if q.opt.MaxInFlight > 1 {
+		for _, e := range f.ents {
+			q.busy.add(e.path, -1)
+		}
+		for _, p := range f.froms {
+			q.busy.add(p, -1)
+		}
+	}
 	q.wakeLocked()
+	now := q.now()
 	if err == nil {
+		if !f.full {
+			q.runAvg += (now.Sub(f.cutAt) - q.runAvg) / 8
+		}
 		q.failures = 0
 		q.holdUntil = time.Time{}
+		t := q.triedLocked()
 		q.mu.Unlock()
-		return
+		return t
 	}
 
-	now := q.now()
 	q.failures++
 	next := q.backoffLocked()
 	q.holdUntil = now.Add(next)
@@ -548,25 +874,37 @@ func (q *Queue) Done(b Batch, err error) {
 		q.full.attempt = max(q.full.attempt, f.attempt+1)
 	}
 	for _, e := range f.ents {
-		if _, newer := q.pend[e.path]; newer {
+		if nt, newer := q.pend[e.path]; newer {
+			if nt.op == inotifymask.OpUpdate && e.it.moved {
+				// The failed batch may have moved a directory there: the
+				// newer update still syncs it with deletion.
+				nt.moved = true
+				q.pend[e.path] = nt
+			}
 			q.stats.superseded++
 			continue
 		}
 		e.it.attempt++
 		e.it.first = 0
+		// A retry never moves: the source's remote path may hold a newer
+		// file by then.
+		e.it.from = ""
 		if len(q.pend) == 0 || f.since.Before(q.firstAt) {
 			q.firstAt = f.since
+			q.gatherAt = f.since
 		}
 		q.order = append(q.order, e.path)
 		q.pend[e.path] = e.it
 		q.peak = max(q.peak, len(q.pend))
 		q.stats.requeued++
 	}
+	t := q.triedLocked()
 	q.mu.Unlock()
 
 	if q.opt.OnRetry != nil {
 		q.opt.OnRetry(b, err, next)
 	}
+	return t
 }
 
 // backoffLocked returns the hold-off after the q.failures-th consecutive

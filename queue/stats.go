@@ -17,14 +17,14 @@ type counters struct {
 type Stats struct {
 	Pending       int  // paths waiting for a batch
 	FullPending   bool // a full sync is requested and not yet cut
-	InFlight      int  // batches handed out by Next and not yet Done (0 or 1)
-	InFlightPaths int  // paths of the in-flight batch
-	InFlightFull  bool // the in-flight batch is a full sync
+	InFlight      int  // batches handed out by Next and not yet Done (up to MaxInFlight)
+	InFlightPaths int  // paths of the in-flight batches
+	InFlightFull  bool // a full sync is in flight
 	// PendingSince is when paths last started to be pending without a
 	// break (zero when none are): the age of the oldest pending change,
 	// or older when a capped batch left newer ones behind.
 	PendingSince time.Time
-	// InFlightSince is when the oldest change of the in-flight batch
+	// InFlightSince is when the oldest change of the in-flight batches
 	// started to wait (zero when none is in flight). A failed batch's
 	// paths keep that time when they go back to pending, so the older of
 	// the two is how long the remote has been behind.
@@ -61,11 +61,13 @@ func (q *Queue) Stats() Stats {
 	if len(q.pend) > 0 {
 		s.PendingSince = q.firstAt
 	}
-	if q.fly != nil {
-		s.InFlight = 1
-		s.InFlightPaths = len(q.fly.ents)
-		s.InFlightFull = q.fly.full
-		s.InFlightSince = q.fly.since
+	s.InFlight = len(q.fly)
+	s.InFlightFull = q.flyFull
+	for _, f := range q.fly {
+		s.InFlightPaths += len(f.ents)
+		if s.InFlightSince.IsZero() || f.since.Before(s.InFlightSince) {
+			s.InFlightSince = f.since
+		}
 	}
 	return s
 }
@@ -79,7 +81,7 @@ type Item struct {
 }
 
 func (e ent) item(inFlight bool) Item {
-	return Item{Entry: Entry{Path: e.path, Dir: e.it.dir, Replaced: e.it.replaced()}, Op: e.it.op, Attempt: int(e.it.attempt), InFlight: inFlight}
+	return Item{Entry: Entry{Path: e.path, Dir: e.it.dir, Replaced: e.it.replaced() || e.it.moved}, Op: e.it.op, Attempt: int(e.it.attempt), InFlight: inFlight}
 }
 
 // Snapshot is everything a queue still owes its remote: what a crash
@@ -104,12 +106,12 @@ func (q *Queue) Snapshot() Snapshot {
 		s.FullAttempt = q.full.attempt
 	}
 	s.Items = make([]Item, 0, len(q.pend))
-	if q.fly != nil {
-		if q.fly.full {
+	for _, f := range q.fly {
+		if f.full {
 			s.Full, s.FullInFlight = true, true
-			s.FullAttempt = max(s.FullAttempt, q.fly.attempt)
+			s.FullAttempt = max(s.FullAttempt, f.attempt)
 		}
-		for _, e := range q.fly.ents {
+		for _, e := range f.ents {
 			s.Items = append(s.Items, e.item(true))
 		}
 	}

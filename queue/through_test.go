@@ -7,13 +7,13 @@ import (
 	"github.com/sersync-go/sersync2/inotifymask"
 )
 
-// TestThrough: Batch.Through names the Adds whose first attempt a batch
-// ends, whatever folding, capping, failures and full syncs did to them.
-func TestThrough(t *testing.T) {
+// TestTried: Done names the Adds whose first attempt is over, whatever
+// folding, capping, failures and full syncs did to them.
+func TestTried(t *testing.T) {
 	t.Parallel()
 	errDown := errors.New("test: remote down")
 	// A step adds events, or cuts a batch and hands it back with err,
-	// expecting its Through.
+	// expecting what Done reports tried.
 	type step struct {
 		add     []inotifymask.Event
 		full    bool  // RequestFull before the cut
@@ -84,10 +84,9 @@ func TestThrough(t *testing.T) {
 				}
 				clock.Advance(DefaultMaxBackoff * 2) // past any retry hold-off
 				b := mustNext(t, q)
-				if b.Through != s.through {
-					t.Errorf("step %d: batch %s: Through = %d, want %d", i, show(b), b.Through, s.through)
+				if got := q.Done(b, s.err); got != s.through {
+					t.Errorf("step %d: batch %s: Done = %d tried, want %d", i, show(b), got, s.through)
 				}
-				q.Done(b, s.err)
 			}
 		})
 	}

@@ -53,6 +53,12 @@ type Options struct {
 	// MinDelay makes every sync-mode queue wait this long after a change
 	// before cutting a batch (see queue.Options.MinDelay).
 	MinDelay time.Duration
+	// Eager turns the adaptive batching of sync-mode queues off: a batch
+	// leaves as soon as the queue's previous one is done, one at a time
+	// (the behaviour before adaptive batching; --batching eager).
+	// Otherwise queues hold batches under load (queue.Options.Adaptive)
+	// and keep up to MaxInFlight disjoint batches in flight.
+	Eager bool
 	// SyncAll (-r) requests a full sync of every root to every remote as
 	// soon as Run starts.
 	SyncAll bool
@@ -218,17 +224,19 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 	pluginWatch := e.cfg.PluginWatch(e.pluginName())
 	e.queues = min(e.opts.Queues, e.opts.Threads)
 	qo := queue.Options{
-		Recursive: e.cfg.Sersync.Rsync.Recursive(),
-		MinDelay:  e.opts.MinDelay,
-		RetryBase: e.opts.RetryBase,
-		MaxRetry:  cmp.Or(e.opts.MaxRetry, DefaultMaxRetry),
-		Log:       e.log,
+		Recursive:   e.cfg.Sersync.Rsync.Recursive(),
+		MinDelay:    e.opts.MinDelay,
+		Adaptive:    !e.opts.Eager,
+		MaxInFlight: min(MaxInFlight, e.opts.Threads),
+		RetryBase:   e.opts.RetryBase,
+		MaxRetry:    cmp.Or(e.opts.MaxRetry, DefaultMaxRetry),
+		Log:         e.log,
 	}
 	if e.runner == nil {
 		// Every path matters to a plugin: nothing below an updated
 		// directory is folded into it, and one queue keeps every change in
 		// order.
-		e.queues, qo.Recursive, qo.MinDelay = 1, false, 0
+		e.queues, qo.Recursive, qo.MinDelay, qo.Adaptive, qo.MaxInFlight = 1, false, 0, false, 1
 	}
 	for i, lp := range roots {
 		e.roots = append(e.roots, lp.Watch)
@@ -249,9 +257,17 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 				e.log.Warn("sync failed; will retry", "root", r.root, "remote", r.dest, "paths", b.Len(), "full", b.Full,
 					"attempt", b.Attempt+1, "retry_in", next.Round(time.Millisecond), "err", err)
 			}
+			if e.opts.Eager {
+				o.MaxInFlight = 1
+			}
+			// Over ssh a rename can be done on the remote (rsyncexec runs
+			// the batch's Moves first); with deletion off the mirror keeps
+			// the old name, so nothing is moved.
+			o.Moves = r.rsync && e.cfg.Sersync.Rsync.SSH.Enabled && e.cfg.Inotify.Delete
 			for range e.queues {
 				r.queues = append(r.queues, queue.New(lp.Watch, o))
 			}
+			r.inFlight = o.MaxInFlight
 		}
 		e.remotes = append(e.remotes, rs...)
 		e.byRoot[lp.Watch] = rs
@@ -326,7 +342,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	for _, r := range e.remotes {
 		for _, q := range r.queues {
-			wg.Go(func() { e.work(ctx, runCtx, r, q) })
+			// One worker per batch the queue may have in flight.
+			for range r.inFlight {
+				wg.Go(func() { e.work(ctx, runCtx, r, q) })
+			}
 		}
 	}
 	wg.Go(func() {
@@ -446,8 +465,7 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 			}
 		}
 		r.record(b, res)
-		q.Done(b, res.Err)
 		// Success or not, the first attempt of these changes is over.
-		e.notes.attempted(q, b.Through)
+		e.notes.attempted(q, q.Done(b, res.Err))
 	}
 }

@@ -14,6 +14,11 @@ import (
 // less CPU than lsyncd, 4 queues 0.34 s with 277 runs and more CPU.
 const DefaultQueues = 2
 
+// MaxInFlight is how many batches of disjoint paths a queue may have in
+// flight at once under adaptive batching (capped by -n): over a slow link
+// a change waits for an eighth of a session rather than a whole one.
+const MaxInFlight = 8
+
 // A remote's changes are split over its queues by the first path component
 // (the top-level entry of the root). A path and all its ancestors and
 // descendants share that component, so they always meet in the same queue,

@@ -20,6 +20,9 @@ type remote struct {
 	target rsyncexec.Target
 	rsync  bool
 	queues []*queue.Queue
+	// inFlight is how many batches each queue may have in flight: the
+	// remote runs that many workers per queue.
+	inFlight int
 
 	batches, runs, paths, failures counter
 	// carried are queue counters of the same remote in the engine this

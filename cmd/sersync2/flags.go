@@ -29,6 +29,7 @@ type options struct {
 	noTune     bool
 	pidFile    string
 	minDelay   time.Duration
+	batching   string
 	queues     int
 	logLevel   string
 	logFormat  string
@@ -78,6 +79,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.noTune, "no-tune-kernel", false, "do not raise fs.inotify.max_user_watches / max_queued_events")
 	fs.StringVar(&o.pidFile, "pidfile", "", "write the daemon's process id to this file")
 	fs.DurationVar(&o.minDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
+	fs.StringVar(&o.batching, "batching", "adaptive", "adaptive: an idle remote gets a change at once, a busy one fewer, larger batches, several disjoint ones in flight; eager: a batch as soon as the previous one is done, one at a time")
 	fs.IntVar(&o.queues, "queues", replicate.DefaultQueues, "queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (1: one batch at a time per remote)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error (debug adds one line per batch and per rsync run)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "structured log format on stderr: text (key=value) or json")
@@ -127,6 +129,9 @@ func parseArgs(args []string) (*options, error) {
 		return o, toUsageError(err)
 	}
 	o.positional = fs.Args()
+	if o.batching != "adaptive" && o.batching != "eager" {
+		return o, fmt.Errorf("--batching %q: use adaptive or eager", o.batching)
+	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("--log-format %q: use text or json", o.logFormat)
 	}
