@@ -23,11 +23,12 @@ import (
 
 // config is one invocation of the harness.
 type config struct {
-	bin        string // the sersync2 binary
-	hostile    string // testdata/rsyncexec/hostile-names.txt
-	resultsDir string // "" writes no JSON
-	toolLogs   string // "" keeps no tool output
-	work       string // parent of the per-cell temporary directories
+	bin        string   // the sersync2 binary
+	binArgs    []string // extra flags for it (-sersync2-flags)
+	hostile    string   // testdata/rsyncexec/hostile-names.txt
+	resultsDir string   // "" writes no JSON
+	toolLogs   string   // "" keeps no tool output
+	work       string   // parent of the per-cell temporary directories
 	quick      bool
 	reps       int // repetitions of every workload
 	w1Reps     int // repetitions of W1, whose ratios are the headline targets
@@ -130,6 +131,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		dirs     = fs.Int("dirs", 0, "leaf directories of the big-tree case (default 1,000,000, quick 20,000)")
 		dirFiles = fs.Int("dir-files", -1, "files in each leaf directory of the big-tree case (default 2, quick 1)")
 		logLevel = fs.String("log-level", "info", "progress log level on stderr: debug, info, warn")
+		binFlags = fs.String("sersync2-flags", "", "extra flags for sersync2, space separated (e.g. \"--batching eager --min-delay 100ms\")")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -140,7 +142,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := config{
-		bin: *bin, hostile: *hostile, resultsDir: *results, work: *work, toolLogs: *toolLogs,
+		bin: *bin, binArgs: strings.Fields(*binFlags), hostile: *hostile, resultsDir: *results, work: *work, toolLogs: *toolLogs,
 		quick: *quick, reps: *reps, w1Reps: *w1Reps, timeout: *timeout, settle: *settle, wanRTT: *wanRTT, slowRTT: *slowRTT,
 		out: stdout,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),

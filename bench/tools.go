@@ -191,7 +191,8 @@ func startOurs(ctx context.Context, c *cell) (*running, error) {
 	if err := os.WriteFile(conf, []byte(stockConf(c.src, c.targets, filepath.Join(dir, "rsync_fail_log.sh"))), 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(c.cfg.bin, "--no-tune-kernel", "--log-level", "debug", "-r", "-n", "10", "-o", conf)
+	args := append([]string{"--no-tune-kernel", "--log-level", "debug", "-r", "-n", "10", "-o", conf}, c.cfg.binArgs...)
+	cmd := exec.Command(c.cfg.bin, args...)
 	cmd.Dir = dir
 	r, err := startProcess(toolOurs, cmd, sigterm)
 	if err != nil {

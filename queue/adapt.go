@@ -21,9 +21,9 @@ const (
 	maxHold = 250 * time.Millisecond
 	// quietGaps is how many mean inter-arrival times without a new change
 	// end a hold early: the burst is over, the batch leaves.
-	quietGaps = 3
-	minQuiet  = 2 * time.Millisecond
-	maxQuiet  = 20 * time.Millisecond
+	quietGaps = 10
+	minQuiet  = 5 * time.Millisecond
+	maxQuiet  = 50 * time.Millisecond
 
 	rateSlot  = 25 * time.Millisecond
 	rateSlots = 8 // the rate is measured over the last 200 ms

@@ -55,6 +55,10 @@ type Options struct {
 	// so changes of one path are still synced in order. Over a slow link a
 	// change then waits for a fraction of a session, not a whole one.
 	MaxInFlight int
+	// SlowRun is the recent batch duration from which batches overlap
+	// (MaxInFlight): below it a batch in flight is over soon and waiting
+	// for it costs less than another rsync session. 0 means always.
+	SlowRun time.Duration
 	// Moves says the sender can rename on the remote: a rename becomes a
 	// Batch.Move when the removal of its source leaves in the same batch,
 	// on the batch's first attempt, and the update of a directory moved so
@@ -260,6 +264,9 @@ func (q *Queue) Add(ev inotifymask.Event) uint64 {
 	}
 	q.stats.events++
 	n := q.stats.events
+	if q.opt.Adaptive {
+		q.lastNew = q.now() // counted by putLocked, read by holdLocked
+	}
 	var logOverflow, logRoot bool
 	switch ev.Op {
 	case inotifymask.OpOverflow:
@@ -280,11 +287,6 @@ func (q *Queue) Add(ev inotifymask.Event) uint64 {
 		logRoot = q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir, n)
 	default:
 		logRoot = q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir, n)
-	}
-	if q.opt.Adaptive {
-		now := q.now()
-		q.rate.add(now)
-		q.lastNew = now
 	}
 	// A waiting Next that sleeps until a deadline is woken only when this
 	// change can make a batch leave earlier: no wake-up per event.
@@ -321,6 +323,9 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool 
 		if len(q.pend) == 0 {
 			q.firstAt = q.now()
 			q.gatherAt = q.firstAt
+		}
+		if q.opt.Adaptive && n != 0 {
+			q.rate.add(q.lastNew)
 		}
 		q.order = append(q.order, p)
 	}
@@ -536,6 +541,9 @@ func (q *Queue) tryCutLocked(now time.Time) (Batch, bool, time.Time) {
 		}
 	}
 	if at, wait := q.holdLocked(now); wait {
+		if at.IsZero() {
+			return Batch{}, false, deadline // until a batch is done
+		}
 		return Batch{}, false, earliest(deadline, at)
 	}
 	b, ok := q.cutLocked(now)
@@ -564,18 +572,25 @@ func (q *Queue) holdLocked(now time.Time) (time.Time, bool) {
 	if len(q.pend) >= q.opt.MaxBatch {
 		return time.Time{}, false
 	}
-	var wait time.Duration
-	if n := len(q.fly); n > 0 {
-		wait = q.runAvg / time.Duration(q.opt.MaxInFlight)
-	}
+	var h, quiet time.Duration
 	quietAt := time.Time{}
 	if q.opt.Adaptive {
-		h, quiet := hold(q.rate.perSecond(now))
-		if quietAt = q.lastNew.Add(quiet); now.Before(quietAt) {
-			wait = max(wait, h)
-		} else {
-			quietAt = time.Time{}
+		h, quiet = hold(q.rate.perSecond(now))
+		if quietAt = q.lastNew.Add(quiet); !now.Before(quietAt) {
+			// The changes paused: what is pending leaves now, also next
+			// to a batch in flight (the end of a burst is where latency
+			// counts).
+			return time.Time{}, false
 		}
+	}
+	wait := h
+	if len(q.fly) > 0 {
+		if q.runAvg < q.opt.SlowRun {
+			// Not worth another session: the batch in flight ends soon,
+			// or the changes pause.
+			return quietAt, true
+		}
+		wait = max(wait, q.runAvg/time.Duration(q.opt.MaxInFlight))
 	}
 	at := q.gatherAt.Add(wait)
 	if !now.Before(at) {

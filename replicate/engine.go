@@ -228,6 +228,7 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 		MinDelay:    e.opts.MinDelay,
 		Adaptive:    !e.opts.Eager,
 		MaxInFlight: min(MaxInFlight, e.opts.Threads),
+		SlowRun:     SlowRun,
 		RetryBase:   e.opts.RetryBase,
 		MaxRetry:    cmp.Or(e.opts.MaxRetry, DefaultMaxRetry),
 		Log:         e.log,

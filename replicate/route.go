@@ -3,6 +3,7 @@ package replicate
 import (
 	"hash/fnv"
 	"strings"
+	"time"
 
 	"github.com/sersync-go/sersync2/inotifymask"
 )
@@ -18,6 +19,11 @@ const DefaultQueues = 2
 // flight at once under adaptive batching (capped by -n): over a slow link
 // a change waits for an eighth of a session rather than a whole one.
 const MaxInFlight = 8
+
+// SlowRun is the recent batch duration from which a queue's batches
+// overlap: on a LAN a batch is over in tens of milliseconds and waiting for
+// it costs less than another rsync session.
+const SlowRun = 200 * time.Millisecond
 
 // A remote's changes are split over its queues by the first path component
 // (the top-level entry of the root). A path and all its ancestors and
