@@ -76,6 +76,9 @@ type Options struct {
 	// every root gets a full sync to every remote. "" turns this off. Sync
 	// mode only.
 	StateDir string
+	// NoRemoteMoves turns off renames on ssh remotes (see
+	// rsyncexec.RunOptions.NoMoves): renamed data is sent again.
+	NoRemoteMoves bool
 	// Log receives the structured log; nil discards it.
 	Log *slog.Logger
 	// Console is where the original's stdout lines go. With <debug
@@ -442,7 +445,7 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 				e.log.Error("rsync failed and retrying will not help until the cause is fixed", "root", r.root, "remote", r.dest, "err", res.Err)
 			} else if res.Err == nil {
 				e.log.Debug("synced", "root", r.root, "remote", r.dest, "full", b.Full, "reason", b.Reason,
-					"updates", len(b.Updates), "removes", len(b.Removes), "rsync_runs", res.Runs, "took", res.Elapsed.Round(time.Millisecond))
+					"updates", len(b.Updates), "removes", len(b.Removes), "rsync_runs", res.Runs, "remote_moves", res.MovesDone, "took", res.Elapsed.Round(time.Millisecond))
 			}
 		}
 		r.record(b, res)

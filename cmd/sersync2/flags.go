@@ -17,23 +17,24 @@ import (
 
 // options is the parsed command line.
 type options struct {
-	daemon     bool
-	syncAll    bool     // -r
-	threads    int      // -n (0: not given)
-	threadsRaw string   // -n as written, echoed in the original's option line
-	config     string   // -o
-	modules    []string // -m, in command-line order
-	help       bool
-	check      bool
-	version    bool
-	noTune     bool
-	pidFile    string
-	minDelay   time.Duration
-	queues     int
-	logLevel   string
-	logFormat  string
-	stateDir   string // "" before defaulting; see stateDir
-	positional []string
+	daemon        bool
+	syncAll       bool     // -r
+	threads       int      // -n (0: not given)
+	threadsRaw    string   // -n as written, echoed in the original's option line
+	config        string   // -o
+	modules       []string // -m, in command-line order
+	help          bool
+	check         bool
+	version       bool
+	noTune        bool
+	noRemoteMoves bool // --no-remote-moves (hidden)
+	pidFile       string
+	minDelay      time.Duration
+	queues        int
+	logLevel      string
+	logFormat     string
+	stateDir      string // "" before defaulting; see stateDir
+	positional    []string
 	// daemonChild is set in the process -d started: its stderr may still
 	// be the terminal it was started from, but nobody watches it.
 	daemonChild bool
@@ -90,6 +91,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.lockDir, "lock-dir", defaultLockDir(), "directory of the lock files that keep one instance per configuration file")
 	fs.BoolVar(&o.man, "man", false, "print the man page (roff) and exit")
 	_ = fs.MarkHidden("man")
+	fs.BoolVar(&o.noRemoteMoves, "no-remote-moves", false, "over ssh, send renamed files again instead of renaming them on the remote (for comparisons and remotes whose mv misbehaves)")
+	_ = fs.MarkHidden("no-remote-moves")
 	fs.StringVar(&o.stateDir, "state-dir", "", "directory of the state file that tells a clean stop from a crash; after a crash every root is synced in full (default "+defaultStateDirText+")")
 	return fs
 }
