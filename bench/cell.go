@@ -37,6 +37,7 @@ type cell struct {
 	// state a workload keeps between run and collect
 	bigCloseOff int64
 	w7          *w7State
+	sshMark     [2]int64 // the ssh relay's byte counts when the workload started
 	fan         *fanState
 	dirsBuilt   dirsInfo
 }
@@ -87,6 +88,10 @@ type result struct {
 	BigTransfers           *int          `json:"big_transfers,omitempty"`
 	BigTransfersAfterClose *int          `json:"big_transfers_after_close,omitempty"`
 	W7                     []phaseResult `json:"w7,omitempty"`
+	// The ssh cases: bytes through ssh from the start of the workload
+	// until the tool stopped, to the remote (up) and back (down).
+	SSHBytesUp   *int64 `json:"ssh_bytes_up,omitempty"`
+	SSHBytesDown *int64 `json:"ssh_bytes_down,omitempty"`
 	// The fan-out case: figures per remote, and the most rsync processes
 	// the tool ran at once (sampled every 10 ms).
 	PerRemote      []remoteConv `json:"per_remote,omitempty"`
@@ -181,6 +186,9 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 		peak = watchProcs(t.pid())
 	}
 
+	if t := c.targets[0]; t.ssh != nil {
+		c.sshMark[0], c.sshMark[1] = t.proxy.Bytes()
+	}
 	t0 := time.Now()
 	runErr := wl.run(ctx, c)
 	tEnd := time.Now()

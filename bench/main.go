@@ -101,8 +101,8 @@ func quickSizes() sizes {
 	return s
 }
 
-var allTools = []string{toolOurs, toolLsyncd1, toolLsyncd0, toolLoop, toolFloor}
-var allWorkloads = []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7", "WAN-W1", "WAN-W3", "WAN-W7", "FAN", "DIRS"}
+var allTools = []string{toolOurs, toolOursNoMoves, toolLsyncd1, toolLsyncd0, toolLoop, toolFloor}
+var allWorkloads = []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7", "WAN-W1", "WAN-W3", "WAN-W7", "SSH-W3", "FAN", "DIRS"}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

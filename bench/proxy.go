@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,12 +17,17 @@ import (
 // that latency, without a bandwidth limit). Data keeps flowing while older
 // chunks wait: a bulk transfer pays the latency once, not per chunk.
 //
+// It counts the bytes it relays each way (Bytes); with no delay it is a
+// plain counting relay.
+//
 // The proxy owns its goroutines: Close stops the listener and every
 // connection and waits for all of them.
 type delayProxy struct {
 	ln     net.Listener
 	target string
 	delay  time.Duration // one way
+
+	up, down atomic.Int64 // bytes relayed to the target, and back
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -94,8 +100,8 @@ func (p *delayProxy) relay(client net.Conn) {
 	}
 	defer p.untrack(server)
 	var wg sync.WaitGroup
-	wg.Go(func() { p.pipe(server, client) })
-	wg.Go(func() { p.pipe(client, server) })
+	wg.Go(func() { p.pipe(server, client, &p.up) })
+	wg.Go(func() { p.pipe(client, server, &p.down) })
 	wg.Wait()
 }
 
@@ -109,7 +115,7 @@ type chunk struct {
 // pipe copies src to dst, each chunk held until delay after it was read.
 // The reader never waits for the writer (up to 4096 chunks in the line),
 // so the delay does not cut the throughput.
-func (p *delayProxy) pipe(dst, src net.Conn) {
+func (p *delayProxy) pipe(dst, src net.Conn, count *atomic.Int64) {
 	line := make(chan chunk, 4096)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -140,13 +146,19 @@ func (p *delayProxy) pipe(dst, src net.Conn) {
 			}
 			continue
 		}
-		if _, err := dst.Write(c.b); err != nil {
+		n, err := dst.Write(c.b)
+		count.Add(int64(n))
+		if err != nil {
 			failed = true
 			_ = src.Close() // stops the reader
 		}
 	}
 	wg.Wait()
 }
+
+// Bytes returns the bytes relayed so far to the target (up) and back
+// (down), over all connections.
+func (p *delayProxy) Bytes() (up, down int64) { return p.up.Load(), p.down.Load() }
 
 // Close stops accepting, closes every connection and waits for every
 // goroutine of the proxy. It is idempotent.

@@ -176,6 +176,19 @@ func printCaseTargets(w io.Writer, aggs []agg, verdict func(bool) string) {
 		conv := a.values(convOrInf)
 		fmt.Fprintf(w, "  WAN W1 (no goal): %s s%s\n", spread(conv, "%.2f"), peerConv(aggs, "WAN-W1"))
 	}
+	if a, ok := find(aggs, "SSH-W3", toolOurs); ok && len(a.ok()) > 0 {
+		up := func(r result) float64 {
+			if r.SSHBytesUp == nil {
+				return math.NaN()
+			}
+			return float64(*r.SSHBytesUp)
+		}
+		line := fmt.Sprintf("  SSH W3 bytes sent to the remote over ssh (no goal): renames on the remote %s", spread(a.values(up), "%.0f"))
+		if b, ok := find(aggs, "SSH-W3", toolOursNoMoves); ok && len(b.ok()) > 0 {
+			line += fmt.Sprintf(", data sent again (--no-remote-moves) %s", spread(b.values(up), "%.0f"))
+		}
+		fmt.Fprintln(w, line)
+	}
 	if a, ok := find(aggs, "FAN", toolOurs); ok && len(a.ok()) > 0 {
 		fast := a.values(func(r result) float64 { c, _, _ := fanFast(r); return c })
 		slow := a.values(func(r result) float64 { _, _, s := fanFast(r); return s })

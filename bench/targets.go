@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sersync-go/sersync2/internal/rsyncd"
+	"github.com/sersync-go/sersync2/internal/sshd"
 )
 
 // target is one remote of a cell: a daemon with its own module, reached by
@@ -25,6 +26,11 @@ type target struct {
 	port  int
 	proxy *delayProxy // nil without added latency
 	slow  bool        // the fan-out case's slow remote
+	// ssh, with wl.ssh, is an sshd the tools push through instead of the
+	// daemon (into its module directory), reached through proxy, a
+	// counting relay; sshCmd is the <ssh command> for it.
+	ssh    *sshd.Server
+	sshCmd string
 	// logStart is the daemon log's size once the daemon is up: its
 	// readiness probe is a connection too, counted from here.
 	logStart int64
@@ -81,16 +87,42 @@ func (c *cell) startTargets(wl workload) error {
 		if t.logStart, err = fileSize(d.LogFile); err != nil {
 			return err
 		}
+		if wl.ssh {
+			if err := t.startSSH(filepath.Join(c.dir, "sshd")); err != nil {
+				return err
+			}
+		}
 	}
 	c.d, c.dst = c.targets[0].d, c.targets[0].dst
 	return nil
 }
 
-// closeTargets stops every proxy and daemon of the cell.
+// startSSH starts an sshd with its files in dir and a counting relay in
+// front of it.
+func (t *target) startSSH(dir string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	s, err := sshd.Start(dir, sshd.Options{})
+	if err != nil {
+		return err
+	}
+	t.ssh = s
+	if t.proxy, err = startDelayProxy(net.JoinHostPort(s.IP, "0"), net.JoinHostPort(s.IP, strconv.Itoa(s.Port)), 0); err != nil {
+		return err
+	}
+	t.sshCmd = s.SSHCommandPort(t.proxy.Port())
+	return nil
+}
+
+// closeTargets stops every proxy, daemon and sshd of the cell.
 func (c *cell) closeTargets() {
 	for _, t := range c.targets {
 		if t.proxy != nil {
 			_ = t.proxy.Close()
+		}
+		if t.ssh != nil {
+			_ = t.ssh.Close()
 		}
 		_ = t.d.Close()
 	}

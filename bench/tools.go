@@ -22,11 +22,14 @@ import (
 
 // Tool names, as they appear in the table and the JSON.
 const (
-	toolOurs    = "sersync2"
-	toolLsyncd1 = "lsyncd-d1"
-	toolLsyncd0 = "lsyncd-d0"
-	toolLoop    = "inotify-loop"
-	toolFloor   = "rsync-floor"
+	toolOurs = "sersync2"
+	// toolOursNoMoves is sersync2 with --no-remote-moves: over ssh it
+	// sends renamed data again (the comparison of the SSH cases only).
+	toolOursNoMoves = "sersync2-nomoves"
+	toolLsyncd1     = "lsyncd-d1"
+	toolLsyncd0     = "lsyncd-d0"
+	toolLoop        = "inotify-loop"
+	toolFloor       = "rsync-floor"
 )
 
 func isPeer(tool string) bool {
@@ -168,6 +171,8 @@ func startTool(ctx context.Context, c *cell, tool string) (*running, error) {
 	switch tool {
 	case toolOurs:
 		return startOurs(ctx, c)
+	case toolOursNoMoves:
+		return startOurs(ctx, c, "--no-remote-moves")
 	case toolLsyncd1:
 		return startLsyncd(ctx, c, 1)
 	case toolLsyncd0:
@@ -182,7 +187,7 @@ var fullSynced = regexp.MustCompile(`msg=synced .*full=true`)
 
 // startOurs runs sersync2 in the foreground with a stock-style config and
 // -r, and waits for its start-up line and the -r full sync.
-func startOurs(ctx context.Context, c *cell) (*running, error) {
+func startOurs(ctx context.Context, c *cell, extra ...string) (*running, error) {
 	dir := filepath.Join(c.dir, "sersync")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, err
@@ -191,8 +196,8 @@ func startOurs(ctx context.Context, c *cell) (*running, error) {
 	if err := os.WriteFile(conf, []byte(stockConf(c.src, c.targets, filepath.Join(dir, "rsync_fail_log.sh"))), 0o644); err != nil {
 		return nil, err
 	}
-	args := append([]string{"--no-tune-kernel", "--log-level", "debug", "-r", "-n", "10", "-o", conf}, c.cfg.binArgs...)
-	cmd := exec.Command(c.cfg.bin, args...)
+	args := append([]string{"--no-tune-kernel", "--log-level", "debug", "-r", "-n", "10", "-o", conf}, extra...)
+	cmd := exec.Command(c.cfg.bin, append(args, c.cfg.binArgs...)...)
 	cmd.Dir = dir
 	r, err := startProcess(toolOurs, cmd, sigterm)
 	if err != nil {
@@ -215,6 +220,13 @@ func startOurs(ctx context.Context, c *cell) (*running, error) {
 // (commonParams -artuz, delete/createFolder/closeWrite/moveFrom/moveTo on,
 // filter, crontab and plugins off).
 func stockConf(watch string, ts []*target, failLog string) string {
+	if ts[0].sshCmd != "" { // over ssh into the daemon's module directory
+		return string(confgen.Config{
+			Roots:   []confgen.Root{{Watch: watch, Remotes: []confgen.Remote{{IP: ts[0].ssh.IP, Name: ts[0].dst}}}},
+			SSH:     ts[0].sshCmd,
+			FailLog: failLog,
+		}.Render())
+	}
 	var rs []confgen.Remote
 	for _, t := range ts {
 		rs = append(rs, confgen.Remote{IP: t.ip, Name: "www"})

@@ -28,6 +28,9 @@ type workload struct {
 	sized func(s *sizes)
 	// wan puts every remote behind a delay proxy of config.wanRTT.
 	wan bool
+	// ssh makes the tools push over ssh (an sshd behind a counting
+	// relay) into the daemon's module directory.
+	ssh bool
 	// fan syncs to sizes.fanRemotes daemons, the last of them (the slow
 	// remote) behind a delay proxy of config.slowRTT.
 	fan bool
@@ -53,6 +56,9 @@ func (wl workload) sizes(cfg config) sizes {
 func (wl workload) runs(tool string) bool {
 	if tool == toolFloor && wl.noFloor {
 		return false
+	}
+	if tool == toolOursNoMoves && !slices.Contains(wl.tools, tool) {
+		return false // a comparison only where a workload asks for it
 	}
 	return wl.tools == nil || slices.Contains(wl.tools, tool)
 }
@@ -136,6 +142,18 @@ var workloads = map[string]workload{
 		collect: collectW7,
 		wan:     true,
 		noFloor: true,
+	},
+	// W3 over ssh: the bytes through ssh with renames done on the
+	// remote, and without (the data sent again).
+	"SSH-W3": {
+		what:    "W3 over ssh, bytes counted",
+		files:   func(s sizes, _ []string) int { return s.w3DirFiles + s.w3Files },
+		prepare: prepareW3,
+		run:     runW3,
+		collect: collectSSH,
+		ssh:     true,
+		noFloor: true,
+		tools:   []string{toolOurs, toolOursNoMoves},
 	},
 	"FAN": {
 		what:    "fan-out: a steady stream of files to many remotes, one of them slow",
@@ -277,6 +295,14 @@ func runW3(ctx context.Context, c *cell) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// collectSSH records the bytes through ssh since the workload started.
+func collectSSH(c *cell, r *result) error {
+	up, down := c.targets[0].proxy.Bytes()
+	up, down = up-c.sshMark[0], down-c.sshMark[1]
+	r.SSHBytesUp, r.SSHBytesDown = &up, &down
 	return nil
 }
 

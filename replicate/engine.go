@@ -46,8 +46,11 @@ type Options struct {
 	// Threads bounds the rsync processes running at once (-n); <= 0 means
 	// DefaultThreads.
 	Threads int
-	// Queues is how many queues (batches in flight) each remote of each
-	// root has; <= 0 means DefaultQueues. It is capped by Threads.
+	// Queues is how many queues each remote of each root has; <= 0 means
+	// DefaultQueues, or 1 over ssh with deletion on (a rename between two
+	// top-level entries stays in one queue, so it can be done on the
+	// remote; batches of disjoint paths still overlap on a slow link). It
+	// is capped by Threads.
 	// Plugin-only mode always has one.
 	Queues int
 	// MinDelay makes every sync-mode queue wait this long after a change
@@ -82,6 +85,9 @@ type Options struct {
 	// every root gets a full sync to every remote. "" turns this off. Sync
 	// mode only.
 	StateDir string
+	// NoRemoteMoves turns off renames on ssh remotes (see
+	// rsyncexec.RunOptions.NoMoves): renamed data is sent again.
+	NoRemoteMoves bool
 	// Log receives the structured log; nil discards it.
 	Log *slog.Logger
 	// Console is where the original's stdout lines go. With <debug
@@ -132,6 +138,9 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 	}
 	if opts.Queues <= 0 {
 		opts.Queues = DefaultQueues
+		if cfg.Sersync.Rsync.SSH.Enabled && cfg.Inotify.Delete && !opts.NoRemoteMoves {
+			opts.Queues = 1
+		}
 	}
 	if opts.Console == nil {
 		opts.Console = io.Discard
@@ -462,7 +471,7 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 				e.log.Error("rsync failed and retrying will not help until the cause is fixed", "root", r.root, "remote", r.dest, "err", res.Err)
 			} else if res.Err == nil {
 				e.log.Debug("synced", "root", r.root, "remote", r.dest, "full", b.Full, "reason", b.Reason,
-					"updates", len(b.Updates), "removes", len(b.Removes), "rsync_runs", res.Runs, "took", res.Elapsed.Round(time.Millisecond))
+					"updates", len(b.Updates), "removes", len(b.Removes), "rsync_runs", res.Runs, "remote_moves", res.MovesDone, "took", res.Elapsed.Round(time.Millisecond))
 			}
 		}
 		r.record(b, res)

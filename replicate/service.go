@@ -204,6 +204,8 @@ func (e *Engine) adopt(old *Engine) (moved, dropped int) {
 		r.runs.Add(o.runs.Load())
 		r.paths.Add(o.paths.Load())
 		r.failures.Add(o.failures.Load())
+		r.movesDone.Add(o.movesDone.Load())
+		r.movesFailed.Add(o.movesFailed.Load())
 		r.carriedEvents, r.carriedRetries = o.carriedEvents, o.carriedRetries
 		for _, q := range o.queues {
 			qs := q.Stats()

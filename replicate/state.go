@@ -25,6 +25,7 @@ type remote struct {
 	inFlight int
 
 	batches, runs, paths, failures counter
+	movesDone, movesFailed         counter
 	// carried are queue counters of the same remote in the engine this
 	// one replaced (Service.Reload), added to its queues' own.
 	carriedEvents, carriedRetries uint64
@@ -62,6 +63,8 @@ func (r *remote) exclusive(full bool) func() {
 func (r *remote) record(b queue.Batch, res rsyncexec.Result) {
 	r.batches.Add(1)
 	r.runs.Add(uint64(res.Runs))
+	r.movesDone.Add(uint64(res.MovesDone))
+	r.movesFailed.Add(uint64(res.MovesFailed))
 	r.paths.Add(uint64(b.Len()))
 	if res.Err != nil {
 		r.failures.Add(1)
@@ -127,6 +130,10 @@ type RemoteState struct {
 	Batches, RsyncRuns, Paths, Failures uint64
 	// Overflows counts event overflows of the root (each one a full sync).
 	Overflows uint64
+	// MovesDone and MovesFailed count renames done on the remote over ssh
+	// instead of sending the data again, and those that failed there
+	// (their data was sent).
+	MovesDone, MovesFailed uint64
 	// Events counts the changes routed to this remote, Retries its failed
 	// batches put back for a retry.
 	Events, Retries uint64
@@ -179,7 +186,7 @@ func (e *Engine) State() State {
 	for _, r := range e.remotes {
 		rs := RemoteState{Root: r.root, Remote: r.dest, Batches: r.batches.Load(), RsyncRuns: r.runs.Load(),
 			Paths: r.paths.Load(), Failures: r.failures.Load(), Overflows: e.ov[r.root].Load(),
-			Events: r.carriedEvents, Retries: r.carriedRetries}
+			Events: r.carriedEvents, Retries: r.carriedRetries, MovesDone: r.movesDone.Load(), MovesFailed: r.movesFailed.Load()}
 		rs.Runs, rs.LastFailure, rs.LastSuccess, rs.SyncedPaths = r.out.snapshot()
 		rs.FullSync = r.full.get()
 		for _, q := range r.queues {
@@ -216,6 +223,8 @@ func (s State) Total() RemoteState {
 		t.Failures += r.Failures
 		t.Retries += r.Retries
 		t.Events += r.Events
+		t.MovesDone += r.MovesDone
+		t.MovesFailed += r.MovesFailed
 	}
 	return t
 }

@@ -59,6 +59,10 @@ type RunOptions struct {
 	// prints (from the goroutine reading rsync's stdout). The printed
 	// commands (Plan, --check) do not show the flag.
 	Progress func(Progress)
+	// NoMoves turns off the renames on the remote that a batch's Moves
+	// allow over ssh (see Runner.Run): the batch's runs alone make the
+	// remote equal, sending the data of renamed paths again.
+	NoMoves bool
 }
 
 // Result is the outcome of one batch for one target.
@@ -68,6 +72,10 @@ type Result struct {
 	Err error
 	// Runs counts the rsync processes started.
 	Runs int
+	// MovesDone and MovesFailed count the batch's Moves renamed on the
+	// remote and those tried there that failed (the runs that follow send
+	// what a failed one did not move). Moves not tried count in neither.
+	MovesDone, MovesFailed int
 	// Elapsed is the wall time of the whole batch.
 	Elapsed time.Duration
 }
@@ -89,7 +97,16 @@ func NewRunner(bin string, slots int, log *slog.Logger) *Runner {
 }
 
 // Run makes the remote of t reflect batch b. A full batch is one full run.
-// Otherwise: update paths that no longer exist locally (lstat) join the
+// Otherwise, over ssh with deletion on (Target.Delete) and unless
+// opts.NoMoves, the batch's Moves are first renamed on the remote, in
+// order (MoveSessions: ssh sessions one after the other, each holding a
+// slot of the Runner while it runs), so that
+// the runs that follow find the renamed data in place and send none of it;
+// a move is left out when the filter (Target.Exclude) excludes either path
+// or its destination no longer exists locally, and a failed one is only
+// logged at debug level (the runs make the remote equal anyway). Without
+// deletion the mirror keeps a removed path's old copy, which a remote
+// rename would take away. Then: update paths that no longer exist locally (lstat) join the
 // removes; then the remove run (if any removes) and the update run (if
 // any updates), each split into chunks of ChunkSize paths, all run at
 // once: the two sets are disjoint and each entry makes its path equal to
@@ -126,6 +143,9 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 		}
 		return res
 	}
+
+	var res Result
+	res.MovesDone, res.MovesFailed = r.runMoves(ctx, t, b.Moves, opts)
 
 	var errs []error
 	updates, removes := make([]queue.Entry, 0, len(b.Updates)), make([]queue.Entry, 0, len(b.Removes))
@@ -174,7 +194,6 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 			cmds = append(cmds, UpdateCommand(t, ch))
 		}
 	}
-	var res Result
 	cerrs := make([]error, len(cmds))
 	var runs atomic.Int32
 	var wg sync.WaitGroup
@@ -217,6 +236,21 @@ func split(entries []queue.Entry, n int) [][]queue.Entry {
 // few for long means -n bounds the throughput.
 func (r *Runner) Waiting() int { return int(r.waiting.Load()) }
 
+// acquire takes one of the Runner's slots, waiting for it until ctx ends;
+// release gives it back.
+func (r *Runner) acquire(ctx context.Context) error {
+	r.waiting.Add(1)
+	defer r.waiting.Add(-1)
+	select {
+	case r.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *Runner) release() { <-r.slots }
+
 // exec runs one command, holding a slot of the Runner while rsync runs, and
 // reports whether a process was started. Argv[0] is replaced by the
 // Runner's binary. Exit statuses 0 and 24 are success; any other status
@@ -231,15 +265,10 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 	if len(c.Argv) == 0 {
 		return false, fmt.Errorf("%s: empty argv", what)
 	}
-	r.waiting.Add(1)
-	select {
-	case r.slots <- struct{}{}:
-		r.waiting.Add(-1)
-	case <-ctx.Done():
-		r.waiting.Add(-1)
-		return false, fmt.Errorf("%s: not started: %w", what, ctx.Err())
+	if err := r.acquire(ctx); err != nil {
+		return false, fmt.Errorf("%s: not started: %w", what, err)
 	}
-	defer func() { <-r.slots }()
+	defer r.release()
 
 	argv := append([]string{r.bin}, c.Argv[1:]...)
 	if c.Kind == Full && opts.Progress != nil {

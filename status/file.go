@@ -68,6 +68,9 @@ func WriteText(w io.Writer, r Report) error {
 		fmt.Fprintf(&b, "  lag: %s\n  pending: %d\n  in flight: %d\n  full sync pending: %t\n  failing: %t\n",
 			seconds(rr.LagSeconds), rr.Pending, rr.InFlight, rr.FullPending, rr.Failing)
 		fmt.Fprintf(&b, "  batches: %d (%d failed, %d retries)\n  synced paths: %d\n  rsync runs: %d\n", rr.Batches, rr.FailedBatches, rr.Retries, rr.SyncedPaths, rr.RsyncRuns)
+		if rr.MovesDone+rr.MovesFailed > 0 {
+			fmt.Fprintf(&b, "  remote moves: %d done, %d failed\n", rr.MovesDone, rr.MovesFailed)
+		}
 		if p := rr.FullSync; p != nil {
 			fmt.Fprintf(&b, "  full sync: %d%% (%s), %d files, %d bytes, %.0f bytes/s, ETA %.0f s\n", p.Percent, p.Reason, p.Files, p.Bytes, p.BytesPerSecond, p.ETASeconds)
 		}

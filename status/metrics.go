@@ -43,6 +43,7 @@ var (
 	descRetries     = prometheus.NewDesc("sersync2_retries_total", "Failed batches put back for a retry.", labelsRemote, nil)
 	descPaths       = prometheus.NewDesc("sersync2_paths_tried_total", "Paths in batches tried, failed ones included.", labelsRemote, nil)
 	descSynced      = prometheus.NewDesc("sersync2_synced_paths_total", "Paths in batches synced successfully (a full sync counts as none).", labelsRemote, nil)
+	descMoves       = prometheus.NewDesc("sersync2_remote_moves_total", "Renames run on the remote over ssh instead of sending the data again, by result (done, failed: the data was sent).", []string{"root", "remote", "result"}, nil)
 	descRuns        = prometheus.NewDesc("sersync2_rsync_runs_total", "rsync processes by kind (changes, full) and exit status (-1: none).", []string{"root", "remote", "kind", "exit"}, nil)
 )
 
@@ -108,6 +109,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		count(descRetries, r.Retries, l...)
 		count(descPaths, r.Paths, l...)
 		count(descSynced, r.SyncedPaths, l...)
+		count(descMoves, r.MovesDone, r.Root, r.Remote, "done")
+		count(descMoves, r.MovesFailed, r.Root, r.Remote, "failed")
 		for _, rc := range r.Runs {
 			count(descRuns, rc.N, r.Root, r.Remote, rc.Kind, strconv.Itoa(rc.Exit))
 		}

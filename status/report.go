@@ -65,6 +65,8 @@ type RemoteReport struct {
 	PathsTried    uint64      `json:"paths_tried"`
 	SyncedPaths   uint64      `json:"synced_paths"`
 	RsyncRuns     uint64      `json:"rsync_runs"`
+	MovesDone     uint64      `json:"remote_moves_done"`
+	MovesFailed   uint64      `json:"remote_moves_failed"`
 	Overflows     uint64      `json:"overflows"`
 	Runs          []RunReport `json:"rsync_runs_by_exit"`
 	// FullSync is the running full sync's progress (absent when none).
@@ -130,7 +132,8 @@ func build(st replicate.State, now time.Time, version string, started time.Time,
 	for _, rs := range st.Remotes {
 		rr := RemoteReport{Root: rs.Root, Remote: rs.Remote, LagSeconds: rs.Lag(now).Seconds(), Pending: rs.Pending, InFlight: rs.InFlight,
 			FullPending: rs.FullPending, Failing: rs.Failing(), Events: rs.Events, Batches: rs.Batches, FailedBatches: rs.Failures,
-			Retries: rs.Retries, PathsTried: rs.Paths, SyncedPaths: rs.SyncedPaths, RsyncRuns: rs.RsyncRuns, Overflows: rs.Overflows, Runs: []RunReport{}}
+			Retries: rs.Retries, PathsTried: rs.Paths, SyncedPaths: rs.SyncedPaths, RsyncRuns: rs.RsyncRuns, Overflows: rs.Overflows, Runs: []RunReport{},
+			MovesDone: rs.MovesDone, MovesFailed: rs.MovesFailed}
 		if !rs.PendingSince.IsZero() {
 			t := rs.PendingSince
 			rr.OldestPending = &t

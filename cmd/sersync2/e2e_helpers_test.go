@@ -18,6 +18,7 @@ import (
 	"github.com/sersync-go/sersync2/internal/hostile"
 	"github.com/sersync-go/sersync2/internal/outbuf"
 	"github.com/sersync-go/sersync2/internal/poll"
+	"github.com/sersync-go/sersync2/internal/sshd"
 	"github.com/sersync-go/sersync2/internal/treecmp"
 )
 
@@ -118,6 +119,22 @@ func (p *proc) rsyncRuns() int {
 		n += v
 	}
 	return n
+}
+
+// sshSetup starts an sshd and returns a work directory with an empty src
+// and dst and the configuration replicating src to dst over ssh.
+func sshSetup(t *testing.T) (work, src, dst string, c confgen.Config) {
+	t.Helper()
+	s := sshd.StartT(t)
+	work = t.TempDir()
+	src, dst = filepath.Join(work, "src"), filepath.Join(work, "dst")
+	for _, d := range []string{src, dst} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c = confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: s.IP, Name: dst}}}}, SSH: s.SSHCommand()}
+	return work, src, dst, c
 }
 
 // waitTreesEqual polls until dst mirrors src.

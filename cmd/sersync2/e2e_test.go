@@ -17,7 +17,6 @@ import (
 	"github.com/sersync-go/sersync2/internal/poll"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
 	"github.com/sersync-go/sersync2/internal/socksink"
-	"github.com/sersync-go/sersync2/internal/sshd"
 	"github.com/sersync-go/sersync2/internal/treecmp"
 )
 
@@ -266,15 +265,7 @@ func TestE2ESyncAllWithFilter(t *testing.T) {
 // TestE2ESSH: ssh mode against a real sshd on a loopback port.
 func TestE2ESSH(t *testing.T) {
 	t.Parallel()
-	s := sshd.StartT(t)
-	work := t.TempDir()
-	src, dst := filepath.Join(work, "src"), filepath.Join(work, "dst")
-	for _, d := range []string{src, dst} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c := confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: s.IP, Name: dst}}}}, SSH: s.SSHCommand()}
+	work, src, dst, c := sshSetup(t)
 	p := startSersync(t, work, "-o", writeConf(t, work, c))
 	p.waitReady(t)
 	for _, n := range append(hostileNames(t), "plain.txt") {

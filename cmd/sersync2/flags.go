@@ -17,24 +17,25 @@ import (
 
 // options is the parsed command line.
 type options struct {
-	daemon     bool
-	syncAll    bool     // -r
-	threads    int      // -n (0: not given)
-	threadsRaw string   // -n as written, echoed in the original's option line
-	config     string   // -o
-	modules    []string // -m, in command-line order
-	help       bool
-	check      bool
-	version    bool
-	noTune     bool
-	pidFile    string
-	minDelay   time.Duration
-	batching   string
-	queues     int
-	logLevel   string
-	logFormat  string
-	stateDir   string // "" before defaulting; see stateDir
-	positional []string
+	daemon        bool
+	syncAll       bool     // -r
+	threads       int      // -n (0: not given)
+	threadsRaw    string   // -n as written, echoed in the original's option line
+	config        string   // -o
+	modules       []string // -m, in command-line order
+	help          bool
+	check         bool
+	version       bool
+	noTune        bool
+	noRemoteMoves bool // --no-remote-moves (hidden)
+	pidFile       string
+	minDelay      time.Duration
+	batching      string
+	queues        int
+	logLevel      string
+	logFormat     string
+	stateDir      string // "" before defaulting; see stateDir
+	positional    []string
 	// daemonChild is set in the process -d started: its stderr may still
 	// be the terminal it was started from, but nobody watches it.
 	daemonChild bool
@@ -80,7 +81,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.pidFile, "pidfile", "", "write the daemon's process id to this file")
 	fs.DurationVar(&o.minDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
 	fs.StringVar(&o.batching, "batching", "adaptive", "adaptive: an idle remote gets a change at once, a busy one fewer, larger batches, several disjoint ones in flight; eager: a batch as soon as the previous one is done, one at a time")
-	fs.IntVar(&o.queues, "queues", replicate.DefaultQueues, "queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (1: one batch at a time per remote)")
+	fs.IntVar(&o.queues, "queues", 0, fmt.Sprintf("queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (default %d; 1 over ssh with deletion on, so that renames between top-level entries are done on the remote)", replicate.DefaultQueues))
 	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error (debug adds one line per batch and per rsync run)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "structured log format on stderr: text (key=value) or json")
 	fs.DurationVar(&o.summaryEvery, "summary-every", replicate.DefaultSummaryEvery, "log one summary line this often while changes are synced or pending")
@@ -92,6 +93,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.lockDir, "lock-dir", defaultLockDir(), "directory of the lock files that keep one instance per configuration file")
 	fs.BoolVar(&o.man, "man", false, "print the man page (roff) and exit")
 	_ = fs.MarkHidden("man")
+	fs.BoolVar(&o.noRemoteMoves, "no-remote-moves", false, "over ssh, send renamed files again instead of renaming them on the remote (for comparisons and remotes whose mv misbehaves)")
+	_ = fs.MarkHidden("no-remote-moves")
 	fs.StringVar(&o.stateDir, "state-dir", "", "directory of the state file that tells a clean stop from a crash; after a crash every root is synced in full (default "+defaultStateDirText+")")
 	return fs
 }
@@ -135,7 +138,7 @@ func parseArgs(args []string) (*options, error) {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("--log-format %q: use text or json", o.logFormat)
 	}
-	if o.queues < 1 {
+	if fs.Changed("queues") && o.queues < 1 {
 		return o, fmt.Errorf("--queues %d: must be at least 1", o.queues)
 	}
 	if o.threadsRaw != "" {

@@ -210,9 +210,13 @@ func (s *Server) logTail() string {
 // ssh with the port, the client key, no host-key checking, batch mode.
 // Paths are single-quoted when they need it (rsync's -e splitter honours
 // quotes).
-func (s *Server) SSHCommand() string {
+func (s *Server) SSHCommand() string { return s.SSHCommandPort(s.Port) }
+
+// SSHCommandPort is SSHCommand for a connection to port on the server's
+// address instead (a relay in front of the server).
+func (s *Server) SSHCommandPort(port int) string {
 	return strings.Join([]string{
-		"ssh", "-p", strconv.Itoa(s.Port), "-i", quote(s.KeyFile),
+		"ssh", "-p", strconv.Itoa(port), "-i", quote(s.KeyFile),
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
 		"-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
 	}, " ")

@@ -1,0 +1,1 @@
+ssh 10.0.0.2 'cd -- ~/'\''mirror dir'\'' || exit 1; mv -T -- a.txt b.txt; echo $?'
