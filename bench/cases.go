@@ -134,6 +134,9 @@ func collectFan(c *cell, r *result) error {
 
 // dirsFanout is the number of entries per level of a 3-level tree of n
 // leaves.
+// dirsPace is the writer's interval during the start-up.
+const dirsPace = 10 * time.Millisecond
+
 func dirsFanout(n int) int { return max(1, int(math.Ceil(math.Cbrt(float64(n))))) }
 
 func leafDir(i, f int) string {
@@ -237,14 +240,15 @@ func (c *cell) dirsCell(ctx context.Context, tool string, r result) result {
 	r.KernelPerWatchB = kernelPerWatch()
 	slab0 := meminfo("Slab")
 
-	// The writer: a file at a random leaf every 2 ms until the tool is
-	// ready or dirsDuring files are written.
+	// The writer: a file at a random leaf every dirsPace until the tool
+	// is ready (the whole time its watches are being set up), at most
+	// dirsDuring files; WriterCovered says whether it lasted.
 	stop := make(chan struct{})
 	var written []string
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		rng := rand.New(rand.NewPCG(c.seed, 7))
-		tick := time.NewTicker(2 * time.Millisecond)
+		tick := time.NewTicker(dirsPace)
 		defer tick.Stop()
 		for k := range c.size.dirsDuring {
 			rel := filepath.Join(leafDir(rng.IntN(c.size.dirsN), f), fmt.Sprintf("during-%05d", k))
@@ -287,6 +291,7 @@ func (c *cell) dirsCell(ctx context.Context, tool string, r result) result {
 		r.Watches, _ = strconv.Atoi(m[1])
 	}
 	r.DuringWritten = len(written)
+	r.WriterCovered = len(written) < c.size.dirsDuring
 	base, err := sampleTree(t.pid())
 	if err != nil {
 		return fail(err)

@@ -113,7 +113,8 @@ type result struct {
 	KernelPerWatchB int     `json:"kernel_per_watch_b,omitempty"`
 	SlabPerWatchB   float64 `json:"slab_per_watch_b,omitempty"`
 	DuringWritten   int     `json:"during_written,omitempty"`
-	Pwned           bool    `json:"pwned"` // a file named PWNED appeared: a name ran as shell code
+	WriterCovered   bool    `json:"writer_covered,omitempty"` // the writer ran until the tool was ready
+	Pwned           bool    `json:"pwned"`                    // a file named PWNED appeared: a name ran as shell code
 	Error           string  `json:"error,omitempty"`
 	Env             env     `json:"env"`
 }

@@ -86,7 +86,7 @@ func fullSizes() sizes {
 		w7FileSize:   1024,
 		readyTimeout: 60 * time.Second, stopTimeout: 30 * time.Second,
 		fanFiles: 10_000, fanOver: 60 * time.Second, fanRemotes: 20,
-		dirsN: 1_000_000, dirsFilesPer: 2, dirsDuring: 2000, dirsReady: 10 * time.Minute,
+		dirsN: 1_000_000, dirsFilesPer: 2, dirsDuring: 30_000, dirsReady: 10 * time.Minute,
 	}
 }
 
@@ -97,7 +97,7 @@ func quickSizes() sizes {
 	s.w5Chunks, s.w5Over = 50, 2500*time.Millisecond
 	s.w7 = []phase{{200, 5 * time.Second}, {2000, 2 * time.Second}, {10_000, time.Second}}
 	s.fanFiles, s.fanOver = 2000, 12*time.Second
-	s.dirsN, s.dirsFilesPer, s.dirsDuring, s.dirsReady = 20_000, 1, 500, 3*time.Minute
+	s.dirsN, s.dirsFilesPer, s.dirsDuring, s.dirsReady = 20_000, 1, 3000, 3*time.Minute
 	return s
 }
 

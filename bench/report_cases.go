@@ -201,7 +201,11 @@ func printCaseTargets(w io.Writer, aggs []agg, verdict func(bool) string) {
 		r := a.ok()[0]
 		fmt.Fprintf(w, "  DIRS (%d dirs) watches in place ≤ 60 s: %.1f s — %s\n", r.Dirs, r.WatchesS, verdict(r.WatchesS <= 60))
 		fmt.Fprintf(w, "  DIRS heap ≤ 200 B per directory: %.0f B (kernel floor %d B per watch) — %s\n", r.HeapPerDirB, r.KernelPerWatchB, verdict(r.HeapBytes > 0 && r.HeapPerDirB <= 200))
-		fmt.Fprintf(w, "  DIRS nothing lost during start-up: %d of %d missing — %s\n", r.Missing, r.DuringWritten, verdict(r.Converged && r.Missing == 0))
+		covered := "the writer ran until the watches were in place"
+		if !r.WriterCovered {
+			covered = "the writer stopped before the watches were in place: only its files are covered"
+		}
+		fmt.Fprintf(w, "  DIRS nothing lost during start-up: %d of %d missing (%s) — %s\n", r.Missing, r.DuringWritten, covered, verdict(r.Converged && r.Missing == 0 && r.WriterCovered))
 	}
 }
 
