@@ -211,3 +211,26 @@ func TestMoves(t *testing.T) {
 		t.Fatalf("Moves off: batch %s moves %+v", show(b), b.Moves)
 	}
 }
+
+// TestBudget: queues sharing a Budget have at most that many batches in
+// flight beyond their first, together.
+func TestBudget(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	bud := NewBudget(1)
+	var qs []*Queue
+	for range 2 {
+		q := New(root, Options{MaxInFlight: 4, Budget: bud, Now: clk.Now})
+		q.Add(upd("a"))
+		mustNext(t, q) // the first batch: no budget needed
+		q.Add(upd("b"))
+		qs = append(qs, q)
+	}
+	clk.Advance(time.Second)
+	extra := mustNext(t, qs[0]) // the one extra batch
+	noNext(t, qs[1])            // none left
+	qs[0].Done(extra, nil)
+	if b := mustNext(t, qs[1]); show(b) != `U"b"` {
+		t.Fatalf("after the extra batch was done: %s, want U\"b\"", show(b))
+	}
+}

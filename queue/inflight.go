@@ -1,6 +1,9 @@
 package queue
 
-import "strings"
+import (
+	"strings"
+	"sync/atomic"
+)
 
 // busyPaths indexes the paths of the batches in flight, so that a batch
 // cut while others are in flight takes only paths disjoint from theirs: no
@@ -50,4 +53,40 @@ func parent(p string) string {
 		return p[:i]
 	}
 	return ""
+}
+
+// Budget is a count of extra batches that queues sharing it may have in
+// flight beyond their first: the queues of one remote share one, so that a
+// slow remote's overlapping batches cannot take every rsync slot from the
+// others. A nil *Budget does not limit. Safe for concurrent use.
+type Budget struct {
+	free atomic.Int64
+}
+
+// NewBudget returns a budget of n extra batches (n <= 0: none).
+func NewBudget(n int) *Budget {
+	b := &Budget{}
+	b.free.Store(int64(max(n, 0)))
+	return b
+}
+
+func (b *Budget) take() bool {
+	if b == nil {
+		return true
+	}
+	for {
+		n := b.free.Load()
+		if n <= 0 {
+			return false
+		}
+		if b.free.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+func (b *Budget) give() {
+	if b != nil {
+		b.free.Add(1)
+	}
 }

@@ -59,6 +59,9 @@ type Options struct {
 	// (MaxInFlight): below it a batch in flight is over soon and waiting
 	// for it costs less than another rsync session. 0 means always.
 	SlowRun time.Duration
+	// Budget, if set, is shared with other queues (those of one remote):
+	// each batch in flight beyond a queue's first takes one from it.
+	Budget *Budget
 	// Moves says the sender can rename on the remote: a rename becomes a
 	// Batch.Move when the removal of its source leaves in the same batch,
 	// on the batch's first attempt, and the update of a directory moved so
@@ -141,6 +144,7 @@ type flight struct {
 	// failed batch's paths keep it when they go back to pending.
 	since time.Time
 	cutAt time.Time
+	extra bool     // took one from Options.Budget
 	low   uint64   // oldest Add the batch handed out (0: none)
 	froms []string // sources of the batch's moves (busy while in flight)
 }
@@ -546,11 +550,21 @@ func (q *Queue) tryCutLocked(now time.Time) (Batch, bool, time.Time) {
 		}
 		return Batch{}, false, earliest(deadline, at)
 	}
+	extra := nf > 0
+	if extra && !q.opt.Budget.take() {
+		// The remote's other queues use its extra batches: one of ours
+		// being done decides.
+		return Batch{}, false, deadline
+	}
 	b, ok := q.cutLocked(now)
 	if !ok {
 		// Everything pending touches a batch in flight: its Done decides.
+		if extra {
+			q.opt.Budget.give()
+		}
 		return Batch{}, false, deadline
 	}
+	q.fly[b.id].extra = extra
 	return b, true, time.Time{}
 }
 
@@ -856,6 +870,9 @@ func (q *Queue) Done(b Batch, err error) uint64 {
 	delete(q.fly, b.id)
 	if f.full {
 		q.flyFull = false
+	}
+	if f.extra {
+		q.opt.Budget.give()
 	}
 	if q.opt.MaxInFlight > 1 {
 		for _, e := range f.ents {

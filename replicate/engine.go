@@ -248,6 +248,14 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 		// order.
 		e.queues, qo.Recursive, qo.MinDelay, qo.Adaptive, qo.MaxInFlight = 1, false, 0, false, 1
 	}
+	// Each remote may have one batch per queue in flight, and its fair
+	// share of the rsync slots (-n) beyond that in extra batches, so that
+	// a slow remote's overlapping batches leave the others their slots.
+	remotes := 0
+	for _, lp := range roots {
+		remotes += len(lp.Remotes)
+	}
+	extra := e.opts.Threads/max(remotes, 1) - e.queues
 	for i, lp := range roots {
 		e.roots = append(e.roots, lp.Watch)
 		e.ov[lp.Watch] = &counter{}
@@ -270,6 +278,7 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 			if e.opts.Eager {
 				o.MaxInFlight = 1
 			}
+			o.Budget = queue.NewBudget(extra)
 			// Over ssh a rename can be done on the remote (rsyncexec runs
 			// the batch's Moves first); with deletion off the mirror keeps
 			// the old name, so nothing is moved.
