@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,10 +124,10 @@ func TestOverlapConverges(t *testing.T) {
 		seeds = []uint64{n}
 	}
 	for _, seed := range seeds {
-		for _, v := range []struct{ adaptive, moves bool }{{false, false}, {false, true}, {true, true}} {
-			t.Run(fmt.Sprintf("seed=%d/adaptive=%v/moves=%v", seed, v.adaptive, v.moves), func(t *testing.T) {
+		for _, v := range []struct{ adaptive, moves, engine bool }{{false, false, false}, {false, true, false}, {true, true, false}, {true, true, true}} {
+			t.Run(fmt.Sprintf("seed=%d/adaptive=%v/moves=%v/engine=%v", seed, v.adaptive, v.moves, v.engine), func(t *testing.T) {
 				t.Parallel()
-				overlapRun(t, seed, v.adaptive, v.moves)
+				overlapRun(t, seed, v.adaptive, v.moves, v.engine)
 			})
 		}
 	}
@@ -134,13 +135,21 @@ func TestOverlapConverges(t *testing.T) {
 
 var opsShown = 400
 
-func overlapRun(t *testing.T, seed uint64, adaptive, moves bool) {
+// overlapRun runs one sequence; engine sets the options as the replicate
+// engine does (overlap only after slow batches, a shared budget, and
+// phases where every batch fails, as with a remote down).
+func overlapRun(t *testing.T, seed uint64, adaptive, moves, engine bool) {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	s := &sender{local: treeModel{}, remote: treeModel{}, moves: moves}
-	q := New(root, Options{
+	opt := Options{
 		Recursive: true, Adaptive: adaptive, MaxInFlight: 4, Moves: moves,
 		RetryBase: 50 * time.Microsecond, MaxBackoff: 200 * time.Microsecond,
-	})
+	}
+	var down atomic.Bool
+	if engine {
+		opt.MaxInFlight, opt.SlowRun, opt.Budget = 8, 2*time.Millisecond, NewBudget(6)
+	}
+	q := New(root, opt)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -169,7 +178,7 @@ func overlapRun(t *testing.T, seed uint64, adaptive, moves bool) {
 					overlapped++
 					mu.Unlock()
 				}
-				fail := wrng.IntN(7) == 0
+				fail := wrng.IntN(7) == 0 || down.Load()
 				s.finish(b, ups, rms, fail)
 				mu.Lock()
 				trace = append(trace, fmt.Sprintf("done %d fail=%v", b.id, fail))
@@ -196,7 +205,11 @@ func overlapRun(t *testing.T, seed uint64, adaptive, moves bool) {
 		return d + "/" + hostile[rng.IntN(len(hostile))] + strconv.Itoa(rng.IntN(6))
 	}
 	var ops []string
-	for i := range 3000 {
+	nOps, phase := 3000, 500
+	if engine {
+		nOps, phase = 1500, 300
+	}
+	for i := range nOps {
 		var ev inotifymask.Event
 		s.mu.Lock()
 		files := slices.Sorted(maps.Keys(s.local))
@@ -250,11 +263,20 @@ func overlapRun(t *testing.T, seed uint64, adaptive, moves bool) {
 		}
 		s.mu.Unlock()
 		ops = append(ops, fmt.Sprintf("%d: %v %q %q", i, ev.Op, ev.OldPath, ev.Path))
+		if engine {
+			if i%phase == 0 {
+				down.Store(!down.Load()) // the remote goes down, or comes back
+			}
+			// The pace of a busy writer (1,000 changes/s), so that the
+			// hold, the failures and the overlap all come into play.
+			time.Sleep(time.Millisecond)
+		}
 		q.Add(ev)
-		if rng.IntN(100) == 0 {
+		if rng.IntN(100) == 0 && !down.Load() {
 			waitFor(t, "the queue to drain", func() bool { st := q.Stats(); return st.Pending == 0 && st.InFlight == 0 })
 		}
 	}
+	down.Store(false)
 	waitFor(t, "the queue to drain", func() bool {
 		st := q.Stats()
 		return st.Pending == 0 && st.InFlight == 0 && !st.FullPending

@@ -24,7 +24,7 @@ import (
 //	STRESS_SEED=N   run seed N alone, in every variant (-run picks one)
 //	STRESS_OPS=N    operations per sequence (default 150)
 const (
-	defaultStressSeeds = 14
+	defaultStressSeeds = 18
 	defaultStressOps   = 150
 	// stressWait bounds the wait for the mirrors to converge after the
 	// last op; they normally do within a few seconds.
@@ -43,6 +43,9 @@ type stressVariant struct {
 	// prefill is how many files the tree holds before sersync2 starts,
 	// so that a -r full sync is still running while the ops begin.
 	prefill int
+	// ssh pushes over ssh to a directory (an sshd on 127.0.0.1) instead
+	// of to rsync daemon modules: renames are done on the remote.
+	ssh bool
 }
 
 var stressVariants = []stressVariant{
@@ -54,6 +57,8 @@ var stressVariants = []stressVariant{
 	{name: "queues-1", args: []string{"--queues", "1"}},
 	{name: "queues-4", args: []string{"--queues", "4"}},
 	{name: "full-sync-4-queues", args: []string{"-r", "--queues", "4"}, prefill: 3000},
+	{name: "ssh-moves", ssh: true},
+	{name: "eager", args: []string{"--batching", "eager"}},
 }
 
 // filteredOut says what the filter variant's excludes keep off the
@@ -156,27 +161,42 @@ func runStress(t *testing.T, v stressVariant, ops []fsgen.Op, what, replay strin
 			t.Logf("FAILED: %s, %d ops; replay with:\n  %s\nops:\n%s", what, len(ops), replay, fsgen.Format(ops))
 		}
 	})
-	modules := v.modules
-	if len(modules) == 0 {
-		modules = []string{"www"}
-	}
-	d := rsyncd.StartT(t, rsyncd.Options{Auth: true, Modules: modules})
-	work := t.TempDir()
-	src, outside := filepath.Join(work, "src"), filepath.Join(work, "outside")
-	for _, dir := range []string{src, outside} {
-		if err := os.Mkdir(dir, 0o755); err != nil {
+	var (
+		work, src string
+		mirrors   []string
+		c         confgen.Config
+	)
+	if v.ssh {
+		var dst string
+		work, src, dst, c = sshSetup(t)
+		mirrors = []string{dst}
+	} else {
+		modules := v.modules
+		if len(modules) == 0 {
+			modules = []string{"www"}
+		}
+		d := rsyncd.StartT(t, rsyncd.Options{Auth: true, Modules: modules})
+		work = t.TempDir()
+		src = filepath.Join(work, "src")
+		if err := os.Mkdir(src, 0o755); err != nil {
 			t.Fatal(err)
 		}
+		root := confgen.Root{Watch: src}
+		for _, m := range modules {
+			root.Remotes = append(root.Remotes, confgen.Remote{IP: d.IP, Name: m})
+			mirrors = append(mirrors, d.ModuleDir(m))
+		}
+		c = confgen.Config{Roots: []confgen.Root{root}, Users: d.User, PasswordFile: d.PasswordFile, Port: d.Port}
+		t.Cleanup(func() { hostile.NoPWNED(t, d.Dir) })
+	}
+	outside := filepath.Join(work, "outside")
+	if err := os.Mkdir(outside, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	for i := range v.prefill {
 		writeFile(t, filepath.Join(src, fmt.Sprintf("pre%d", i%10), fmt.Sprintf("f%05d", i)), strings.Repeat("p", 1+i%200))
 	}
-	root := confgen.Root{Watch: src}
-	for _, m := range modules {
-		root.Remotes = append(root.Remotes, confgen.Remote{IP: d.IP, Name: m})
-	}
-	c := confgen.Config{Roots: []confgen.Root{root}, Users: d.User, PasswordFile: d.PasswordFile, Port: d.Port,
-		DeleteOff: v.deleteOff, Filter: v.filter}
+	c.DeleteOff, c.Filter = v.deleteOff, v.filter
 	p := startSersync(t, work, append(v.args, "-o", writeConf(t, work, c))...)
 	p.waitReady(t)
 
@@ -194,15 +214,15 @@ func runStress(t *testing.T, v stressVariant, ops []fsgen.Op, what, replay strin
 		t.Errorf("%d ops could not be applied:\n%s", len(failed), strings.Join(failed, "\n"))
 	}
 	opts := treecmp.Options{NoMode: true, NoMtime: true, AllowExtra: v.deleteOff, Skip: v.skip}
-	for _, m := range modules {
-		waitTreesEqualWithin(t, stressWait, src, d.ModuleDir(m), opts)
+	for _, m := range mirrors {
+		waitTreesEqualWithin(t, stressWait, src, m, opts)
 	}
 	p.checkWatches(t)
 	// Settled means settled: nothing may change the mirrors afterwards.
-	for _, m := range modules {
-		treecmp.EqualT(t, src, d.ModuleDir(m), opts)
+	for _, m := range mirrors {
+		treecmp.EqualT(t, src, m, opts)
 	}
-	hostile.NoPWNED(t, work, d.Dir)
+	hostile.NoPWNED(t, work)
 }
 
 // TestStressMkdirPThenRenameTop: 50 times mkdir -p top_i/a/b/c at once
