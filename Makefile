@@ -38,8 +38,10 @@ help:
 	@echo "make deb     - build $(BUILD)/sersync2_$(DEB_VERSION)_$(GOARCH).deb with nfpm (binary, stock confxml.xml, units, man page)"
 	@echo "make bench   - micro-benchmarks, then sersync2 vs lsyncd and an inotifywait loop, W1-W7 and the scale cases (BENCH_QUICK=1: about 6 min)"
 
+# build makes the binary the .deb ships: static, no cgo (no libc mapped,
+# 1.4 MiB less resident memory; the pure-Go resolver and user lookup).
 build:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sersync2
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sersync2
 
 # deps installs missing Debian packages; a no-op when everything is there.
 deps:

@@ -1,6 +1,7 @@
 package inotifymask
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -48,7 +49,7 @@ func BenchmarkWatchSetup(b *testing.B) {
 			}
 			root := b.TempDir()
 			makeTree(b, root, dirs)
-			opts := Options{Roots: []string{root}, Inotify: stockToggles, BufferSize: 1}
+			opts := Options{Roots: []string{root}, Inotify: stockToggles}
 			newW := func() *Watcher {
 				w, err := New(opts)
 				if errors.Is(err, ErrWatchLimit) {
@@ -105,7 +106,7 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 // BenchmarkPipeline measures events through the whole watcher (kernel,
-// reader, processing, channel): one chmod (IN_ATTRIB) per iteration.
+// reader, processing, Next): one chmod (IN_ATTRIB) per iteration.
 //
 //	go test -run '^$' -bench Pipeline ./inotifymask/
 func BenchmarkPipeline(b *testing.B) {
@@ -126,27 +127,32 @@ func BenchmarkPipeline(b *testing.B) {
 	modes := []os.FileMode{0o600, 0o644}
 	b.ResetTimer()
 	received := 0
+	var buf []Event
+	// take takes what is queued, waiting at most wait.
+	take := func(wait time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		var err error
+		buf, err = w.Next(ctx, buf)
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			b.Fatal(err)
+		}
+		received += len(buf)
+	}
 	for i := range b.N {
 		if err := os.Chmod(names[i%files], modes[(i/files)%2]); err != nil {
 			b.Fatal(err)
 		}
-		for drained := false; !drained; {
-			select {
-			case <-w.Events():
-				received++
-			default:
-				drained = true
-			}
+		if w.Stats().Backlog > 0 {
+			take(0)
 		}
 	}
-	timeout := time.After(time.Minute)
+	deadline := time.Now().Add(time.Minute)
 	for received < b.N {
-		select {
-		case <-w.Events():
-			received++
-		case <-timeout:
+		if time.Now().After(deadline) {
 			b.Fatalf("received %d of %d events", received, b.N)
 		}
+		take(time.Until(deadline))
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	if st := w.Stats(); st.Overflows != 0 {

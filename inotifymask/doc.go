@@ -6,7 +6,8 @@
 //
 // On Linux it uses raw inotify (golang.org/x/sys/unix): one goroutine
 // drains the fd into an unbounded queue, one applies the events to a tree
-// of watched directories and emits, one delivers on the Events channel.
+// of watched directories and queues what it emits; the consumer takes
+// everything queued at once with Next.
 // Elsewhere it uses github.com/fsnotify/fsnotify (on Linux only in tests,
 // built with -tags sersync_fsnotify); both pass one contract suite
 // (testdata/events/*.txt).

@@ -1,6 +1,8 @@
 package inotifymask
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -8,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +43,42 @@ func (w tWriter) Write(p []byte) (int, error) {
 
 func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// streams holds, per watcher, the channel events fetches into.
+var streams sync.Map // *Watcher -> chan Event
+
+// events returns a channel that receives w's events one at a time, so
+// tests can wait for one with a timeout. The goroutine feeding it calls
+// Next until the watcher is closed, then closes the channel.
+func events(w *Watcher) <-chan Event {
+	if ch, ok := streams.Load(w); ok {
+		return ch.(chan Event)
+	}
+	ch := make(chan Event)
+	if prev, loaded := streams.LoadOrStore(w, ch); loaded {
+		return prev.(chan Event)
+	}
+	go func() {
+		defer close(ch)
+		defer streams.Delete(w)
+		var buf []Event
+		for {
+			var err error
+			buf, err = w.Next(context.Background(), buf)
+			if errors.Is(err, ErrClosed) {
+				return
+			}
+			for _, ev := range buf {
+				select {
+				case ch <- ev:
+				case <-w.done:
+					return
+				}
+			}
+		}
+	}()
+	return ch
 }
 
 // env is a set of watch roots, an outside directory and a barrier root.
@@ -83,11 +122,10 @@ func (e *env) path(t *testing.T, tok string) string {
 func (e *env) watch(t *testing.T, kind backendKind, tog confxml.Inotify, flt confxml.Filter) *Watcher {
 	t.Helper()
 	opts := Options{
-		Roots:      append(append([]string(nil), e.roots...), e.barrier),
-		Inotify:    tog,
-		Filter:     flt,
-		Logger:     testLogger(t),
-		BufferSize: 16,
+		Roots:   append(append([]string(nil), e.roots...), e.barrier),
+		Inotify: tog,
+		Filter:  flt,
+		Logger:  testLogger(t),
 	}
 	w, err := newWatcher(opts, testTuning(kind))
 	if err != nil {
@@ -139,7 +177,7 @@ func (e *env) barrierWait(t *testing.T, w *Watcher, got []Event) []Event {
 	defer timeout.Stop()
 	for {
 		select {
-		case ev, ok := <-w.Events():
+		case ev, ok := <-events(w):
 			if !ok {
 				t.Fatal("events closed")
 			}

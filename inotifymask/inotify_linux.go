@@ -175,9 +175,9 @@ var errNoWatch = errors.New("inotifymask: cannot watch")
 // ancestor has not been processed yet.
 var errStale = errors.New("inotifymask: directory is not where the tree says (rename not processed yet)")
 
-// inotifyBackend watches with raw inotify. Three goroutines: read drains
-// the fd into raw, process keeps the tree and emits, Watcher.deliver
-// sends.
+// inotifyBackend watches with raw inotify. Two goroutines: read drains
+// the fd into raw, process keeps the tree and emits into the Watcher's
+// queue, which Next empties.
 type inotifyBackend struct {
 	w        *Watcher
 	fd       int

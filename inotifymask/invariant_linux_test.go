@@ -232,7 +232,7 @@ func waitEvent(t *testing.T, w *Watcher, what string, match func(Event) bool) []
 	defer cancel()
 	for {
 		select {
-		case ev := <-w.Events():
+		case ev := <-events(w):
 			got = append(got, ev)
 			if match(ev) {
 				return got

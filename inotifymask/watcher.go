@@ -36,13 +36,9 @@ var (
 	// not be watched for longer than the watcher waits for a pending rename
 	// to explain it: the root was walked again.
 	ErrUnwatched = errors.New("inotifymask: a new directory could not be watched; root walked again")
+	// ErrClosed is returned by Next once Close was called.
+	ErrClosed = errors.New("inotifymask: watcher closed")
 )
-
-// DefaultBufferSize is the capacity of the Events channel when
-// Options.BufferSize is 0. The channel is only the last stage: the watcher
-// queues without bound behind it, so its size does not decide whether
-// events are lost.
-const DefaultBufferSize = 65536
 
 // Options configures a Watcher.
 type Options struct {
@@ -63,8 +59,6 @@ type Options struct {
 	Debug func(line string)
 	// Logger receives warnings and errors; nil discards them.
 	Logger *slog.Logger
-	// BufferSize is the capacity of the Events channel (0: DefaultBufferSize).
-	BufferSize int
 }
 
 // Stats is a snapshot of a Watcher's counters.
@@ -80,10 +74,10 @@ type Stats struct {
 	// EventsRead counts raw events read from the kernel (fsnotify events
 	// with the fsnotify backend).
 	EventsRead uint64
-	// EventsSent counts events delivered on the Events channel.
+	// EventsSent counts events handed out by Next.
 	EventsSent uint64
 	// Backlog is the number of raw events not yet processed plus events not
-	// yet delivered; MaxBacklog is its highest value so far.
+	// yet handed out; MaxBacklog is its highest value so far.
 	Backlog    int
 	MaxBacklog int
 	// MissingRoots lists the roots (as configured) that disappeared and
@@ -114,7 +108,7 @@ type CheckReport struct {
 // OK reports whether every directory is watched and no watch is stale.
 func (r CheckReport) OK() bool { return len(r.Unwatched) == 0 && len(r.Stale) == 0 }
 
-// Watcher watches every root recursively and sends what changed on Events.
+// Watcher watches every root recursively and queues what changed for Next.
 type Watcher struct {
 	opts   Options
 	tune   tuning
@@ -122,9 +116,8 @@ type Watcher struct {
 	filter filter
 	roots  []string // cleaned absolute roots, parallel to opts.Roots
 
-	events chan Event
-	out    fifo[Event]
-	b      backend
+	out fifo[Event]
+	b   backend
 
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -217,12 +210,6 @@ func newWatcher(opts Options, tune tuning) (*Watcher, error) {
 	if len(opts.Roots) == 0 {
 		return nil, errors.New("inotifymask: no watch root")
 	}
-	if opts.BufferSize < 0 {
-		return nil, fmt.Errorf("inotifymask: negative buffer size %d", opts.BufferSize)
-	}
-	if opts.BufferSize == 0 {
-		opts.BufferSize = DefaultBufferSize
-	}
 	roots := make([]string, len(opts.Roots))
 	for i, r := range opts.Roots {
 		if !filepath.IsAbs(r) {
@@ -251,7 +238,6 @@ func newWatcher(opts Options, tune tuning) (*Watcher, error) {
 		log:    log,
 		filter: flt,
 		roots:  roots,
-		events: make(chan Event, opts.BufferSize),
 		out:    newFifo[Event](),
 		done:   make(chan struct{}),
 	}
@@ -268,8 +254,6 @@ func newWatcher(opts Options, tune tuning) (*Watcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.wg.Add(1)
-	go w.deliver()
 	if err := w.b.start(); err != nil {
 		_ = w.Close()
 		return nil, err
@@ -282,19 +266,42 @@ func within(p, dir string) bool {
 	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 }
 
-// Events returns the channel the watcher sends on. It is closed by Close.
-func (w *Watcher) Events() <-chan Event { return w.events }
+// Next waits until events are queued and returns all of them, oldest
+// first. It reuses buf's memory: pass the slice the previous call
+// returned, whose events must no longer be used (nil is fine). Taking
+// everything at once costs one wake-up per burst instead of one per
+// event. Next returns ErrClosed once Close was called (events not taken
+// are dropped) and ctx.Err() when ctx ends first. One goroutine at a time
+// may call it.
+func (w *Watcher) Next(ctx context.Context, buf []Event) ([]Event, error) {
+	clear(buf)
+	for {
+		if w.closing() {
+			return buf[:0], ErrClosed
+		}
+		buf = w.out.take(buf)
+		if len(buf) > 0 {
+			w.eventsSent.Add(uint64(len(buf)))
+			w.addBacklog(-len(buf))
+			return buf, nil
+		}
+		select {
+		case <-w.out.ready:
+		case <-w.done:
+		case <-ctx.Done():
+			return buf, ctx.Err()
+		}
+	}
+}
 
-// Close stops watching, waits for the watcher's goroutines and closes the
-// Events channel. Events not yet received are dropped. It is safe to call
-// more than once.
+// Close stops watching and waits for the watcher's goroutines; Next
+// returns ErrClosed from then on. It is safe to call more than once.
 func (w *Watcher) Close() error {
 	w.closeOnce.Do(func() {
 		close(w.done)
 		w.b.interrupt()
 		w.wg.Wait()
 		w.closeErr = w.b.close()
-		close(w.events)
 	})
 	return w.closeErr
 }
@@ -352,30 +359,6 @@ func (w *Watcher) addBacklog(n int) {
 	}
 }
 
-// deliver moves events from the unbounded queue to the channel.
-func (w *Watcher) deliver() {
-	defer w.wg.Done()
-	var batch []Event
-	for {
-		select {
-		case <-w.out.ready:
-		case <-w.done:
-			return
-		}
-		batch = w.out.take(batch)
-		for i := range batch {
-			select {
-			case w.events <- batch[i]:
-				w.eventsSent.Add(1)
-				w.addBacklog(-1)
-			case <-w.done:
-				return
-			}
-			batch[i] = Event{}
-		}
-	}
-}
-
 // closing reports whether Close was called.
 func (w *Watcher) closing() bool {
 	select {
@@ -392,7 +375,7 @@ func (w *Watcher) debug(format string, args ...any) {
 	}
 }
 
-// emit queues ev for delivery.
+// emit queues ev for Next.
 func (w *Watcher) emit(ev Event) {
 	w.addBacklog(1)
 	w.out.push(ev)

@@ -1,6 +1,7 @@
 package inotifymask
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -102,7 +103,7 @@ func TestOverflowRescan(t *testing.T) {
 	overflowed := map[string]bool{}
 	for !overflowed[root] || !overflowed[e.barrier] {
 		select {
-		case ev := <-w.Events():
+		case ev := <-events(w):
 			got = append(got, ev)
 			if ev.Op == OpOverflow {
 				if !errors.Is(ev.Err, ErrOverflow) {
@@ -154,7 +155,7 @@ func TestOverflowRescan(t *testing.T) {
 	}
 }
 
-// TestSlowConsumerNoOverflow: nobody reads Events while more events than
+// TestSlowConsumerNoOverflow: nobody calls Next while more events than
 // the kernel queue holds are produced; the reader drains the fd anyway, so
 // nothing overflows and every file is reported.
 func TestSlowConsumerNoOverflow(t *testing.T) {
@@ -164,8 +165,8 @@ func TestSlowConsumerNoOverflow(t *testing.T) {
 	names := createFiles(t, e.roots[0], n)
 
 	waitFor(t, "the reader to read every event", func() bool { return w.Stats().EventsRead >= uint64(2*n) })
-	// All n updates wait, but for the 16 the channel holds.
-	if st := w.Stats(); st.MaxBacklog < n-16 {
+	// Nobody called Next yet: all n updates wait.
+	if st := w.Stats(); st.MaxBacklog < n {
 		t.Errorf("MaxBacklog = %d, want >= %d: the consumer was not behind", st.MaxBacklog, n-16)
 	}
 	got := e.sync(t, w)
@@ -183,6 +184,56 @@ func TestSlowConsumerNoOverflow(t *testing.T) {
 	}
 	if st := w.Stats(); st.Overflows != 0 || st.Backlog != 0 {
 		t.Errorf("stats after draining: %+v", st)
+	}
+}
+
+// TestNextKeepsOrderPerPath: Next hands events out in the order they
+// happened, however many one call takes: files written and removed in
+// turn are reported update, remove, update, ... in that order, whether
+// the consumer takes events as they come or all at once afterwards.
+func TestNextKeepsOrderPerPath(t *testing.T) {
+	const paths, rounds = 20, 10
+	var want []Op
+	for r := range rounds {
+		want = append(want, OpUpdate)
+		if r < rounds-1 {
+			want = append(want, OpRemove)
+		}
+	}
+	for _, late := range []bool{false, true} {
+		t.Run(fmt.Sprintf("late=%v", late), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, 1)
+			w := e.watch(t, kindInotify, stockToggles, confxml.Filter{})
+			if !late {
+				events(w) // take events while they happen
+			}
+			for r := range rounds {
+				for i := range paths {
+					if err := os.WriteFile(filepath.Join(e.roots[0], fmt.Sprintf("f%02d", i)), []byte{byte(r)}, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if r == rounds-1 {
+					break
+				}
+				for i := range paths {
+					if err := os.Remove(filepath.Join(e.roots[0], fmt.Sprintf("f%02d", i))); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			ops := map[string][]Op{}
+			for _, ev := range e.sync(t, w) {
+				ops[ev.Path] = append(ops[ev.Path], ev.Op)
+			}
+			for i := range paths {
+				p := fmt.Sprintf("f%02d", i)
+				if !slices.Equal(ops[p], want) {
+					t.Errorf("%s: ops %v, want %v", p, ops[p], want)
+				}
+			}
+		})
 	}
 }
 
@@ -407,7 +458,6 @@ func TestNewErrors(t *testing.T) {
 		{name: "missing root", opts: Options{Roots: []string{filepath.Join(dir, "nope")}}, wantErr: os.ErrNotExist},
 		{name: "root is a file", opts: Options{Roots: []string{file}}, wantErr: unix.ENOTDIR},
 		{name: "bad exclude", opts: Options{Roots: []string{dir}, Filter: confxml.Filter{Enabled: true, Exclude: []string{"(unclosed"}}}, wantMsg: "<filter><exclude> #1: attribute expression: \"(unclosed\""},
-		{name: "negative buffer", opts: Options{Roots: []string{dir}, BufferSize: -1}, wantMsg: "negative buffer"},
 	}
 	for _, tt := range tests {
 		kinds := tt.kinds
@@ -436,30 +486,40 @@ func TestNewErrors(t *testing.T) {
 }
 
 // TestClose: Close returns while the consumer reads nothing, is
-// idempotent, and closes Events.
+// idempotent, and makes Next return ErrClosed, also to a Next waiting.
 func TestClose(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
 			root := t.TempDir()
-			w, err := newWatcher(Options{Roots: []string{root}, Inotify: stockToggles, BufferSize: 1}, testTuning(be.kind))
+			w, err := newWatcher(Options{Roots: []string{root}, Inotify: stockToggles}, testTuning(be.kind))
 			if err != nil {
 				t.Fatal(err)
 			}
 			createFiles(t, root, 100)
 			waitFor(t, "an event to be read", func() bool { return w.Stats().EventsRead > 0 })
+			// A Next that waits: nothing is queued once the first call
+			// took everything, unless more came.
+			waiting := make(chan error, 1)
+			go func() {
+				var buf []Event
+				var err error
+				for err == nil {
+					buf, err = w.Next(context.Background(), buf)
+				}
+				waiting <- err
+			}()
 			if err := w.Close(); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
 			if err := w.Close(); err != nil {
 				t.Fatalf("second Close: %v", err)
 			}
-			n := 0
-			for range w.Events() { // terminates only if Events is closed
-				n++
+			if err := <-waiting; !errors.Is(err, ErrClosed) {
+				t.Errorf("waiting Next after Close: %v, want ErrClosed", err)
 			}
-			if n > 1 {
-				t.Errorf("%d events buffered in a channel of capacity 1", n)
+			if evs, err := w.Next(context.Background(), nil); !errors.Is(err, ErrClosed) || len(evs) != 0 {
+				t.Errorf("Next after Close = %d events, %v; want none, ErrClosed", len(evs), err)
 			}
 		})
 	}

@@ -420,39 +420,47 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // dispatch fans every watcher event out to each remote of its root, to the
-// queue route picks. It returns when ctx ends or the watcher stops.
+// queue route picks. It takes what the watcher queued all at once, so a
+// burst costs one wake-up, not one per event. It returns when ctx ends or
+// the watcher stops.
 func (e *Engine) dispatch(ctx context.Context) {
+	var evs []inotifymask.Event
 	for {
-		select {
-		case <-ctx.Done():
+		var err error
+		if evs, err = e.watcher.Next(ctx, evs); err != nil {
 			return
-		case ev, ok := <-e.watcher.Events():
-			if !ok {
-				return
-			}
-			if ev.Op == inotifymask.OpOverflow {
-				if c := e.ov[ev.Root]; c != nil {
-					c.Add(1)
-				}
-				e.log.Warn("events lost; full sync of the root follows", "root", ev.Root, "err", ev.Err)
-			}
-			rs := e.byRoot[ev.Root]
-			for _, x := range route(ev, e.queues) {
-				var adds []uint64
-				if e.notes != nil {
-					adds = make([]uint64, len(rs))
-				}
-				for j, r := range rs {
-					n := r.queues[x.queue].Add(x.ev)
-					if adds != nil {
-						adds[j] = n
-					}
-				}
-				// The plugin hears of the event, unfolded, once every
-				// remote tried it.
-				e.notes.add(ev.Root, x.queue, adds, x.ev)
+		}
+		for _, ev := range evs {
+			e.dispatchOne(ev)
+		}
+	}
+}
+
+// dispatchOne hands one watcher event to the queues of its root's
+// remotes.
+func (e *Engine) dispatchOne(ev inotifymask.Event) {
+	if ev.Op == inotifymask.OpOverflow {
+		if c := e.ov[ev.Root]; c != nil {
+			c.Add(1)
+		}
+		e.log.Warn("events lost; full sync of the root follows", "root", ev.Root, "err", ev.Err)
+	}
+	rs := e.byRoot[ev.Root]
+	xs, n := route(ev, e.queues)
+	for _, x := range xs[:n] {
+		var adds []uint64
+		if e.notes != nil {
+			adds = make([]uint64, len(rs))
+		}
+		for j, r := range rs {
+			a := r.queues[x.queue].Add(x.ev)
+			if adds != nil {
+				adds[j] = a
 			}
 		}
+		// The plugin hears of the event, unfolded, once every remote
+		// tried it.
+		e.notes.add(ev.Root, x.queue, adds, x.ev)
 	}
 }
 

@@ -2,8 +2,11 @@ package replicate
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +108,72 @@ func TestPluginOnlyMode(t *testing.T) {
 	}
 	if !strings.Contains(e.console.String(), "add watch: "+src) {
 		t.Errorf("debug on, but no watcher lines on the console:\n%s", e.console.String())
+	}
+}
+
+// TestDispatchKeepsOrderPerPath: the engine takes the watcher's events in
+// batches and still hands each path's changes on in the order they
+// happened: the plugin, which hears every change unfolded, hears files
+// written and removed in turn as update, remove, update, ... in order.
+func TestDispatchKeepsOrderPerPath(t *testing.T) {
+	t.Parallel()
+	const paths, rounds = 20, 10
+	addr, _ := socksink.Listen(t)
+	src := mkdir(t, filepath.Join(t.TempDir(), "src"))
+	cfg := load(t, confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: "127.0.0.1", Name: "www"}}}},
+		Socket: addr}, "socket")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, err := New(ctx, cfg, Options{Plugin: "socket", Rsync: "/nonexistent/rsync"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The socket plugin is started, but the changes go to a recorder.
+	rec := &recordingPlugin{}
+	e.notes.plugin = rec
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	var want []string
+	for r := range rounds {
+		for i := range paths {
+			writeFile(t, filepath.Join(src, fmt.Sprintf("f%02d", i)), strconv.Itoa(r))
+		}
+		want = append(want, "")
+		if r == rounds-1 {
+			break
+		}
+		for i := range paths {
+			if err := os.Remove(filepath.Join(src, fmt.Sprintf("f%02d", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want = append(want, "-")
+	}
+	perPath := func() map[string][]string {
+		m := map[string][]string{}
+		for _, h := range rec.heard() {
+			p := strings.TrimPrefix(h, "-")
+			m[p] = append(m[p], h[:len(h)-len(p)])
+		}
+		return m
+	}
+	poll.Until(t, 20*time.Second, "every change to reach the plugin", func() (bool, string) {
+		n := len(rec.heard())
+		return n >= paths*len(want), fmt.Sprintf("%d of %d changes", n, paths*len(want))
+	})
+	got := perPath()
+	for i := range paths {
+		p := filepath.Join(src, fmt.Sprintf("f%02d", i))
+		if !slices.Equal(got[p], want) {
+			t.Errorf("%s: heard %q, want %q", p, got[p], want)
+		}
 	}
 }
 

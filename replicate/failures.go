@@ -151,7 +151,8 @@ func (e *Engine) replay(entries []failog.Entry, why string) {
 			evs = append([]inotifymask.Event{{Root: en.Root, Path: en.Path, Op: inotifymask.OpRemove, Dir: true}}, evs...)
 		}
 		for _, ev := range evs {
-			for _, x := range route(ev, len(r.queues)) {
+			xs, k := route(ev, len(r.queues))
+			for _, x := range xs[:k] {
 				r.queues[x.queue].Add(x.ev)
 			}
 		}

@@ -1,7 +1,6 @@
 package replicate
 
 import (
-	"hash/fnv"
 	"strings"
 	"time"
 
@@ -38,34 +37,45 @@ type routed struct {
 	ev    inotifymask.Event
 }
 
-// queueOf returns the queue of rel among n queues.
+// queueOf returns the queue of rel among n queues: the 32-bit FNV-1a hash
+// of its first component, modulo n.
 func queueOf(rel string, n int) int {
 	if n <= 1 {
 		return 0
 	}
 	top, _, _ := strings.Cut(rel, "/")
-	h := fnv.New32a()
-	h.Write([]byte(top))
-	return int(h.Sum32() % uint32(n))
+	return int(fnv1a(top) % uint32(n))
 }
 
-// route returns the queue(s) of n an event goes to. A rename across queues
-// becomes a remove of the old path in one and an update of the new path in
-// the other.
-func route(ev inotifymask.Event, n int) []routed {
+// fnv1a is hash/fnv's New32a over s, without its allocations.
+func fnv1a(s string) uint32 {
+	const offset, prime = 2166136261, 16777619
+	h := uint32(offset)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= prime
+	}
+	return h
+}
+
+// route returns the queue(s) of n an event goes to, in the first k
+// elements of the array (no allocation per event). A rename across queues
+// becomes a remove of the old path in one and an update of the new path
+// in the other.
+func route(ev inotifymask.Event, n int) (xs [2]routed, k int) {
 	switch {
 	case ev.Op == inotifymask.OpOverflow || ev.Path == "":
-		return []routed{{0, ev}}
+		return [2]routed{{0, ev}}, 1
 	case ev.Op == inotifymask.OpRename:
 		from, to := queueOf(ev.OldPath, n), queueOf(ev.Path, n)
 		if from == to {
-			return []routed{{to, ev}}
+			return [2]routed{{to, ev}}, 1
 		}
 		rm := ev
 		rm.Op, rm.Path, rm.OldPath = inotifymask.OpRemove, ev.OldPath, ""
 		up := ev
 		up.Op, up.OldPath = inotifymask.OpUpdate, ""
-		return []routed{{from, rm}, {to, up}}
+		return [2]routed{{from, rm}, {to, up}}, 2
 	}
-	return []routed{{queueOf(ev.Path, n), ev}}
+	return [2]routed{{queueOf(ev.Path, n), ev}}, 1
 }

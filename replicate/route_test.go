@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"hash/fnv"
 	"reflect"
 	"testing"
 
@@ -41,9 +42,37 @@ func TestRoute(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := route(tt.ev, tt.n); !reflect.DeepEqual(got, tt.want) {
+			xs, k := route(tt.ev, tt.n)
+			if got := xs[:k]; !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("route = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
+}
+
+// TestQueueOfIsFNV1a: queueOf keeps hash/fnv's 32-bit FNV-1a, so a path
+// goes to the queue it always went to.
+func TestQueueOfIsFNV1a(t *testing.T) {
+	for _, s := range []string{"", "a", "top", "\xff\n", "a-much-longer-top-level-name.txt"} {
+		h := fnv.New32a()
+		h.Write([]byte(s))
+		if got, want := fnv1a(s), h.Sum32(); got != want {
+			t.Errorf("fnv1a(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
+
+// TestRouteAllocs: routing an event allocates nothing.
+func TestRouteAllocs(t *testing.T) {
+	ev := inotifymask.Event{Root: "/r", Path: "top/dir/file", Op: inotifymask.OpUpdate}
+	mv := inotifymask.Event{Root: "/r", OldPath: "a", Path: "b", Op: inotifymask.OpRename}
+	var sink int
+	if n := testing.AllocsPerRun(100, func() {
+		xs, k := route(ev, 4)
+		ys, l := route(mv, 4)
+		sink += xs[0].queue + k + ys[0].queue + l
+	}); n != 0 {
+		t.Errorf("route allocates %.1f times per call, want 0", n)
+	}
+	_ = sink
 }

@@ -242,7 +242,8 @@ func (r *remote) take(o *remote) int {
 		}
 		for _, it := range snap.Items {
 			ev := inotifymask.Event{Root: r.root, Path: it.Path, Op: it.Op, Dir: it.Dir}
-			for _, x := range route(ev, len(r.queues)) {
+			xs, k := route(ev, len(r.queues))
+			for _, x := range xs[:k] {
 				r.queues[x.queue].Restore(it, since)
 			}
 			n++

@@ -300,9 +300,15 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 		}
 	}
 
+	var exited exitWatch
+	exited.prepare(cmd)
 	start := time.Now()
 	r.log.Debug("rsync start", "kind", c.Kind.String(), "dest", destOf(argv), "paths", len(c.Entries), "root", c.Dir)
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		exited.wait()
+		err = cmd.Wait()
+	}
 	took := time.Since(start)
 	started = cmd.Process != nil
 	var ee *exec.ExitError
