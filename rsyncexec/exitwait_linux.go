@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"unsafe"
 )
 
 // exitWatch waits for a started rsync to exit through the Go runtime's
@@ -27,30 +28,51 @@ func (w *exitWatch) prepare(cmd *exec.Cmd) {
 }
 
 // wait returns once the process cmd started has exited, or at once when
-// the kernel gave no pidfd (cmd.Wait then blocks as usual). It closes the
-// pidfd.
+// the kernel gave no pidfd or the poller cannot take it (cmd.Wait then
+// blocks as usual). It closes the pidfd.
 func (w *exitWatch) wait() {
 	if w.fd < 0 {
 		return
 	}
+	// O_NONBLOCK is shared with the copy of the pidfd os.Process waits
+	// on: it is cleared again before cmd.Wait's waitid.
 	if err := syscall.SetNonblock(w.fd, true); err != nil {
 		_ = syscall.Close(w.fd)
 		return
 	}
+	defer func() { _ = syscall.SetNonblock(w.fd, false) }()
 	f := os.NewFile(uintptr(w.fd), "pidfd")
 	defer f.Close()
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return
 	}
-	// The first call asks the poller to wait; the second comes once it
-	// said the pidfd is readable: the process has exited. (Had it exited
-	// before the pidfd was registered, the poller says so at once.) Were
-	// it ever woken early, cmd.Wait would just block until the exit.
-	waited := false
-	_ = rc.Read(func(uintptr) bool {
-		done := waited
-		waited = true
-		return done
-	})
+	// The poller forgets a readiness reported before the read starts
+	// (with edge-triggered epoll no new one comes for a process that
+	// already exited), so each round asks the kernel first, without
+	// blocking, whether the pidfd is readable: the process has exited.
+	_ = rc.Read(func(fd uintptr) bool { return exited(int(fd)) })
 }
+
+// exited reports whether the pidfd fd is readable now (its process has
+// exited); on an error it reports true and cmd.Wait decides.
+func exited(fd int) bool {
+	pfd := struct {
+		fd             int32
+		events, revent int16
+	}{fd: int32(fd), events: pollIn}
+	var zero syscall.Timespec
+	for {
+		n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
+		switch {
+		case errno == syscall.EINTR:
+			continue
+		case errno != 0:
+			return true
+		}
+		return n > 0
+	}
+}
+
+// pollIn is POLLIN.
+const pollIn = 0x1

@@ -6,7 +6,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestExitWatch: wait returns only once the process has exited (it is a
@@ -67,5 +70,45 @@ func TestExitWatch(t *testing.T) {
 				t.Errorf("exit code %d (%v), want %d", got, err, tt.code)
 			}
 		})
+	}
+}
+
+// TestExitWatchManyAtOnce: processes that exit at once, many at a time,
+// are all seen to exit. A readiness the poller reported before the wait
+// started used to be forgotten, and such waits hung for good.
+func TestExitWatchManyAtOnce(t *testing.T) {
+	t.Parallel()
+	var wg sync.WaitGroup
+	var hung atomic.Int32
+	for range 8 {
+		wg.Go(func() {
+			for range 400 {
+				cmd := exec.Command("/bin/true")
+				var w exitWatch
+				w.prepare(cmd)
+				if err := cmd.Start(); err != nil {
+					t.Error(err)
+					return
+				}
+				done := make(chan struct{})
+				go func() {
+					w.wait()
+					close(done)
+				}()
+				select {
+				case <-done:
+				case <-time.After(3 * time.Second):
+					hung.Add(1)
+					_ = cmd.Process.Kill()
+				}
+				if err := cmd.Wait(); err != nil {
+					t.Errorf("cmd.Wait after the exit: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := hung.Load(); n > 0 {
+		t.Fatalf("%d of 3,200 waits did not return within 3 s of an exit", n)
 	}
 }
