@@ -1,6 +1,9 @@
 package queue
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // The adaptive hold (Options.Adaptive): an idle queue sends a change at
 // once; under load it holds the next cut a little so batches grow, the
@@ -19,10 +22,14 @@ const (
 	// its batch to be cut (plus the time a batch in flight or a failure's
 	// hold-off keeps it).
 	maxHold = 250 * time.Millisecond
+	// holdPaths ends a hold once that many paths are pending: a batch in
+	// flight when a burst ends is then small enough that the changes
+	// queued behind it (often in the same directory) are not kept long.
+	holdPaths = 500
 	// quietGaps is how many mean inter-arrival times without a new change
 	// end a hold early: the burst is over, the batch leaves.
 	quietGaps = 10
-	minQuiet  = 5 * time.Millisecond
+	minQuiet  = 12 * time.Millisecond
 	maxQuiet  = 50 * time.Millisecond
 
 	rateSlot  = 25 * time.Millisecond
@@ -68,4 +75,35 @@ func hold(rate float64) (hold, quiet time.Duration) {
 		quiet = min(max(time.Duration(quietGaps*float64(time.Second)/rate), minQuiet), maxQuiet)
 	}
 	return hold, quiet
+}
+
+// Pace is the flow of changes that queues sharing it see together: the
+// queues of one remote, whose changes are split by top-level entry. A
+// burst that moves from one directory to the next is then one burst for
+// all of them, not a pause for each queue whose directory is done. Safe
+// for concurrent use; a queue without one has its own.
+type Pace struct {
+	mu      sync.Mutex
+	rate    rateMeter
+	lastNew time.Time
+}
+
+// NewPace returns a Pace to share between queues (Options.Pace).
+func NewPace() *Pace { return &Pace{} }
+
+// note records a change at now that added n new pending paths.
+func (p *Pace) note(now time.Time, n int) {
+	p.mu.Lock()
+	for range n {
+		p.rate.add(now)
+	}
+	p.lastNew = now
+	p.mu.Unlock()
+}
+
+// read returns the rate of new paths and when the latest change came.
+func (p *Pace) read(now time.Time) (float64, time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rate.perSecond(now), p.lastNew
 }

@@ -37,9 +37,10 @@ func TestAdaptiveHold(t *testing.T) {
 			q.Done(b, nil)
 		}
 	}
-	h, quiet := hold(q.rate.perSecond(clk.Now()))
-	if h < 200*time.Millisecond || quiet > 10*time.Millisecond {
-		t.Fatalf("at 1,000-2,000 changes/s: hold %v, quiet gap %v; want >= 200ms and <= 10ms", h, quiet)
+	rate, _ := q.pace.read(clk.Now())
+	h, quiet := hold(rate)
+	if h < 200*time.Millisecond || quiet > minQuiet {
+		t.Fatalf("at 1,000-2,000 changes/s: hold %v, quiet gap %v; want >= 200ms and %v", h, quiet, minQuiet)
 	}
 	// The burst pauses: the batch leaves whole.
 	clk.Advance(quiet)
@@ -232,5 +233,36 @@ func TestBudget(t *testing.T) {
 	qs[0].Done(extra, nil)
 	if b := mustNext(t, qs[1]); show(b) != `U"b"` {
 		t.Fatalf("after the extra batch was done: %s, want U\"b\"", show(b))
+	}
+}
+
+// TestPaceShared: queues sharing a Pace hold while changes keep coming to
+// any of them: a burst that moved on to the other queue's directories is
+// no pause for the first.
+func TestPaceShared(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	p := NewPace()
+	a := New(root, Options{Adaptive: true, Pace: p, Now: clk.Now})
+	b := New(root, Options{Adaptive: true, Pace: p, Now: clk.Now})
+	// 100 changes to a, 1 ms apart, after a warm-up that raised the rate.
+	for i := range 100 {
+		clk.Advance(time.Millisecond)
+		a.Add(upd(fmt.Sprintf("a/%03d", i)))
+		if bt, ok := tryNext(t, a); ok {
+			a.Done(bt, nil)
+		}
+	}
+	// Then 30 ms of changes to b only: a's own changes paused, the burst
+	// did not.
+	for i := range 30 {
+		clk.Advance(time.Millisecond)
+		b.Add(upd(fmt.Sprintf("b/%03d", i)))
+		noNext(t, a)
+	}
+	// Once the burst pauses, a's batch leaves.
+	clk.Advance(maxQuiet)
+	if _, ok := tryNext(t, a); !ok {
+		t.Fatal("a's batch held after the burst paused")
 	}
 }

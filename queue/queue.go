@@ -62,6 +62,9 @@ type Options struct {
 	// Budget, if set, is shared with other queues (those of one remote):
 	// each batch in flight beyond a queue's first takes one from it.
 	Budget *Budget
+	// Pace, if set, is shared with other queues (those of one remote): the
+	// adaptive hold follows the rate and pauses of their changes together.
+	Pace *Pace
 	// Moves says the sender can rename on the remote: a rename becomes a
 	// Batch.Move when the removal of its source leaves in the same batch,
 	// on the batch's first attempt, and the update of a directory moved so
@@ -188,10 +191,11 @@ type Queue struct {
 	holdUntil time.Time
 	failures  int // consecutive failed batches
 
-	// The adaptive hold: rate of changes, when the latest arrived, when
-	// the batch now gathering started, and the recent batch duration.
-	rate     rateMeter
-	lastNew  time.Time
+	// The adaptive hold: the pace of changes, new paths counted by
+	// putLocked for it, when the batch now gathering started, and the
+	// recent batch duration.
+	pace     *Pace
+	newPaths int
 	gatherAt time.Time
 	runAvg   time.Duration
 	wantAdd  bool          // the waiting Next decides anew on an Add
@@ -239,6 +243,10 @@ func New(root string, opt Options) *Queue {
 		evalSem: make(chan struct{}, 1),
 	}
 	q.opt.MaxInFlight = max(q.opt.MaxInFlight, 1)
+	q.pace = q.opt.Pace
+	if q.pace == nil {
+		q.pace = NewPace()
+	}
 	if q.now == nil {
 		q.now = time.Now
 	}
@@ -268,9 +276,7 @@ func (q *Queue) Add(ev inotifymask.Event) uint64 {
 	}
 	q.stats.events++
 	n := q.stats.events
-	if q.opt.Adaptive {
-		q.lastNew = q.now() // counted by putLocked, read by holdLocked
-	}
+	newPaths := q.newPaths
 	var logOverflow, logRoot bool
 	switch ev.Op {
 	case inotifymask.OpOverflow:
@@ -292,9 +298,12 @@ func (q *Queue) Add(ev inotifymask.Event) uint64 {
 	default:
 		logRoot = q.putLocked(ev.Path, inotifymask.OpUpdate, ev.Dir, n)
 	}
+	if q.opt.Adaptive {
+		q.pace.note(q.now(), q.newPaths-newPaths)
+	}
 	// A waiting Next that sleeps until a deadline is woken only when this
 	// change can make a batch leave earlier: no wake-up per event.
-	if q.wantAdd || logRoot || logOverflow || len(q.pend) >= q.opt.MaxBatch {
+	if q.wantAdd || logRoot || logOverflow || len(q.pend) >= q.opt.MaxBatch || q.opt.Adaptive && len(q.pend) == holdPaths {
 		q.wakeLocked()
 	}
 	q.mu.Unlock()
@@ -328,8 +337,8 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool 
 			q.firstAt = q.now()
 			q.gatherAt = q.firstAt
 		}
-		if q.opt.Adaptive && n != 0 {
-			q.rate.add(q.lastNew)
+		if n != 0 {
+			q.newPaths++
 		}
 		q.order = append(q.order, p)
 	}
@@ -583,14 +592,15 @@ func earliest(a, b time.Time) time.Time {
 // change has waited 1/MaxInFlight of the recent batch duration, so the
 // batches in flight are spread over the time one takes.
 func (q *Queue) holdLocked(now time.Time) (time.Time, bool) {
-	if len(q.pend) >= q.opt.MaxBatch {
+	if len(q.pend) >= q.opt.MaxBatch || q.opt.Adaptive && len(q.pend) >= holdPaths {
 		return time.Time{}, false
 	}
 	var h, quiet time.Duration
 	quietAt := time.Time{}
 	if q.opt.Adaptive {
-		h, quiet = hold(q.rate.perSecond(now))
-		if quietAt = q.lastNew.Add(quiet); !now.Before(quietAt) {
+		rate, last := q.pace.read(now)
+		h, quiet = hold(rate)
+		if quietAt = last.Add(quiet); !now.Before(quietAt) {
 			// The changes paused: what is pending leaves now, also next
 			// to a batch in flight (the end of a burst is where latency
 			// counts).

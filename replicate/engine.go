@@ -278,7 +278,7 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 			if e.opts.Eager {
 				o.MaxInFlight = 1
 			}
-			o.Budget = queue.NewBudget(extra)
+			o.Budget, o.Pace = queue.NewBudget(extra), queue.NewPace()
 			// Over ssh a rename can be done on the remote (rsyncexec runs
 			// the batch's Moves first); with deletion off the mirror keeps
 			// the old name, so nothing is moved.

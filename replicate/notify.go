@@ -24,8 +24,8 @@ import (
 // How "first attempt over" is known: the engine adds every routed event to
 // queue i of each remote of the root (the same i for all of them, since
 // all remotes route alike) and keeps the Add numbers with the event in the
-// root's waiting line i. When a batch of a queue is done, its Through
-// mark says up to which Add everything was tried; the events at the head
+// root's waiting line i. When a batch of a queue is done, queue.Done
+// says up to which Add everything was tried; the events at the head
 // of line i whose Add numbers are covered in every remote are released.
 // Lines keep the watcher's order, so changes of one top-level entry (and
 // so of one path) are released in order.

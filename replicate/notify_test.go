@@ -44,7 +44,7 @@ func (p *recordingPlugin) heard() []string {
 }
 
 // TestNotifierReleases: a change reaches the plugin once every remote's
-// queue tried it (Through), in order per queue, whatever else is slow;
+// queue tried it (queue.Done), in order per queue, whatever else is slow;
 // renames are told as remove + update; overflows tell nothing; past the
 // memory limit changes are dropped and counted.
 func TestNotifierReleases(t *testing.T) {

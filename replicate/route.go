@@ -27,7 +27,8 @@ const SlowRun = 200 * time.Millisecond
 // A remote's changes are split over its queues by the first path component
 // (the top-level entry of the root). A path and all its ancestors and
 // descendants share that component, so they always meet in the same queue,
-// where one batch at a time keeps their order; different top-level entries
+// where batches never hold related paths at once, which keeps their order
+// (see docs/queue.md); different top-level entries
 // have nothing to order between them and sync in parallel. Whole-root work
 // (full syncs, overflows) goes to queue 0.
 

@@ -82,8 +82,7 @@ func TestE2EBurst(t *testing.T) {
 // TestE2ETreeOperations: deep mkdir -p with immediate writes, renames of
 // files and of a populated directory, writes inside the renamed directory,
 // and a subtree delete.
-// It runs with one queue per remote (strictly one batch at a time), the
-// default, and four queues.
+// It runs with one queue per remote, the default two, and four queues.
 func TestE2ETreeOperations(t *testing.T) {
 	t.Parallel()
 	for _, queues := range []string{"1", "2", "4"} {
