@@ -6,13 +6,17 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/sersync-go/sersync2/internal/hostile"
 )
 
 // env describes the machine and the tools' versions; every JSON line
@@ -124,3 +128,37 @@ func (s *jsonSink) Write(r result) error {
 }
 
 func (s *jsonSink) Close() error { return s.f.Close() }
+
+// reportFile prints the table and the targets of the cells recorded in a
+// results file, e.g. of a run that was interrupted before its table.
+func reportFile(ctx context.Context, cfg config, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var results []result
+	dec := json.NewDecoder(f)
+	for {
+		var r result
+		if err := dec.Decode(&r); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		results = append(results, r)
+	}
+	if len(results) == 0 {
+		return fmt.Errorf("%s: no cells", path)
+	}
+	e, err := probeEnv(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	names, err := hostile.Read(cfg.hostile)
+	if err != nil {
+		return err
+	}
+	printReport(cfg.out, cfg, e, results, len(names), 0)
+	return nil
+}

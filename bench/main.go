@@ -131,6 +131,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		dirs     = fs.Int("dirs", 0, "leaf directories of the big-tree case (default 1,000,000, quick 20,000)")
 		dirFiles = fs.Int("dir-files", -1, "files in each leaf directory of the big-tree case (default 2, quick 1)")
 		logLevel = fs.String("log-level", "info", "progress log level on stderr: debug, info, warn")
+		reportOf = fs.String("report", "", "print the table and targets of the cells in this results file (JSON lines of an earlier or interrupted run) instead of running anything; -quick and -w1-reps as that run had them")
 		binFlags = fs.String("sersync2-flags", "", "extra flags for sersync2, space separated (e.g. \"--batching eager --min-delay 100ms\")")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -198,6 +199,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *reportOf != "" {
+		if err := reportFile(ctx, cfg, *reportOf); err != nil {
+			fmt.Fprintf(stderr, "bench: -report: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	if err := benchmark(ctx, cfg); err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 1
@@ -262,6 +270,7 @@ func benchmark(ctx context.Context, cfg config) error {
 	}
 	started := time.Now()
 	var results []result
+reps:
 	for rep := 1; rep <= max(cfg.reps, cfg.w1Reps); rep++ {
 		for _, wl := range cfg.workloads {
 			if rep > cfg.repsOf(wl) {
@@ -270,8 +279,8 @@ func benchmark(ctx context.Context, cfg config) error {
 			// Rotate the tool order each repetition: A B C, B C A, …
 			order := rotate(cfg.tools, rep-1)
 			for _, tool := range order {
-				if err := ctx.Err(); err != nil {
-					return err
+				if ctx.Err() != nil {
+					break reps
 				}
 				if !workloads[wl].runs(tool) {
 					continue // e.g. a latency workload: no floor
@@ -296,6 +305,9 @@ func benchmark(ctx context.Context, cfg config) error {
 		}
 	}
 	if ctx.Err() != nil {
+		if sink != nil {
+			return fmt.Errorf("%w (the cells done are in %s: go run ./bench -report %s)", ctx.Err(), sink.path, sink.path)
+		}
 		return ctx.Err()
 	}
 	printReport(cfg.out, cfg, env, results, len(names), time.Since(started))
