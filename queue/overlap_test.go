@@ -123,11 +123,19 @@ func TestOverlapConverges(t *testing.T) {
 		}
 		seeds = []uint64{n}
 	}
+	// Whether batches overlap in one run depends on the machine's load;
+	// over all runs they must have.
+	var overlapped atomic.Int64
+	t.Cleanup(func() {
+		if !t.Failed() && overlapped.Load() == 0 {
+			t.Error("no run had batches overlap: the test did not exercise what it is for")
+		}
+	})
 	for _, seed := range seeds {
 		for _, v := range []struct{ adaptive, moves, engine bool }{{false, false, false}, {false, true, false}, {true, true, false}, {true, true, true}} {
 			t.Run(fmt.Sprintf("seed=%d/adaptive=%v/moves=%v/engine=%v", seed, v.adaptive, v.moves, v.engine), func(t *testing.T) {
 				t.Parallel()
-				overlapRun(t, seed, v.adaptive, v.moves, v.engine)
+				overlapped.Add(int64(overlapRun(t, seed, v.adaptive, v.moves, v.engine)))
 			})
 		}
 	}
@@ -138,7 +146,8 @@ var opsShown = 400
 // overlapRun runs one sequence; engine sets the options as the replicate
 // engine does (overlap only after slow batches, a shared budget, and
 // phases where every batch fails, as with a remote down).
-func overlapRun(t *testing.T, seed uint64, adaptive, moves, engine bool) {
+// It returns how many batches it saw overlap others.
+func overlapRun(t *testing.T, seed uint64, adaptive, moves, engine bool) int {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	s := &sender{local: treeModel{}, remote: treeModel{}, moves: moves}
 	opt := Options{
@@ -301,10 +310,11 @@ func overlapRun(t *testing.T, seed uint64, adaptive, moves, engine bool) {
 		t.Fatalf("seed %d adaptive %v moves %v: remote diverged (replay: SERSYNC_QUEUE_SEED=%d go test -run TestOverlapConverges ./queue):\n%s\nlast ops:\n%s\nlast batches:\n%s",
 			seed, adaptive, moves, seed, strings.Join(diff, "\n"), strings.Join(ops[max(0, len(ops)-opsShown):], "\n"), strings.Join(trace[max(0, len(trace)-opsShown):], "\n"))
 	}
-	if (!adaptive && overlapped == 0) || failed == 0 || (moves && s.moved == 0) {
-		t.Fatalf("the run did not exercise overlapping batches (%d), failures (%d) or moves (%d)", overlapped, failed, s.moved)
+	if failed == 0 || (moves && s.moved == 0) {
+		t.Fatalf("the run did not exercise failures (%d) or moves (%d)", failed, s.moved)
 	}
 	t.Logf("%d batches (%d with others in flight, %d failed, %d with moves, %d moves done)", batches, overlapped, failed, withMoves, s.moved)
+	return overlapped
 }
 
 // blocked reports whether a file lies where p needs a directory.

@@ -634,9 +634,7 @@ func (q *Queue) cutFullLocked(now time.Time) Batch {
 	}
 	low := q.full.first
 	for _, it := range q.pend {
-		if it.first != 0 && (low == 0 || it.first < low) {
-			low = it.first
-		}
+		low = oldestAdd(low, it.first)
 	}
 	q.stats.covered += uint64(len(q.pend))
 	clear(q.pend)
@@ -681,9 +679,7 @@ func (q *Queue) cutLocked(now time.Time) (Batch, bool) {
 
 	var low uint64
 	for _, e := range ents {
-		if e.it.first != 0 && (low == 0 || e.it.first < low) {
-			low = e.it.first
-		}
+		low = oldestAdd(low, e.it.first)
 	}
 	kept := prune(ents, q.opt.Recursive)
 	q.stats.covered += uint64(len(ents) - len(kept))
@@ -828,21 +824,28 @@ func (q *Queue) movesLocked(ents, kept []ent) []Move {
 // Add still pending, waiting in a full sync request, or in a batch in
 // flight; the Add count when there is none.
 func (q *Queue) triedLocked() uint64 {
-	t := q.stats.events
-	if q.full.on && q.full.first != 0 {
-		t = min(t, q.full.first-1)
+	var low uint64
+	if q.full.on {
+		low = q.full.first
 	}
 	for _, it := range q.pend {
-		if it.first != 0 && it.first-1 < t {
-			t = it.first - 1
-		}
+		low = oldestAdd(low, it.first)
 	}
 	for _, f := range q.fly {
-		if f.low != 0 && f.low-1 < t {
-			t = f.low - 1
-		}
+		low = oldestAdd(low, f.low)
 	}
-	return t
+	if low == 0 {
+		return q.stats.events
+	}
+	return low - 1
+}
+
+// oldestAdd returns the older of two Add numbers, 0 standing for none.
+func oldestAdd(a, b uint64) uint64 {
+	if a == 0 || b != 0 && b < a {
+		return b
+	}
+	return a
 }
 
 // shrinkLocked gives back the memory of a storm once nothing is pending:

@@ -35,16 +35,17 @@ func (w *exitWatch) wait() {
 		return
 	}
 	// O_NONBLOCK is shared with the copy of the pidfd os.Process waits
-	// on: it is cleared again before cmd.Wait's waitid.
+	// on: it is cleared again, while the pidfd is still open, before
+	// cmd.Wait's waitid.
 	if err := syscall.SetNonblock(w.fd, true); err != nil {
 		_ = syscall.Close(w.fd)
 		return
 	}
-	defer func() { _ = syscall.SetNonblock(w.fd, false) }()
 	f := os.NewFile(uintptr(w.fd), "pidfd")
 	defer f.Close()
 	rc, err := f.SyscallConn()
 	if err != nil {
+		_ = syscall.SetNonblock(w.fd, false)
 		return
 	}
 	// The poller forgets a readiness reported before the read starts
@@ -52,6 +53,7 @@ func (w *exitWatch) wait() {
 	// already exited), so each round asks the kernel first, without
 	// blocking, whether the pidfd is readable: the process has exited.
 	_ = rc.Read(func(fd uintptr) bool { return exited(int(fd)) })
+	_ = rc.Control(func(fd uintptr) { _ = syscall.SetNonblock(int(fd), false) })
 }
 
 // exited reports whether the pidfd fd is readable now (its process has
