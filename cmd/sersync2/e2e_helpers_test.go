@@ -28,6 +28,7 @@ type proc struct {
 	stdout, stderr *outbuf.Buffer
 	done           chan struct{}
 	err            error
+	killed         bool // by signal, after the wait for an exit ran out
 }
 
 // startSersync runs the built binary with args in dir, logging at debug
@@ -40,12 +41,15 @@ func startSersync(t *testing.T, dir string, args ...string) *proc {
 	p.cmd = exec.Command(binPath, withStateDir(dir, append([]string{"--no-tune-kernel", "--log-level", "debug"}, args...))...)
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
-	p.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	p.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "GOTRACEBACK=all")
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
+		if t.Failed() && p.dumpStacks(t) {
+			return
+		}
 		p.stop(t)
 		if t.Failed() {
 			t.Logf("sersync2 stdout:\n%s\nsersync2 stderr:\n%s", tail(p.stdout.String(), 6000), tail(p.stderr.String(), 12000))
@@ -78,21 +82,43 @@ func tail(s string, n int) string {
 	return s
 }
 
+// dumpStacks, for a failed test whose sersync2 still runs, ends it with
+// SIGQUIT and logs its log tail and every goroutine's stack, so a hang
+// shows where it is. It reports whether it did.
+func (p *proc) dumpStacks(t *testing.T) bool {
+	if !p.end(syscall.SIGQUIT, 10*time.Second) {
+		return false
+	}
+	log, stacks, _ := strings.Cut(p.stderr.String(), "SIGQUIT: quit")
+	t.Logf("sersync2 stdout:\n%s\nsersync2 stderr:\n%s\nsersync2 goroutines at the end:\nSIGQUIT: quit%s",
+		tail(p.stdout.String(), 6000), tail(log, 12000), tail(stacks, 200000))
+	return true
+}
+
 // stop sends SIGTERM and waits for the process to exit.
 func (p *proc) stop(t *testing.T) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+	if p.end(syscall.SIGTERM, 30*time.Second) && p.killed {
 		t.Errorf("sersync2 did not stop within 30s of SIGTERM")
 	}
+}
+
+// end sends sig to a sersync2 that still runs and waits up to d for it
+// to exit, then kills it (p.killed). It reports whether it was running.
+func (p *proc) end(sig syscall.Signal, d time.Duration) bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+	}
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		p.killed = true
+	}
+	return true
 }
 
 // waitReady waits until sersync2 logged that its watches are in place.
