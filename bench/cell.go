@@ -37,7 +37,9 @@ type cell struct {
 	// state a workload keeps between run and collect
 	bigCloseOff int64
 	w7          *w7State
-	sshMark     [2]int64 // the ssh relay's byte counts when the workload started
+	toolPID     int           // the tool's process while the workload runs (0: none)
+	ownEnd      time.Duration // the tool's own CPU after the settle window
+	sshMark     [2]int64      // the ssh relay's byte counts when the workload started
 	fan         *fanState
 	dirsBuilt   dirsInfo
 }
@@ -190,6 +192,7 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 	if t := c.targets[0]; t.ssh != nil {
 		c.sshMark[0], c.sshMark[1] = t.proxy.Bytes()
 	}
+	c.toolPID = t.pid()
 	t0 := time.Now()
 	runErr := wl.run(ctx, c)
 	tEnd := time.Now()
@@ -222,6 +225,7 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 		return fail(sampleErr)
 	}
 	r.CPURusageS, r.CPUSampledS, r.CPUBaseS, r.CPUOwnS = secs(ruCPU), secs(end.cpu), secs(base.cpu), secs(end.own)
+	c.ownEnd = end.own
 	if cfg.toolLogs != "" {
 		name := fmt.Sprintf("%s-%s-%s.log", r.Time.Format("20060102T150405"), wlName, tool)
 		if err := os.WriteFile(filepath.Join(cfg.toolLogs, name), []byte(t.out.String()), 0o644); err != nil {
@@ -384,10 +388,10 @@ func countRecv(p string, off int64, rel string) (int, error) {
 	return n, nil
 }
 
-var ourRuns = regexp.MustCompile(`msg=synced .*rsync_runs=(\d+)`)
+var ourRuns = regexp.MustCompile(`msg=stopped .*rsync_runs=(\d+)`)
 
-// ourRsyncRuns sums the rsync_runs sersync2 logged for its batches (at
-// debug level, which startOurs turns on).
+// ourRsyncRuns returns the rsync runs sersync2 counted in its last line,
+// the start-up full sync included.
 func ourRsyncRuns(log string) int {
 	n := 0
 	for _, m := range ourRuns.FindAllStringSubmatch(log, -1) {

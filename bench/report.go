@@ -235,7 +235,7 @@ func printReport(w io.Writer, cfg config, e env, results []result, hostile int, 
 	if hasW7(aggs) {
 		fmt.Fprintf(w, "\nW7 per-file latency, close on the source → renamed into place on the target (ms; median over repetitions; lost = not on the target at the end):\n\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "wl\ttool\trate/s\tachieved/s\tfiles\tp50 ms\tp99 ms\tmax ms\tlost\tunobserved")
+		fmt.Fprintln(tw, "wl\ttool\trate/s\tachieved/s\tfiles\tp50 ms\tp99 ms\tmax ms\tlost\tunobserved\town µs/file")
 		for _, a := range aggs {
 			if !strings.HasSuffix(a.workload, "W7") || len(a.ok()) == 0 {
 				continue
@@ -249,16 +249,20 @@ func printReport(w io.Writer, cfg config, e env, results []result, hostile int, 
 				}
 				p := ph(a.ok()[0])
 				if a.tool == toolFloor { // nothing watching: only the writer's rate means something
-					fmt.Fprintf(tw, "%s\t%s (writer alone)\t%d\t%.0f\t%d\t-\t-\t-\t-\t-\n", a.workload, a.tool, p.Rate,
+					fmt.Fprintf(tw, "%s\t%s (writer alone)\t%d\t%.0f\t%d\t-\t-\t-\t-\t-\t-\n", a.workload, a.tool, p.Rate,
 						a.medianOf(func(r result) float64 { return ph(r).AchievedRate }), p.Written)
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%d\t%s\t%s\t%s\t%d\t%d\n", a.workload, a.tool, p.Rate,
+				own := "-"
+				if p.OwnCPUUsPerFile > 0 {
+					own = fmt.Sprintf("%.1f", a.medianOf(func(r result) float64 { return ph(r).OwnCPUUsPerFile }))
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%d\t%s\t%s\t%s\t%d\t%d\t%s\n", a.workload, a.tool, p.Rate,
 					a.medianOf(func(r result) float64 { return ph(r).AchievedRate }), p.Written,
 					fmtMs(medianMs(a, func(r result) float64 { return ph(r).P50Ms })),
 					fmtMs(medianMs(a, func(r result) float64 { return ph(r).P99Ms })),
 					fmtMs(medianMs(a, func(r result) float64 { return ph(r).MaxMs })),
-					a.maxOf(func(r result) int { return ph(r).Lost }), a.maxOf(func(r result) int { return ph(r).Unobserved }))
+					a.maxOf(func(r result) int { return ph(r).Lost }), a.maxOf(func(r result) int { return ph(r).Unobserved }), own)
 			}
 		}
 		tw.Flush()

@@ -183,7 +183,7 @@ func startTool(ctx context.Context, c *cell, tool string) (*running, error) {
 	return nil, fmt.Errorf("unknown tool %q", tool)
 }
 
-var fullSynced = regexp.MustCompile(`msg=synced .*full=true`)
+var fullSynced = regexp.MustCompile(`msg="full sync done"`)
 
 // startOurs runs sersync2 in the foreground with a stock-style config and
 // -r, and waits for its start-up line and the -r full sync.
@@ -196,7 +196,9 @@ func startOurs(ctx context.Context, c *cell, extra ...string) (*running, error) 
 	if err := os.WriteFile(conf, []byte(stockConf(c.src, c.targets, filepath.Join(dir, "rsync_fail_log.sh"))), 0o644); err != nil {
 		return nil, err
 	}
-	args := append([]string{"--no-tune-kernel", "--log-level", "debug", "-r", "-n", "10", "-o", conf}, extra...)
+	// At the default log level, as operators run it: debug lines cost CPU
+	// per batch.
+	args := append([]string{"--no-tune-kernel", "-r", "-n", "10", "-o", conf}, extra...)
 	cmd := exec.Command(c.cfg.bin, append(args, c.cfg.binArgs...)...)
 	cmd.Dir = dir
 	r, err := startProcess(toolOurs, cmd, sigterm)

@@ -25,6 +25,7 @@ type w7State struct {
 	written []int
 	took    []time.Duration
 	watch   *arrivalWatch
+	ownAt   []time.Duration // the tool's own CPU when each phase started
 }
 
 func phaseDir(p phase) string { return fmt.Sprintf("p%d", p.Rate) }
@@ -68,6 +69,13 @@ func runW7(ctx context.Context, c *cell) error {
 	for pi, p := range s.w7 {
 		n := len(st.closeAt[pi])
 		dir := filepath.Join(c.src, phaseDir(p))
+		if c.toolPID != 0 {
+			s, err := sampleTree(c.toolPID)
+			if err != nil {
+				return err
+			}
+			st.ownAt = append(st.ownAt, s.own)
+		}
 		start := time.Now()
 		// A writer that cannot keep the rate stops at 3× the phase's
 		// duration; what it wrote is what is measured.
@@ -118,6 +126,10 @@ type phaseResult struct {
 	// (its own queue overflowed); they are left out of the percentiles.
 	Unobserved int `json:"unobserved"`
 	Overflows  int `json:"watch_overflows"`
+	// OwnCPUUsPerFile is the tool's own CPU (rsync children left out)
+	// from the phase's start to the next phase's (the last: to the end of
+	// the settle window), per file written.
+	OwnCPUUsPerFile float64 `json:"own_cpu_us_per_file,omitempty"`
 }
 
 func collectW7(c *cell, r *result) error {
@@ -154,6 +166,13 @@ func collectW7(c *cell, r *result) error {
 			}
 		}
 		pr.P50Ms, pr.P99Ms, pr.MaxMs = percentile(lat, 50), percentile(lat, 99), percentile(lat, 100)
+		if pi < len(st.ownAt) && pr.Written > 0 {
+			next := c.ownEnd
+			if pi+1 < len(st.ownAt) {
+				next = st.ownAt[pi+1]
+			}
+			pr.OwnCPUUsPerFile = float64((next - st.ownAt[pi]).Microseconds()) / float64(pr.Written)
+		}
 		r.W7 = append(r.W7, pr)
 	}
 	return nil

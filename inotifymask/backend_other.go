@@ -2,7 +2,10 @@
 
 package inotifymask
 
-import "errors"
+import (
+	"errors"
+	"os"
+)
 
 // Without Linux the fsnotify backend is the only one.
 const defaultKind = kindFsnotify
@@ -10,3 +13,6 @@ const defaultKind = kindFsnotify
 func newInotifyBackend(*Watcher) (backend, error) {
 	return nil, errors.New("inotifymask: raw inotify needs Linux")
 }
+
+// readEvents is never called without Linux (the raw backend's read).
+func readEvents(f *os.File, buf []byte) (int, error) { return f.Read(buf) }

@@ -46,7 +46,7 @@ func gatedRead(f *os.File, buf []byte) (int, error) {
 		}
 		<-open
 	}
-	return f.Read(buf)
+	return readEvents(f, buf)
 }
 
 // pauseReader parks the goroutine that reads the inotify fd: from then on

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -24,6 +25,41 @@ const defaultKind = kindInotify
 // readBufSize is the read(2) buffer: about 10,000 events with short names
 // per read, so the kernel queue is drained in few system calls.
 const readBufSize = 256 << 10
+
+// readEvents reads what the inotify fd f (nonblocking) holds, waiting in
+// the runtime's poller while it holds nothing. The read(2) itself is a raw
+// system call: it cannot block, and unlike a plain one it does not tell
+// the runtime it enters a system call, which wakes the runtime's monitor
+// thread whenever the daemon was idle and keeps it polling every 20 µs for
+// a while: at a few hundred changes per second that was most of the
+// daemon's CPU (docs/watcher.md "CPU per event").
+func readEvents(f *os.File, buf []byte) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var errno unix.Errno
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
+			if e == unix.EINTR {
+				continue
+			}
+			n, errno = int(r), e
+			return e != unix.EAGAIN
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case errno != 0:
+		return 0, os.NewSyscallError("read", errno)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
 
 // maskReadFailed marks the synthetic raw event the reader queues when
 // read(2) fails for good.
@@ -194,9 +230,12 @@ type inotifyBackend struct {
 	checks chan chan CheckReport
 
 	// Owned by New's goroutine until start returns, then by process.
-	wds        map[int32]*dirNode
-	trees      []*rootTree
-	pending    *pendingMove
+	wds     map[int32]*dirNode
+	trees   []*rootTree
+	pending *pendingMove
+	// closes and applying: see indexCloses.
+	closes     map[wdName]int
+	applying   int
 	gen        uint32
 	limitHit   bool
 	deferred   map[attachKey]*attachReq
@@ -285,11 +324,15 @@ func (b *inotifyBackend) readable() bool {
 }
 
 // read only drains the fd into the raw queue, so a slow consumer or a big
-// directory scan never lets the kernel queue fill.
+// directory scan never lets the kernel queue fill. A readPacer spaces the
+// reads of a burst.
 func (b *inotifyBackend) read() {
 	defer b.w.wg.Done()
 	buf := make([]byte, readBufSize)
 	var evs []rawEvent
+	pace := readPacer{gap: b.w.tune.readGap}
+	gap := time.NewTimer(time.Hour)
+	gap.Stop()
 	for b.readable() {
 		n, err := b.w.tune.read(b.file, buf)
 		if n > 0 {
@@ -297,7 +340,19 @@ func (b *inotifyBackend) read() {
 			b.w.eventsRead.Add(uint64(len(evs)))
 			b.w.addBacklog(len(evs))
 			b.raw.push(evs...)
+			// A MOVED_FROM at the end may have its MOVED_TO right behind
+			// it, which process waits for; a full buffer left events
+			// behind: read at once.
+			readNow := n == len(buf) || len(evs) > 0 && evs[len(evs)-1].mask&unix.IN_MOVED_FROM != 0
 			clear(evs)
+			if d := pace.after(time.Now(), len(evs), readNow); d > 0 {
+				gap.Reset(d)
+				select {
+				case <-gap.C:
+				case <-b.w.done:
+					gap.Stop()
+				}
+			}
 		}
 		switch {
 		case err == nil:
@@ -314,6 +369,42 @@ func (b *inotifyBackend) read() {
 			return
 		}
 	}
+}
+
+// readPacer spaces the reads of the inotify fd while events come fast:
+// at least busyEvents in the last busyWindow (about 1,000 events, 500 new
+// files, per second). Then reads are at least gap apart, and each takes
+// everything the kernel queued meanwhile, so a burst costs a wake-up of
+// the daemon per gap instead of one per event. Slower changes, and the
+// first change after a pause, are read at once: there a wait would cost a
+// wake-up of its own and save none.
+type readPacer struct {
+	gap            time.Duration
+	last, winStart time.Time
+	winEvents      int
+	busy           bool
+}
+
+const (
+	busyWindow = 100 * time.Millisecond
+	busyEvents = 100
+)
+
+// after is told that a read at now returned events; it returns how long to
+// wait before the next read, 0 when readNow or not busy.
+func (p *readPacer) after(now time.Time, events int, readNow bool) time.Duration {
+	if el := now.Sub(p.winStart); el >= busyWindow {
+		p.busy = el < 2*busyWindow && p.winEvents >= busyEvents
+		p.winStart, p.winEvents = now, 0
+	}
+	p.winEvents += events
+	d := p.gap - now.Sub(p.last)
+	if !p.busy || readNow || d <= 0 {
+		p.last = now
+		return 0
+	}
+	p.last = now.Add(d)
+	return d
 }
 
 // process applies raw events to the tree and emits, in kernel order. Once
@@ -351,7 +442,9 @@ func (b *inotifyBackend) process() {
 func (b *inotifyBackend) drain(batch *[]rawEvent, pairTimer *time.Timer) bool {
 	for {
 		*batch = b.raw.take(*batch)
+		b.indexCloses(*batch)
 		for i := range *batch {
+			b.applying = i
 			b.handle(&(*batch)[i])
 			(*batch)[i] = rawEvent{}
 			if b.w.closing() {
@@ -507,9 +600,45 @@ func (b *inotifyBackend) created(t *rootTree, parent *dirNode, rel, name string,
 	if b.w.filter.hidden(rel, false) {
 		return
 	}
-	if b.w.opts.Inotify.CreateFile || neverClosed(absPath(t.abs, rel)) {
+	if b.w.opts.Inotify.CreateFile || !b.closedLater(parent.wd, name) && neverClosed(absPath(t.abs, rel)) {
 		b.w.update(t.idx, rel, false, mask)
 	}
+}
+
+// wdName is a name in a watched directory.
+type wdName struct {
+	wd   int32
+	name string
+}
+
+// indexCloses records where the IN_CLOSE_WRITEs of the events about to be
+// applied are, when closeWrite reports them: a file created and closed
+// within them needs no lstat to tell whether it will be closed
+// (neverClosed), which was a system call per new file.
+func (b *inotifyBackend) indexCloses(batch []rawEvent) {
+	if len(b.closes) > 1<<14 {
+		b.closes = nil // do not keep a burst's memory
+	}
+	clear(b.closes)
+	if !b.w.opts.Inotify.CloseWrite {
+		return
+	}
+	for i := range batch {
+		if batch[i].mask&unix.IN_CLOSE_WRITE != 0 {
+			if b.closes == nil {
+				b.closes = make(map[wdName]int)
+			}
+			b.closes[wdName{batch[i].wd, batch[i].name}] = i
+		}
+	}
+}
+
+// closedLater reports whether an IN_CLOSE_WRITE of name in the directory
+// watched as wd follows the event being applied among those indexed: it
+// reports the file, so its creation need not be.
+func (b *inotifyBackend) closedLater(wd int32, name string) bool {
+	i, ok := b.closes[wdName{wd, name}]
+	return ok && i > b.applying
 }
 
 // neverClosed reports whether a new non-directory will not be followed by

@@ -174,8 +174,11 @@ type tuning struct {
 	// default just runs it. A seam: tests wrap it (export_test.go).
 	addWatch func(abs string, add func() error) error
 	// read reads inotify events from f (raw inotify); the default is
-	// f.Read. A seam: tests hold the reader with it.
+	// readEvents. A seam: tests hold the reader with it.
 	read func(f *os.File, buf []byte) (int, error)
+	// readGap is the least time between two reads while events keep
+	// coming (raw inotify).
+	readGap time.Duration
 	// retryWait is how long a directory that could not be watched at the
 	// path the tree gave waits before it is tried again when no event
 	// arrives first; retryGiveUp is how long it is tried before the root
@@ -188,11 +191,18 @@ type tuning struct {
 	rootNag time.Duration
 }
 
+// readGap is the least time between two reads of the inotify fd while
+// events keep coming: a burst is taken in chunks, one wake-up of the
+// daemon per chunk, at most 5 ms late, well below the queue's shortest
+// quiet gap (12 ms), so batching sees the same pauses.
+const readGap = 5 * time.Millisecond
+
 func defaultTuning() tuning {
 	return tuning{
 		kind: kindDefault, pairWait: 5 * time.Millisecond, quiet: 500 * time.Millisecond,
 		addWatch:  func(_ string, add func() error) error { return add() },
-		read:      func(f *os.File, buf []byte) (int, error) { return f.Read(buf) },
+		read:      readEvents,
+		readGap:   readGap,
 		retryWait: 50 * time.Millisecond, retryGiveUp: 30 * time.Second,
 		rootPoll: time.Second, rootNag: time.Minute,
 	}

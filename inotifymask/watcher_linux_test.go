@@ -595,3 +595,30 @@ func TestSymlinksNotFollowed(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateWithoutClose: a new file that no IN_CLOSE_WRITE will report (a
+// symlink, a hard link) is reported at creation, also when the events are
+// read together with those of an earlier file of the same name that was
+// created, closed and removed (the lstat is skipped only for a creation
+// closed later among the events read).
+func TestCreateWithoutClose(t *testing.T) {
+	e := newEnv(t, 1)
+	w := e.watch(t, kindInotify, stockToggles, confxml.Filter{})
+	w.pauseReader(t)
+	e.do(t, []string{"write", "/x", "regular first"})
+	e.do(t, []string{"rm", "/x"})
+	e.do(t, []string{"symlink", "somewhere", "/x"})
+	e.do(t, []string{"write", "/y", "regular"})
+	e.do(t, []string{"link", "/y", "/z"})
+	w.resumeReader()
+	ops := map[string][]Op{}
+	for _, ev := range e.sync(t, w) {
+		ops[ev.Path] = append(ops[ev.Path], ev.Op)
+	}
+	want := map[string][]Op{"x": {OpUpdate, OpRemove, OpUpdate}, "y": {OpUpdate}, "z": {OpUpdate}}
+	for p, ws := range want {
+		if !slices.Equal(ops[p], ws) {
+			t.Errorf("%s: ops %v, want %v", p, ops[p], ws)
+		}
+	}
+}

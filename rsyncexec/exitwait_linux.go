@@ -57,7 +57,10 @@ func (w *exitWatch) wait() {
 }
 
 // exited reports whether the pidfd fd is readable now (its process has
-// exited); on an error it reports true and cmd.Wait decides.
+// exited); on an error it reports true and cmd.Wait decides. The ppoll
+// has a zero timeout, so it is made as a raw system call: a plain one
+// would wake the runtime's monitor thread after an idle spell (see
+// docs/watcher.md "CPU per event").
 func exited(fd int) bool {
 	pfd := struct {
 		fd             int32
@@ -65,7 +68,7 @@ func exited(fd int) bool {
 	}{fd: int32(fd), events: pollIn}
 	var zero syscall.Timespec
 	for {
-		n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
 		switch {
 		case errno == syscall.EINTR:
 			continue

@@ -40,6 +40,7 @@ const (
 // and remotes.
 type Runner struct {
 	bin   string
+	path  atomic.Pointer[string] // bin found in PATH; nil: look it up
 	slots chan struct{}
 	log   *slog.Logger
 	chunk int
@@ -277,7 +278,8 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 	if _, err := os.Stat(c.Dir); err != nil {
 		return false, fmt.Errorf("%s: watch root: %w", what, err)
 	}
-	cmd := exec.CommandContext(ctx, r.bin, argv[1:]...)
+	cmd := exec.CommandContext(ctx, r.binPath(), argv[1:]...)
+	cmd.Args[0] = r.bin
 	cmd.Dir = c.Dir
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = waitDelay
@@ -333,11 +335,28 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 			"paths", len(c.Entries), "code", code, "retryable", xe.Retryable(), "took", took, "err", xe)
 		return started, fmt.Errorf("%s: %w", what, xe)
 	case errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
+		r.path.Store(nil) // looked up again next time: it may be installed by then
 		r.log.Error("rsync missing", "bin", r.bin, "err", err)
 		return started, &reasonError{msg: fmt.Sprintf("%s: rsync binary %q not found (install rsync 3.1.0 or newer): %v", what, r.bin, err), errs: []error{ErrRsyncMissing, err}}
 	default:
 		return started, fmt.Errorf("%s: %w", what, err)
 	}
+}
+
+// binPath returns the program to start for r.bin: looked up in PATH once
+// and remembered until a start fails (a lookup per run, a stat per PATH
+// entry, was a measurable share of the daemon's own CPU per run). When the
+// lookup fails, r.bin itself is returned and the start reports why.
+func (r *Runner) binPath() string {
+	if p := r.path.Load(); p != nil {
+		return *p
+	}
+	p, err := exec.LookPath(r.bin)
+	if err != nil {
+		return r.bin
+	}
+	r.path.Store(&p)
+	return p
 }
 
 // destOf returns the destination word of an argv built by this package
