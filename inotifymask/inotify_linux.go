@@ -226,8 +226,11 @@ type inotifyBackend struct {
 	mu     sync.Mutex
 	closed bool
 
-	raw    fifo[rawEvent]
-	checks chan chan CheckReport
+	raw fifo[rawEvent]
+	// kick ends the reader's wait between reads; readDone has a token
+	// after each read (catchUp).
+	kick, readDone chan struct{}
+	checks         chan chan CheckReport
 
 	// Owned by New's goroutine until start returns, then by process.
 	wds     map[int32]*dirNode
@@ -264,6 +267,8 @@ func newInotifyBackend(w *Watcher) (backend, error) {
 		mask:     kernelMask(w.opts.Inotify),
 		rootMask: rootMask(w.opts.Inotify),
 		raw:      newFifo[rawEvent](),
+		kick:     make(chan struct{}, 1),
+		readDone: make(chan struct{}, 1),
 		checks:   make(chan chan CheckReport),
 		wds:      make(map[int32]*dirNode),
 		deferred: make(map[attachKey]*attachReq),
@@ -330,7 +335,7 @@ func (b *inotifyBackend) read() {
 	defer b.w.wg.Done()
 	buf := make([]byte, readBufSize)
 	var evs []rawEvent
-	pace := readPacer{gap: b.w.tune.readGap}
+	pace := readPacer{gap: b.w.tune.readGap, busyEvents: b.w.tune.readBusy}
 	gap := time.NewTimer(time.Hour)
 	gap.Stop()
 	for b.readable() {
@@ -345,10 +350,16 @@ func (b *inotifyBackend) read() {
 			// behind: read at once.
 			readNow := n == len(buf) || len(evs) > 0 && evs[len(evs)-1].mask&unix.IN_MOVED_FROM != 0
 			clear(evs)
+			select {
+			case b.readDone <- struct{}{}:
+			default:
+			}
 			if d := pace.after(time.Now(), len(evs), readNow); d > 0 {
 				gap.Reset(d)
 				select {
 				case <-gap.C:
+				case <-b.kick:
+					gap.Stop()
 				case <-b.w.done:
 					gap.Stop()
 				}
@@ -371,31 +382,62 @@ func (b *inotifyBackend) read() {
 	}
 }
 
+// catchUp has the reader read what the kernel has queued by now (it may
+// be waiting between reads), so that a Check answered after the next drain
+// covers every change made before it was asked for. It gives up after a
+// second, as the Check's report then lists what was still queued.
+func (b *inotifyBackend) catchUp() {
+	wait := time.NewTimer(time.Second)
+	defer wait.Stop()
+	for {
+		select {
+		case <-b.readDone: // a read that may predate the question
+		default:
+		}
+		// TIOCINQ is FIONREAD: the bytes of events the kernel holds.
+		if n, err := unix.IoctlGetInt(b.fd, unix.TIOCINQ); err != nil || n == 0 {
+			return
+		}
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+		select {
+		case <-b.readDone:
+		case <-wait.C:
+			return
+		case <-b.w.done:
+			return
+		}
+	}
+}
+
 // readPacer spaces the reads of the inotify fd while events come fast:
-// at least busyEvents in the last busyWindow (about 1,000 events, 500 new
-// files, per second). Then reads are at least gap apart, and each takes
+// at least busyEvents in the last busyWindow (100 by default: about 1,000
+// events, 500 new files, per second; <= 0: always). Then reads are at least gap apart, and each takes
 // everything the kernel queued meanwhile, so a burst costs a wake-up of
 // the daemon per gap instead of one per event. Slower changes, and the
 // first change after a pause, are read at once: there a wait would cost a
 // wake-up of its own and save none.
 type readPacer struct {
 	gap            time.Duration
+	busyEvents     int
 	last, winStart time.Time
 	winEvents      int
 	busy           bool
 }
 
-const (
-	busyWindow = 100 * time.Millisecond
-	busyEvents = 100
-)
+const busyWindow = 100 * time.Millisecond
 
 // after is told that a read at now returned events; it returns how long to
 // wait before the next read, 0 when readNow or not busy.
 func (p *readPacer) after(now time.Time, events int, readNow bool) time.Duration {
 	if el := now.Sub(p.winStart); el >= busyWindow {
-		p.busy = el < 2*busyWindow && p.winEvents >= busyEvents
+		p.busy = el < 2*busyWindow && p.winEvents >= p.busyEvents
 		p.winStart, p.winEvents = now, 0
+	}
+	if p.busyEvents <= 0 {
+		p.busy = true
 	}
 	p.winEvents += events
 	d := p.gap - now.Sub(p.last)
@@ -425,6 +467,7 @@ func (b *inotifyBackend) process() {
 		case <-b.raw.ready:
 		case <-tick.C:
 		case reply = <-b.checks:
+			b.catchUp()
 		case <-b.w.done:
 			return
 		}

@@ -1,6 +1,7 @@
 package inotifymask
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -39,7 +40,7 @@ func TestReadPacer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := readPacer{gap: 5 * time.Millisecond}
+			p := readPacer{gap: 5 * time.Millisecond, busyEvents: 100}
 			start := time.Unix(1000, 0)
 			for i, r := range tt.reads {
 				if got := p.after(start.Add(ms(r.at)), r.events, r.readNow); got != ms(r.wait) {
@@ -47,5 +48,35 @@ func TestReadPacer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCheckReadsWhatIsQueued: a Check asked while the reader waits between
+// reads has it read what the kernel queued first, so a directory made
+// just before the Check is reported watched. The reader here waits an
+// hour after every read but the first.
+func TestCheckReadsWhatIsQueued(t *testing.T) {
+	e := newEnv(t, 1)
+	tune := testTuning(kindInotify)
+	tune.readGap, tune.readBusy = time.Hour, 0
+	w, err := newWatcher(Options{Roots: e.roots, Inotify: stockToggles, Logger: testLogger(t)}, tune)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	for i, d := range []string{"/first", "/second"} {
+		e.do(t, []string{"mkdir", d})
+		waitFor(t, d+" read", func() bool { return w.Stats().EventsRead == uint64(i+1) })
+	}
+	// The reader now waits an hour before its next read.
+	e.do(t, []string{"mkdir", "/third"})
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	rep, err := w.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Dirs != 4 {
+		t.Errorf("check: %+v, want 4 directories, all watched", rep)
 	}
 }

@@ -176,9 +176,11 @@ type tuning struct {
 	// read reads inotify events from f (raw inotify); the default is
 	// readEvents. A seam: tests hold the reader with it.
 	read func(f *os.File, buf []byte) (int, error)
-	// readGap is the least time between two reads while events keep
-	// coming (raw inotify).
-	readGap time.Duration
+	// readGap is the least time between two reads while events come
+	// fast (raw inotify), readBusy how many events in 100 ms that takes
+	// (<= 0: always; tests).
+	readGap  time.Duration
+	readBusy int
 	// retryWait is how long a directory that could not be watched at the
 	// path the tree gave waits before it is tried again when no event
 	// arrives first; retryGiveUp is how long it is tried before the root
@@ -200,9 +202,9 @@ const readGap = 5 * time.Millisecond
 func defaultTuning() tuning {
 	return tuning{
 		kind: kindDefault, pairWait: 5 * time.Millisecond, quiet: 500 * time.Millisecond,
-		addWatch:  func(_ string, add func() error) error { return add() },
-		read:      readEvents,
-		readGap:   readGap,
+		addWatch: func(_ string, add func() error) error { return add() },
+		read:     readEvents,
+		readGap:  readGap, readBusy: 100,
 		retryWait: 50 * time.Millisecond, retryGiveUp: 30 * time.Second,
 		rootPoll: time.Second, rootNag: time.Minute,
 	}
