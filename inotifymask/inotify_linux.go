@@ -413,8 +413,8 @@ func (b *inotifyBackend) catchUp() {
 }
 
 // readPacer spaces the reads of the inotify fd while events come fast:
-// at least busyEvents in the last busyWindow (100 by default: about 1,000
-// events, 500 new files, per second; <= 0: always). Then reads are at least gap apart, and each takes
+// at least busyEvents in the last busyWindow (readBusy by default; <= 0:
+// always). Then reads are at least gap apart, and each takes
 // everything the kernel queued meanwhile, so a burst costs a wake-up of
 // the daemon per gap instead of one per event. Slower changes, and the
 // first change after a pause, are read at once: there a wait would cost a

@@ -199,12 +199,17 @@ type tuning struct {
 // quiet gap (12 ms), so batching sees the same pauses.
 const readGap = 5 * time.Millisecond
 
+// readBusy is how many events in 100 ms make the reads paced: about
+// 1,000 events, 500 new files, per second. Below that a wait would cost a
+// wake-up of its own and save none.
+const readBusy = 100
+
 func defaultTuning() tuning {
 	return tuning{
 		kind: kindDefault, pairWait: 5 * time.Millisecond, quiet: 500 * time.Millisecond,
 		addWatch: func(_ string, add func() error) error { return add() },
 		read:     readEvents,
-		readGap:  readGap, readBusy: 100,
+		readGap:  readGap, readBusy: readBusy,
 		retryWait: 50 * time.Millisecond, retryGiveUp: 30 * time.Second,
 		rootPoll: time.Second, rootNag: time.Minute,
 	}

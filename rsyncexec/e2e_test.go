@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -451,6 +452,47 @@ func TestDebugOutput(t *testing.T) {
 		t.Errorf("rsync -v output not passed through: %q", rest)
 	}
 	sameTree(t, tgt.Root, dst)
+}
+
+// TestRsyncFoundAgain: rsync is looked up in PATH once, and again after a
+// start failed: one installed after the daemon started is used, one
+// removed is reported missing, and one installed elsewhere in PATH then
+// is found.
+func TestRsyncFoundAgain(t *testing.T) {
+	real, err := exec.LookPath("rsync")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt, dst, _ := daemonTarget(t)
+	writeFile(t, tgt.Root, "a", "a")
+	bin, bin2 := t.TempDir(), t.TempDir()
+	t.Setenv("PATH", bin+":"+bin2)
+	r := NewRunner("rsync", 1, nil)
+	run := func() error {
+		return r.Run(context.Background(), tgt, queue.Batch{Updates: files("a")}, RunOptions{}).Err
+	}
+	if err := run(); !errors.Is(err, ErrRsyncMissing) {
+		t.Fatalf("before rsync is in PATH: %v, want ErrRsyncMissing", err)
+	}
+	if err := os.Symlink(real, filepath.Join(bin, "rsync")); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(); err != nil {
+		t.Fatalf("once rsync is in PATH: %v", err)
+	}
+	sameTree(t, tgt.Root, dst)
+	if err := os.Remove(filepath.Join(bin, "rsync")); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(); !errors.Is(err, ErrRsyncMissing) {
+		t.Fatalf("after rsync left PATH: %v, want ErrRsyncMissing", err)
+	}
+	if err := os.Symlink(real, filepath.Join(bin2, "rsync")); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(); err != nil {
+		t.Fatalf("once rsync is back elsewhere in PATH: %v", err)
+	}
 }
 
 func TestRsyncMissing(t *testing.T) {
