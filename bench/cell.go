@@ -393,11 +393,11 @@ var ourRuns = regexp.MustCompile(`msg=stopped .*rsync_runs=(\d+)`)
 // ourRsyncRuns returns the rsync runs sersync2 counted in its last line,
 // the start-up full sync included.
 func ourRsyncRuns(log string) int {
-	n := 0
-	for _, m := range ourRuns.FindAllStringSubmatch(log, -1) {
-		v, _ := strconv.Atoi(m[1])
-		n += v
+	m := ourRuns.FindStringSubmatch(log)
+	if m == nil {
+		return 0
 	}
+	n, _ := strconv.Atoi(m[1])
 	return n
 }
 

@@ -151,14 +151,24 @@ func reportFile(ctx context.Context, cfg config, path string) error {
 	if len(results) == 0 {
 		return fmt.Errorf("%s: no cells", path)
 	}
-	e, err := probeEnv(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	names, err := hostile.Read(cfg.hostile)
+	e, names, err := probeInputs(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	printReport(cfg.out, cfg, e, results, len(names), 0)
 	return nil
+}
+
+// probeInputs returns what a run and a report both start from: the
+// machine and the tools' versions, and the hostile names.
+func probeInputs(ctx context.Context, cfg config) (env, []string, error) {
+	e, err := probeEnv(ctx, cfg)
+	if err != nil {
+		return env{}, nil, err
+	}
+	names, err := hostile.Read(cfg.hostile)
+	if err != nil {
+		return env{}, nil, err
+	}
+	return e, names, nil
 }

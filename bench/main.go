@@ -17,8 +17,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/sersync-go/sersync2/internal/hostile"
 )
 
 // config is one invocation of the harness.
@@ -246,11 +244,7 @@ func pick(list string, known []string) ([]string, error) {
 // benchmark runs every selected cell, reps times, tools interleaved, then
 // prints the table and the targets.
 func benchmark(ctx context.Context, cfg config) error {
-	env, err := probeEnv(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	names, err := hostile.Read(cfg.hostile)
+	env, names, err := probeInputs(ctx, cfg)
 	if err != nil {
 		return err
 	}

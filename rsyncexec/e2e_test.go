@@ -468,31 +468,26 @@ func TestRsyncFoundAgain(t *testing.T) {
 	bin, bin2 := t.TempDir(), t.TempDir()
 	t.Setenv("PATH", bin+":"+bin2)
 	r := NewRunner("rsync", 1, nil)
-	run := func() error {
-		return r.Run(context.Background(), tgt, queue.Batch{Updates: files("a")}, RunOptions{}).Err
+	steps := []struct {
+		what        string
+		change      func() error
+		wantMissing bool
+	}{
+		{"before rsync is in PATH", func() error { return nil }, true},
+		{"once rsync is in PATH", func() error { return os.Symlink(real, filepath.Join(bin, "rsync")) }, false},
+		{"after rsync left PATH", func() error { return os.Remove(filepath.Join(bin, "rsync")) }, true},
+		{"once rsync is back elsewhere in PATH", func() error { return os.Symlink(real, filepath.Join(bin2, "rsync")) }, false},
 	}
-	if err := run(); !errors.Is(err, ErrRsyncMissing) {
-		t.Fatalf("before rsync is in PATH: %v, want ErrRsyncMissing", err)
-	}
-	if err := os.Symlink(real, filepath.Join(bin, "rsync")); err != nil {
-		t.Fatal(err)
-	}
-	if err := run(); err != nil {
-		t.Fatalf("once rsync is in PATH: %v", err)
+	for _, s := range steps {
+		if err := s.change(); err != nil {
+			t.Fatal(err)
+		}
+		err := r.Run(context.Background(), tgt, queue.Batch{Updates: files("a")}, RunOptions{}).Err
+		if s.wantMissing != errors.Is(err, ErrRsyncMissing) || !s.wantMissing && err != nil {
+			t.Fatalf("%s: %v (want rsync missing: %v)", s.what, err, s.wantMissing)
+		}
 	}
 	sameTree(t, tgt.Root, dst)
-	if err := os.Remove(filepath.Join(bin, "rsync")); err != nil {
-		t.Fatal(err)
-	}
-	if err := run(); !errors.Is(err, ErrRsyncMissing) {
-		t.Fatalf("after rsync left PATH: %v, want ErrRsyncMissing", err)
-	}
-	if err := os.Symlink(real, filepath.Join(bin2, "rsync")); err != nil {
-		t.Fatal(err)
-	}
-	if err := run(); err != nil {
-		t.Fatalf("once rsync is back elsewhere in PATH: %v", err)
-	}
 }
 
 func TestRsyncMissing(t *testing.T) {
