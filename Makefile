@@ -4,11 +4,13 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 BIN      := ./sersync2
-# make deb builds into BUILD; the .deb's version is VERSION made a Debian
-# version: a tag v1.2.3 gives 1.2.3, anything else 0~git.<describe>.
+# make deb and make rpm build into BUILD; the package version is VERSION
+# made a Debian and RPM version: a tag v1.2.3 gives 1.2.3, anything else
+# 0~git.<describe> (both sort it before any release).
 BUILD    ?= build
 GOARCH   ?= $(shell $(GO) env GOARCH)
-DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E '/^v?[0-9]+\./!s/^/0~git./; s/^v//; s/-/./g')
+PKG_VERSION ?= $(shell echo '$(VERSION)' | sed -E '/^v?[0-9]+\./!s/^/0~git./; s/^v//; s/-/./g')
+MAINTAINER  ?= sersync2 maintainers <sersync2-maintainers@users.noreply.github.com>
 FUZZTIME ?= 15s
 # make stress: how many seeded random sequences, how many ops each, how
 # many cases at once.
@@ -21,10 +23,10 @@ STRESS_PARALLEL ?= 4
 BENCH_RESULTS ?= bench/results/local
 # Debian packages the tests and the demo need (chromium: the status page
 # test; prometheus: promtool checks the alerting rules); bench adds the peers.
-DEB_TEST  := rsync openssh-server openssh-client chromium prometheus systemd
+DEB_TEST  := rsync openssh-server openssh-client chromium prometheus systemd rpm
 DEB_BENCH := lsyncd inotify-tools
 
-.PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz stress demo bench deb clean help
+.PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz stress demo bench deb rpm clean help
 
 all: build
 
@@ -35,7 +37,8 @@ help:
 	@echo "make demo    - live replication to a local rsync daemon on 127.0.0.1"
 	@echo "make fuzz    - run every fuzz target for FUZZTIME ($(FUZZTIME)) each"
 	@echo "make stress  - random end-to-end stress: STRESS_SEEDS ($(STRESS_SEEDS)) seeded sequences of STRESS_OPS ($(STRESS_OPS)) file ops each"
-	@echo "make deb     - build $(BUILD)/sersync2_$(DEB_VERSION)_$(GOARCH).deb with nfpm (binary, stock confxml.xml, units, man page)"
+	@echo "make deb     - build $(BUILD)/sersync2_$(PKG_VERSION)_$(GOARCH).deb with nfpm (binary, stock confxml.xml, units, man page, scripts)"
+	@echo "make rpm     - the same as an RPM, from the same nfpm.yaml"
 	@echo "make bench   - micro-benchmarks, then sersync2 vs lsyncd and an inotifywait loop, W1-W7 and the scale cases (BENCH_QUICK=1: about 6 min)"
 
 # build makes the binary the .deb ships: static, no cgo (no libc mapped,
@@ -118,14 +121,15 @@ bench: build deps-bench
 	  rc=$$(cat $$out.rc.tmp); rm -f $$out.rc.tmp; exit $$rc
 	$(GO) run ./bench -bin $(BIN) -results $(BENCH_RESULTS) $(BENCH_ARGS)
 
-# deb: the binary, the man page generated from its flags, then nfpm (a go
-# tool dependency) packs them with the stock confxml.xml and the units.
-deb:
+# deb and rpm: the binary, the man page generated from its flags, then nfpm
+# (a go tool dependency) packs them with the stock confxml.xml, the units
+# and the maintainer scripts, from one packaging/nfpm.yaml.
+deb rpm:
 	@mkdir -p $(BUILD)
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BUILD)/sersync2 ./cmd/sersync2
 	$(GO) run -trimpath -ldflags "$(LDFLAGS)" ./cmd/sersync2 --man | gzip -9n > $(BUILD)/sersync2.8.gz
 	sed 's|$${BUILD}|$(BUILD)|g' packaging/nfpm.yaml > $(BUILD)/nfpm.yaml
-	GOARCH=$(GOARCH) DEB_VERSION=$(DEB_VERSION) $(GO) tool nfpm package -f $(BUILD)/nfpm.yaml -p deb -t $(BUILD)/
+	GOARCH=$(GOARCH) PKG_VERSION=$(PKG_VERSION) MAINTAINER='$(MAINTAINER)' $(GO) tool nfpm package -f $(BUILD)/nfpm.yaml -p $@ -t $(BUILD)/
 
 clean:
 	rm -f $(BIN)

@@ -45,9 +45,22 @@ func TestSystemdUnits(t *testing.T) {
 				t.Fatal(err)
 			}
 			unit := string(b)
-			for _, want := range []string{"Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure", "ExecStart=/usr/bin/sersync2 "} {
+			for _, want := range []string{"Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure", "ExecStart=/usr/bin/sersync2 ",
+				// SIGTERM to sersync2 alone, so running rsyncs may finish.
+				"KillMode=mixed\n",
+				"TimeoutStartSec=", "WorkingDirectory=/var/lib/sersync2\n", "StateDirectory=sersync2\n",
+				"RestartPreventExitStatus=", "EnvironmentFile=-/etc/default/sersync2\n", "EnvironmentFile=-/etc/sysconfig/sersync2\n",
+				"$SERSYNC2_OPTS\n", "RequiresMountsFor="} {
 				if !strings.Contains(unit, want) {
 					t.Errorf("%s lacks %s", tt.file, want)
+				}
+			}
+			// Under ProtectSystem=full only /usr, /boot and /etc are read-only:
+			// a ReadWritePaths= elsewhere would promise what it does not do,
+			// and a private /tmp would hide the stock failLog.
+			for _, bad := range []string{"\nReadWritePaths=", "\nPrivateTmp=yes"} {
+				if strings.Contains(unit, bad) {
+					t.Errorf("%s has %s", tt.file, bad)
 				}
 			}
 			p := filepath.Join(dir, tt.as)

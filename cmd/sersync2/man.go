@@ -55,6 +55,8 @@ func manPage(w io.Writer) {
 	p(".SH FILES")
 	p(".TP\n.I /etc/sersync/confxml.xml\nThe configuration read by sersync2.service.")
 	p(".TP\n.I /etc/sersync/NAME.xml\nThe configuration of the instance sersync2@NAME.service.")
+	p(".SH COPYRIGHT")
+	p("sersync2 is licensed under the Apache License, Version 2.0.")
 	p(".SH SEE ALSO")
 	p(`\fBrsync\fR(1), \fBinotify\fR(7), \fBsystemctl\fR(1); /usr/share/doc/sersync2/README.md`)
 }
