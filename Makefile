@@ -19,7 +19,7 @@ STRESS_OPS      ?= 200
 STRESS_PARALLEL ?= 4
 # make bench writes its results here; bench/results/local is not tracked, so
 # a run never rewrites the committed results (BENCH_RESULTS=bench/results
-# to record a run for the README).
+# to record a run for docs/benchmarks.md).
 BENCH_RESULTS ?= bench/results/local
 # Debian packages the tests and the demo need (chromium: the status page
 # test; prometheus: promtool checks the alerting rules); bench adds the peers.

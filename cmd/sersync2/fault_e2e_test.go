@@ -27,7 +27,7 @@ import (
 // took.
 
 // faultOutage is how long the daemon stays down in TestFaultDaemonOutage:
-// SERSYNC_FAULT_OUTAGE (a duration; 30s for the figures in the README),
+// SERSYNC_FAULT_OUTAGE (a duration; 30s for the figures in docs/benchmarks.md),
 // 6 s by default to keep make test short.
 func faultOutage(t *testing.T) time.Duration {
 	v := os.Getenv("SERSYNC_FAULT_OUTAGE")
