@@ -3,6 +3,9 @@
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
+# -buildvcs=auto: the revision goes into the binary (--version,
+# sersync2_build_info) whenever git can tell it, whatever GOFLAGS says.
+BUILDFLAGS := -trimpath -buildvcs=auto
 BIN      := ./sersync2
 # make deb and make rpm build into BUILD; the package version is VERSION
 # made a Debian and RPM version: a tag v1.2.3 gives 1.2.3, anything else
@@ -44,7 +47,7 @@ help:
 # build makes the binary the .deb ships: static, no cgo (no libc mapped,
 # 1.4 MiB less resident memory; the pure-Go resolver and user lookup).
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sersync2
+	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sersync2
 
 # deps installs missing Debian packages; a no-op when everything is there.
 deps:
@@ -126,8 +129,8 @@ bench: build deps-bench
 # and the maintainer scripts, from one packaging/nfpm.yaml.
 deb rpm:
 	@mkdir -p $(BUILD)
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BUILD)/sersync2 ./cmd/sersync2
-	$(GO) run -trimpath -ldflags "$(LDFLAGS)" ./cmd/sersync2 --man | gzip -9n > $(BUILD)/sersync2.8.gz
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILDFLAGS) -ldflags "$(LDFLAGS)" -o $(BUILD)/sersync2 ./cmd/sersync2
+	$(GO) run $(BUILDFLAGS) -ldflags "$(LDFLAGS)" ./cmd/sersync2 --man | gzip -9n > $(BUILD)/sersync2.8.gz
 	sed 's|$${BUILD}|$(BUILD)|g' packaging/nfpm.yaml > $(BUILD)/nfpm.yaml
 	GOARCH=$(GOARCH) PKG_VERSION=$(PKG_VERSION) MAINTAINER='$(MAINTAINER)' $(GO) tool nfpm package -f $(BUILD)/nfpm.yaml -p $@ -t $(BUILD)/
 

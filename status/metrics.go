@@ -12,7 +12,7 @@ import (
 var (
 	labelsRemote = []string{"root", "remote"}
 
-	descInfo           = prometheus.NewDesc("sersync2_build_info", "Always 1; the version label says which sersync2 runs.", []string{"version"}, nil)
+	descInfo           = prometheus.NewDesc("sersync2_build_info", "Always 1; the labels say which sersync2 runs: its version, VCS revision (\"\" when none was recorded), whether the tree had changes, and the Go version.", []string{"version", "revision", "modified", "goversion"}, nil)
 	descEventsRead     = prometheus.NewDesc("sersync2_events_read_total", "Raw inotify events read from the kernel.", nil, nil)
 	descOverflows      = prometheus.NewDesc("sersync2_overflows_total", "Kernel event queue overflows of a watch root (each one makes a full sync).", []string{"root"}, nil)
 	descWatches        = prometheus.NewDesc("sersync2_watches", "Directories watched (inotify watches held).", nil, nil)
@@ -63,7 +63,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	count := func(d *prometheus.Desc, v uint64, l ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), l...)
 	}
-	gauge(descInfo, 1, c.s.opts.Version)
+	b := c.s.opts.Build
+	gauge(descInfo, 1, b.Version, b.Revision, strconv.FormatBool(b.Modified), b.GoVersion)
 	count(descEventsRead, st.EventsRead)
 	gauge(descWatches, float64(st.Watches))
 	gauge(descMaxWatches, float64(c.s.maxWatches()))

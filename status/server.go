@@ -1,6 +1,8 @@
 package status
 
 import (
+	"github.com/sersync-go/sersync2/internal/buildinfo"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,8 +39,8 @@ type Source interface {
 
 // Options configure a Server. The zero value is usable.
 type Options struct {
-	// Version is shown on the page and in sersync2_build_info.
-	Version string
+	// Build is shown on the page and in sersync2_build_info.
+	Build buildinfo.Info
 	// Log receives the server's few messages; nil discards them.
 	Log *slog.Logger
 	// MaxUserWatchesFile is read for the watch limit; "" means
@@ -84,7 +86,7 @@ func (s *Server) Report() Report {
 	s.errs.see(st)
 	errs := s.errs.list()
 	s.mu.Unlock()
-	return build(st, time.Now(), s.opts.Version, s.started, s.maxWatches(), errs)
+	return build(st, time.Now(), s.opts.Build.Version, s.started, s.maxWatches(), errs)
 }
 
 // Handler serves /metrics, /status and the page at /.

@@ -1,6 +1,8 @@
 package status
 
 import (
+	"github.com/sersync-go/sersync2/internal/buildinfo"
+
 	"encoding/json"
 	"errors"
 	"io"
@@ -79,7 +81,7 @@ func newTestServer(t *testing.T) *httptest.Server {
 	if err := os.WriteFile(limit, []byte("8192\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := New(fixed(sample(time.Now())), Options{Version: "v-test", MaxUserWatchesFile: limit})
+	s := New(fixed(sample(time.Now())), Options{Build: buildinfo.Info{Version: "v-test", Revision: "abc123", GoVersion: "go1.99"}, MaxUserWatchesFile: limit})
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	return hs
@@ -110,7 +112,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("parse: %v", err)
 	}
 	for _, want := range []string{
-		`sersync2_build_info{version="v-test"} 1`,
+		`sersync2_build_info{goversion="go1.99",modified="false",revision="abc123",version="v-test"} 1`,
 		`sersync2_events_read_total 42`,
 		`sersync2_watches 7`,
 		`sersync2_max_user_watches 8192`,

@@ -4,6 +4,8 @@
 package main
 
 import (
+	"github.com/sersync-go/sersync2/internal/buildinfo"
+
 	"errors"
 	"fmt"
 	"io"
@@ -44,7 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	if o.version {
-		fmt.Fprintf(stdout, "sersync2 %s\n", version)
+		fmt.Fprintln(stdout, buildinfo.Read(version))
 		return exitOK
 	}
 	if o.man {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/sersync-go/sersync2/internal/buildinfo"
+
 	"context"
 	"fmt"
 	"io"
@@ -116,7 +118,7 @@ func serveStatus(ctx context.Context, e *replicate.Service, ln net.Listener, o *
 	if ln != nil {
 		log.Info("status server listening", "addr", ln.Addr().String(), "metrics", "http://"+ln.Addr().String()+"/metrics")
 	}
-	srv := status.New(e, status.Options{Version: version, Log: log})
+	srv := status.New(e, status.Options{Build: buildinfo.Read(version), Log: log})
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
