@@ -49,8 +49,10 @@ help:
 build:
 	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sersync2
 
-# deps installs missing Debian packages; a no-op when everything is there.
+# deps installs missing Debian packages (starting none of their services)
+# and says how to get Go when it is missing or too old for go.mod.
 deps:
+	@./scripts/need-go.sh $(GO)
 	@./scripts/apt-install.sh $(DEB_TEST)
 	$(GO) mod download
 
