@@ -75,6 +75,48 @@ func TestSystemdUnits(t *testing.T) {
 	}
 }
 
+// TestLogrotate: logrotate accepts the rules for --log-file and rotates a
+// log with them, running the postrotate command that sends SIGHUP.
+func TestLogrotate(t *testing.T) {
+	t.Parallel()
+	logrotate := need(t, "logrotate", "logrotate")
+	rules, err := os.ReadFile(filepath.Join("logrotate", "sersync2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	log := filepath.Join(dir, "www.log")
+	if err := os.WriteFile(log, []byte("line\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	// The rules on the test's directory, with a systemctl that records
+	// what it is asked, and without the owner change (the test's user may
+	// not be in group adm).
+	conf := strings.ReplaceAll(string(rules), "/var/log/sersync2/", dir+"/")
+	conf = strings.ReplaceAll(conf, "create 0640 root adm", "create 0640")
+	conf = strings.ReplaceAll(conf, "systemctl ", filepath.Join(dir, "systemctl")+" ")
+	if err := os.WriteFile(filepath.Join(dir, "systemctl"), []byte("#!/bin/sh\necho \"$*\" > "+filepath.Join(dir, "calls")+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rf := filepath.Join(dir, "rules")
+	if err := os.WriteFile(rf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(logrotate, "--force", "--state", filepath.Join(dir, "state"), rf).CombinedOutput()
+	if err != nil {
+		t.Fatalf("logrotate: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(log + ".1"); err != nil {
+		t.Errorf("not rotated: %v\n%s", err, out)
+	}
+	if st, err := os.Stat(log); err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("new log: %v %v", st, err)
+	}
+	if calls, _ := os.ReadFile(filepath.Join(dir, "calls")); string(calls) != "kill --kill-whom=main -s HUP sersync2.service sersync2@*.service\n" {
+		t.Errorf("postrotate ran systemctl %q", calls)
+	}
+}
+
 // TestAlertRules: promtool accepts the alerting rules.
 func TestAlertRules(t *testing.T) {
 	t.Parallel()

@@ -21,6 +21,7 @@ var shipped = []string{
 	"usr/share/man/man8/sersync2.8.gz",
 	"usr/share/doc/sersync2/examples/alerts.yml",
 	"usr/share/doc/sersync2/README.md",
+	"etc/logrotate.d/sersync2",
 }
 
 // need skips (fails with SERSYNC_TEST_NO_SKIP=1) when a tool is missing.
@@ -109,7 +110,7 @@ func TestDeb(t *testing.T) {
 	cf, _ := os.ReadFile(filepath.Join(root, "var/lib/dpkg/info/sersync2.conffiles"))
 	conffiles := strings.Fields(string(cf))
 	slices.Sort(conffiles)
-	if !slices.Equal(conffiles, []string{"/etc/default/sersync2", "/etc/sersync/confxml.xml"}) {
+	if !slices.Equal(conffiles, []string{"/etc/default/sersync2", "/etc/logrotate.d/sersync2", "/etc/sersync/confxml.xml"}) {
 		t.Errorf("conffiles = %q", cf)
 	}
 	for _, s := range []string{"postinst", "prerm", "postrm"} {
@@ -148,7 +149,7 @@ func TestRPM(t *testing.T) {
 	if slices.Contains(list, "/etc/default/sersync2") || slices.Contains(list, "/usr/share/doc/sersync2/copyright") {
 		t.Errorf("the RPM carries the .deb's files: %v", list)
 	}
-	if cf := strings.Fields(run(t, "", "rpm", "-qpc", pkg)); !slices.Equal(cf, []string{"/etc/sersync/confxml.xml", "/etc/sysconfig/sersync2"}) {
+	if cf := strings.Fields(run(t, "", "rpm", "-qpc", pkg)); !slices.Equal(cf, []string{"/etc/logrotate.d/sersync2", "/etc/sersync/confxml.xml", "/etc/sysconfig/sersync2"}) {
 		t.Errorf("rpm -qpc = %v", cf)
 	}
 	scripts := run(t, "", "rpm", "-qp", "--scripts", pkg)

@@ -1,8 +1,6 @@
 package status
 
 import (
-	"github.com/sersync-go/sersync2/internal/buildinfo"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sersync-go/sersync2/internal/buildinfo"
 	"github.com/sersync-go/sersync2/replicate"
 )
 

@@ -1,8 +1,6 @@
 package status
 
 import (
-	"github.com/sersync-go/sersync2/internal/buildinfo"
-
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/sersync-go/sersync2/failog"
+	"github.com/sersync-go/sersync2/internal/buildinfo"
 	"github.com/sersync-go/sersync2/replicate"
 	"github.com/sersync-go/sersync2/rsyncexec"
 )

@@ -84,7 +84,7 @@ func TestCommandLineForms(t *testing.T) {
 			name:   "long help",
 			args:   []string{"--help"},
 			code:   0,
-			stdout: []string{"参数-d:启用守护进程模式", "~-o, --config string"},
+			stdout: []string{"参数-d:启用守护进程模式", "~-n, --threads N ", "~-o, --config FILE "},
 		},
 		{
 			name:   "unknown option",
@@ -201,5 +201,22 @@ func assertLinesInOrder(t *testing.T, out string, want []string) {
 			t.Errorf("stdout lacks line %q (in order):\n%s", w, out)
 			return
 		}
+	}
+}
+
+// TestManPageArguments: the man page names each option's argument as
+// --help does (-n N, not the type of the flag's storage).
+func TestManPageArguments(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	manPage(&b)
+	for _, want := range []string{`\fB\-n\fR, \fB\-\-threads\fR \fIN\fR`, `\fB\-o\fR, \fB\-\-config\fR \fIFILE\fR`,
+		`\fB\-\-log\-file\fR \fIFILE\fR`, `\fB\-\-log\-level\fR \fILEVEL\fR`, `\fB\-\-syslog\fR` + "\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("man page lacks %q", want)
+		}
+	}
+	if strings.Contains(b.String(), `\fISTRING\fR`) {
+		t.Error("an option's argument is shown as STRING")
 	}
 }

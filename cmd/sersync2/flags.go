@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/sersync-go/sersync2/internal/logging"
 	"github.com/sersync-go/sersync2/replicate"
 	"github.com/sersync-go/sersync2/status"
 )
@@ -34,6 +35,8 @@ type options struct {
 	queues        int
 	logLevel      string
 	logFormat     string
+	logFile       string // --log-file
+	syslog        bool   // --syslog
 	stateDir      string // "" before defaulting; see stateDir
 	positional    []string
 	// daemonChild is set in the process -d started: its stderr may still
@@ -48,6 +51,8 @@ type options struct {
 	progressEvery   time.Duration
 	lockDir         string
 	man             bool // --man (hidden): print the man page
+	// reopenLog opens --log-file again (SIGHUP); run sets it.
+	reopenLog func() error
 
 	// optionLines are the original's "option: …" stdout lines, in
 	// command-line order.
@@ -71,31 +76,33 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.SortFlags = false
 	fs.BoolVarP(&o.daemon, "daemon", "d", false, "run as a daemon: validate the config, then detach (the caller's exit code says whether start-up succeeded)")
 	fs.BoolVarP(&o.syncAll, "sync-all", "r", false, "push every watch root to every remote once before live replication starts")
-	fs.StringVarP(&o.threadsRaw, "threads", "n", "", "at most N rsync processes at once (default 10)")
-	fs.StringVarP(&o.config, "config", "o", "confxml.xml", "configuration file")
-	fs.StringArrayVarP(&o.modules, "module", "m", nil, "plugin-only mode: refreshCDN, socket or command (no rsync)")
+	fs.StringVarP(&o.threadsRaw, "threads", "n", "", "at most `N` rsync processes at once (default 10)")
+	fs.StringVarP(&o.config, "config", "o", "confxml.xml", "configuration `FILE`")
+	fs.StringArrayVarP(&o.modules, "module", "m", nil, "plugin-only mode: `NAME` is refreshCDN, socket or command (no rsync)")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&o.check, "check", false, "load and validate the config, print the effective settings and the rsync commands, exit 0 or 1")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.noTune, "no-tune-kernel", false, "do not raise fs.inotify.max_user_watches / max_queued_events")
-	fs.StringVar(&o.pidFile, "pidfile", "", "write the daemon's process id to this file")
+	fs.StringVar(&o.pidFile, "pidfile", "", "write the daemon's process id to `FILE`")
 	fs.DurationVar(&o.minDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
-	fs.StringVar(&o.batching, "batching", "adaptive", "adaptive: an idle remote gets a change at once, a busy one fewer, larger batches, several disjoint ones in flight; eager: a batch as soon as the previous one is done, one at a time")
-	fs.IntVar(&o.queues, "queues", 0, fmt.Sprintf("queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (default %d; 1 over ssh with deletion on, so that renames between top-level entries are done on the remote)", replicate.DefaultQueues))
-	fs.StringVar(&o.logLevel, "log-level", "info", "structured log level on stderr: debug, info, warn, error (debug adds one line per batch and per rsync run)")
-	fs.StringVar(&o.logFormat, "log-format", "text", "structured log format on stderr: text (key=value) or json")
+	fs.StringVar(&o.batching, "batching", "adaptive", "`MODE` adaptive: an idle remote gets a change at once, a busy one fewer, larger batches, several disjoint ones in flight; eager: a batch as soon as the previous one is done, one at a time")
+	fs.IntVar(&o.queues, "queues", 0, fmt.Sprintf("`Q` queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (default %d; 1 over ssh with deletion on, so that renames between top-level entries are done on the remote)", replicate.DefaultQueues))
+	fs.StringVar(&o.logLevel, "log-level", "info", "structured log `LEVEL`: debug, info, warn or error (debug adds one line per batch and per rsync run)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "structured log `FORMAT`: text (key=value) or json")
+	fs.StringVar(&o.logFile, "log-file", "", "write the structured log to `FILE` instead of stderr (appended, mode 0640; reopened on SIGHUP, for logrotate)")
+	fs.BoolVar(&o.syslog, "syslog", false, "send the structured log to the local syslog (facility daemon) instead of stderr; with --log-file, to both")
 	fs.DurationVar(&o.summaryEvery, "summary-every", replicate.DefaultSummaryEvery, "log one summary line this often while changes are synced or pending")
 	fs.DurationVar(&o.progressEvery, "progress-every", replicate.DefaultProgressEvery, "log the progress of a running full sync (-r, crontab, SIGUSR1) this often; on a terminal it is redrawn every second instead")
-	fs.StringVar(&o.statusAddr, "status-addr", "", "serve /metrics (Prometheus), /status (JSON) and a status page on this address, e.g. 127.0.0.1:9411 (off by default; loopback only unless --status-addr-public)")
+	fs.StringVar(&o.statusAddr, "status-addr", "", "serve /metrics (Prometheus), /status (JSON) and a status page on `ADDR`, e.g. 127.0.0.1:9411 (off by default; loopback only unless --status-addr-public)")
 	fs.BoolVar(&o.statusPublic, "status-addr-public", false, "allow --status-addr to be an address other hosts can reach")
-	fs.StringVar(&o.statusFile, "status-file", "", "rewrite this file with the status as text every --status-file-every")
+	fs.StringVar(&o.statusFile, "status-file", "", "rewrite `FILE` with the status as text every --status-file-every")
 	fs.DurationVar(&o.statusFileEvery, "status-file-every", status.DefaultFileEvery, "how often --status-file is rewritten")
-	fs.StringVar(&o.lockDir, "lock-dir", defaultLockDir(), "directory of the lock files that keep one instance per configuration file")
+	fs.StringVar(&o.lockDir, "lock-dir", defaultLockDir(), "`DIR` of the lock files that keep one instance per configuration file")
 	fs.BoolVar(&o.man, "man", false, "print the man page (roff) and exit")
 	_ = fs.MarkHidden("man")
 	fs.BoolVar(&o.noRemoteMoves, "no-remote-moves", false, "over ssh, send renamed files again instead of renaming them on the remote (for comparisons and remotes whose mv misbehaves)")
 	_ = fs.MarkHidden("no-remote-moves")
-	fs.StringVar(&o.stateDir, "state-dir", "", "directory of the state file that tells a clean stop from a crash; after a crash every root is synced in full (default "+defaultStateDirText+")")
+	fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the state file that tells a clean stop from a crash; after a crash every root is synced in full (default "+defaultStateDirText+")")
 	return fs
 }
 
@@ -137,6 +144,9 @@ func parseArgs(args []string) (*options, error) {
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("--log-format %q: use text or json", o.logFormat)
+	}
+	if _, err := logging.ParseLevel(o.logLevel); err != nil {
+		return o, err
 	}
 	if fs.Changed("queues") && o.queues < 1 {
 		return o, fmt.Errorf("--queues %d: must be at least 1", o.queues)

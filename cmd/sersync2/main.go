@@ -4,8 +4,6 @@
 package main
 
 import (
-	"github.com/sersync-go/sersync2/internal/buildinfo"
-
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/internal/buildinfo"
+	"github.com/sersync-go/sersync2/internal/logging"
 	"github.com/sersync-go/sersync2/replicate"
 )
 
@@ -53,7 +53,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		manPage(stdout)
 		return exitOK
 	}
-	log := newLogger(stderr, o.logLevel, o.logFormat)
+	lg, logErr := logging.New(logging.Options{Level: o.logLevel, Format: o.logFormat, Stderr: stderr, File: o.logFile, Syslog: o.syslog})
+	if logErr != nil {
+		// Reported below, after the original's lines; until then the log
+		// goes to stderr.
+		lg, _ = logging.New(logging.Options{Stderr: stderr})
+	}
+	defer lg.Close()
+	o.reopenLog = lg.Reopen
+	log := lg.Logger
 	if !child && !o.help && !o.check {
 		fmt.Fprintln(stdout, "set the system param")
 		tuneKernel(stdout, log, !o.noTune, "/")
@@ -70,6 +78,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)
+		return exitFailure
+	}
+	if logErr != nil {
+		fmt.Fprintf(stderr, "sersync2: %v\n", logErr)
 		return exitFailure
 	}
 	if o.config == "" {
@@ -204,27 +216,6 @@ func printHeader(w io.Writer, cfg confxml.Config) {
 	if cfg.XFS {
 		fmt.Fprintln(w, "WARNING XFS FILE SYSTEM WORK")
 	}
-}
-
-func newLogger(w io.Writer, level, format string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: l}
-	if os.Getenv("JOURNAL_STREAM") != "" {
-		// journald adds its own timestamps.
-		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		}
-	}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func writePidFile(path string) error {

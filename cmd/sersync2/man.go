@@ -34,12 +34,14 @@ func manPage(w io.Writer) {
 			names = append(names, `\fB\-`+f.Shorthand+`\fR`)
 		}
 		names = append(names, `\fB\-\-`+roffEscape(f.Name)+`\fR`)
+		// The argument's name as --help shows it: the word in backquotes
+		// in the usage, else the value's type.
+		name, usage := pflag.UnquoteUsage(f)
 		arg := ""
-		if f.Value.Type() != "bool" {
-			arg = ` \fI` + strings.ToUpper(f.Value.Type()) + `\fR`
+		if name != "" {
+			arg = ` \fI` + strings.ToUpper(name) + `\fR`
 		}
 		p("%s%s", strings.Join(names, ", "), arg)
-		usage := f.Usage
 		if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "[]" && d != "0s" && !strings.Contains(usage, "default") {
 			usage += " (default " + d + ")"
 		}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/sersync-go/sersync2/internal/buildinfo"
-
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/internal/buildinfo"
 	"github.com/sersync-go/sersync2/replicate"
 	"github.com/sersync-go/sersync2/status"
 )
@@ -66,7 +65,7 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	}
 	stopStatus := serveStatus(ctx, e, ln, o, log)
 	defer stopStatus()
-	handleSignals(ctx, sigs, e, func() (confxml.Config, error) { return loadConfig(o.config, mode) }, o.config, log)
+	handleSignals(ctx, sigs, e, func() (confxml.Config, error) { return loadConfig(o.config, mode) }, o.config, log, o.reopenLog)
 	st := e.State()
 	heap := liveHeap()
 	if mode == "" {
