@@ -12,7 +12,8 @@ import (
 // runCheck is --check: print the effective settings and, for every remote,
 // the rsync command lines a change would run. hostErr holds the problems of
 // this machine (missing watch directory, password file): they are printed
-// but do not make the file invalid.
+// with the rest, and the exit code says the file is valid but would not
+// start here.
 func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr error) int {
 	fmt.Fprintf(w, "config %s: valid\n", cfg.Path)
 	if hostErr != nil {
@@ -85,7 +86,7 @@ func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr 
 	plan, err := replicate.Plan(cfg)
 	if err != nil {
 		fmt.Fprintf(w, "filter: %v\n", err)
-		return exitFailure
+		return exitUsage
 	}
 	root := ""
 	for _, c := range plan {
@@ -100,6 +101,9 @@ func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr 
 	}
 	if s.Plugin.TakesOverWatch() {
 		fmt.Fprintf(w, "note: the %s plugin replaces the first watch directory with its own, as the original did\n", s.Plugin.Name)
+	}
+	if hostErr != nil {
+		return exitHost
 	}
 	return exitOK
 }

@@ -57,9 +57,9 @@ func golden(t *testing.T, name, got string) {
 }
 
 // TestCheckGolden: --check prints the effective settings and the rsync
-// command lines of every remote and exits 0 for valid files, the stock
-// 2.5.4 file included (its /opt/tongbu is reported as a problem of this
-// host, not of the file).
+// command lines of every remote and exits 0 for valid files; the stock
+// 2.5.4 file is valid, but its /opt/tongbu is missing on this host, which
+// --check names and exits 3 for (valid, not startable here).
 func TestCheckGolden(t *testing.T) {
 	t.Parallel()
 	t.Run("stock", func(t *testing.T) {
@@ -73,7 +73,7 @@ func TestCheckGolden(t *testing.T) {
 		}
 		dir := t.TempDir()
 		r := runBin(t, dir, "--check", "-o", filepath.Join(abs, "stock-2.5.4.xml"))
-		if r.code != 0 {
+		if r.code != exitHost || !strings.Contains(r.stdout, "not ready on this host") || !strings.Contains(r.stdout, "/opt/tongbu") {
 			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
 		golden(t, "check-stock.golden", strings.NewReplacer(abs, "FIXTURES", dir, "TMP").Replace(r.stdout))

@@ -152,6 +152,18 @@ func TestCommandLineForms(t *testing.T) {
 			stderr: []string{`-n "many"`},
 		},
 		{
+			name:   "bad log level",
+			args:   []string{"--no-tune-kernel", "--log-level", "loud", "-o", "x.xml"},
+			code:   exitUsage,
+			stderr: []string{`--log-level "loud": use debug, info, warn or error`},
+		},
+		{
+			name:   "log file that is a symbolic link",
+			args:   []string{"--no-tune-kernel", "--log-file", "/proc/self/cwd", "-o", "x.xml"},
+			code:   exitHost,
+			stderr: []string{"--log-file"},
+		},
+		{
 			name: "version",
 			args: []string{"--version"},
 			code: 0,

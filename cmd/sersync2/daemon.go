@@ -23,12 +23,12 @@ func daemonize(stdout, stderr io.Writer, log *slog.Logger) int {
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "sersync2: daemon: %v\n", err)
-		return exitFailure
+		return exitHost
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		fmt.Fprintf(stderr, "sersync2: daemon: %v\n", err)
-		return exitFailure
+		return exitHost
 	}
 	cmd := exec.Command(self, os.Args[1:]...)
 	cmd.Env = append(os.Environ(), envDaemonChild+"=1")
@@ -39,7 +39,7 @@ func daemonize(stdout, stderr io.Writer, log *slog.Logger) int {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(stderr, "sersync2: daemon: %v\n", err)
-		return exitFailure
+		return exitHost
 	}
 	w.Close()
 	line, _ := bufio.NewReader(r).ReadString('\n')
@@ -55,7 +55,7 @@ func daemonize(stdout, stderr io.Writer, log *slog.Logger) int {
 	if errors.As(err, &ee) && ee.ExitCode() > 0 {
 		return ee.ExitCode()
 	}
-	return exitFailure
+	return exitHost
 }
 
 // stdoutFile returns w as an *os.File when it is one, so the daemon

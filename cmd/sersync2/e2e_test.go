@@ -317,8 +317,9 @@ func TestE2EDaemonMode(t *testing.T) {
 	waitTreesEqual(t, src, d.ModuleDir("www"), treecmp.Options{})
 }
 
-// TestE2EStartRefusesBadConfig: a config with a problem exits 1 naming the
-// element, before anything starts (also under -d: the caller sees it).
+// TestE2EStartRefusesBadConfig: a config whose watch directory is missing
+// exits 3 (valid, not startable on this host) naming the element, before
+// anything starts (also under -d: the caller sees it).
 func TestE2EStartRefusesBadConfig(t *testing.T) {
 	t.Parallel()
 	work := t.TempDir()
@@ -326,8 +327,8 @@ func TestE2EStartRefusesBadConfig(t *testing.T) {
 	cfg := writeConf(t, work, c)
 	for _, args := range [][]string{{"-o", cfg}, {"-d", "-o", cfg}} {
 		r := runBin(t, work, append([]string{"--no-tune-kernel"}, args...)...)
-		if r.code != 1 || !strings.Contains(r.stderr, "<sersync><localpath> #1: attribute watch") {
-			t.Errorf("%q: exit %d, want 1 with a message naming <localpath>\nstderr:\n%s", args, r.code, r.stderr)
+		if r.code != exitHost || !strings.Contains(r.stderr, "<sersync><localpath> #1: attribute watch") {
+			t.Errorf("%q: exit %d, want %d with a message naming <localpath>\nstderr:\n%s", args, r.code, exitHost, r.stderr)
 		}
 		if strings.Contains(r.stdout, "run the sersync") {
 			t.Errorf("%q: started half-configured:\n%s", args, r.stdout)

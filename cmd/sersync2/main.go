@@ -21,10 +21,23 @@ import (
 // version is stamped by the Makefile with -ldflags "-X main.version=…".
 var version = "dev"
 
-// Exit codes, as the original's where it had one (docs/compat.md).
+// Exit codes (README "Exit codes", the man page): 1 and 255 are the
+// original's, kept for scripts written for it; 3 and 4 tell a service
+// manager what a restart can fix (a late mount, a remote that comes back)
+// from what only an edit can (1, 255).
 const (
-	exitOK       = 0
-	exitFailure  = 1
+	exitOK = 0
+	// exitUsage: a bad command line or an invalid configuration.
+	exitUsage = 1
+	// exitHost: the configuration is valid but cannot start on this
+	// machine now (a missing watch directory or password file, rsync
+	// missing, the status address taken, another instance running).
+	exitHost = 3
+	// exitRuntime: replication stopped by a failure after it started
+	// (the watcher stopped seeing changes).
+	exitRuntime = 4
+	// exitXMLError: the configuration file is missing or not well-formed
+	// XML.
 	exitXMLError = 255
 )
 
@@ -43,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "sersync2: %s\n", ue.reason)
 		fmt.Fprintf(stdout, "命令行参数错误: 没有该选项-%s\n", strings.TrimPrefix(ue.opt, "-"))
-		return exitFailure
+		return exitUsage
 	}
 	if o.version {
 		fmt.Fprintln(stdout, buildinfo.Read(version))
@@ -78,15 +91,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)
-		return exitFailure
+		return exitUsage
 	}
 	if logErr != nil {
 		fmt.Fprintf(stderr, "sersync2: %v\n", logErr)
-		return exitFailure
+		return exitHost
 	}
 	if o.config == "" {
 		fmt.Fprintln(stdout, "ERROR config file name empty")
-		return exitFailure
+		return exitUsage
 	}
 	for _, p := range o.positional {
 		log.Warn("ignoring command-line argument (the original ignored it too); give the config file with -o", "arg", p)
@@ -101,7 +114,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stdout, "模块名称错误")
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)
-		return exitFailure
+		return exitUsage
 	}
 
 	if !child {
@@ -121,8 +134,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if mode == "" && errors.Is(err, confxml.ErrUnknownPlugin) {
 			fmt.Fprintln(stdout, "sersync plugin error，please confirm the config xml")
 		}
+		if confxml.OnlyHostErrors(err) {
+			fmt.Fprintf(stderr, "sersync2: %s: cannot start on this host:\n%v\n", o.config, err)
+			return exitHost
+		}
 		fmt.Fprintf(stderr, "sersync2: %s: configuration refused:\n%v\n", o.config, err)
-		return exitFailure
+		return exitUsage
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "file", o.config, "warning", w)
@@ -157,13 +174,13 @@ func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	if err != nil {
 		ready(err)
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)
-		return exitFailure
+		return exitHost
 	}
 	defer unlock()
 	if o.pidFile != "" {
 		if err := writePidFile(o.pidFile); err != nil {
 			fmt.Fprintf(stderr, "sersync2: %v\n", err)
-			return exitFailure
+			return exitHost
 		}
 		defer os.Remove(o.pidFile)
 	}
@@ -171,7 +188,10 @@ func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 		ready(err)
 		log.Error("stopped", "err", err)
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)
-		return exitFailure
+		if errors.Is(err, replicate.ErrWatcherStopped) {
+			return exitRuntime
+		}
+		return exitHost
 	}
 	return exitOK
 }

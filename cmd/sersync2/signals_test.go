@@ -119,7 +119,7 @@ func TestE2EFullSyncSignal(t *testing.T) {
 
 // TestE2ESecondInstanceRefused: a second sersync2 on the same
 // configuration file (here through -d, and through a symbolic link) says
-// which pid runs it and exits 1.
+// which pid runs it and exits 3.
 func TestE2ESecondInstanceRefused(t *testing.T) {
 	t.Parallel()
 	work, _, conf := confFor(t)
@@ -134,8 +134,8 @@ func TestE2ESecondInstanceRefused(t *testing.T) {
 		r := runBin(t, work, append([]string{"--no-tune-kernel"}, args...)...)
 		out := r.stdout + r.stderr
 		want := fmt.Sprintf("pid %d", first.cmd.Process.Pid)
-		if r.code != 1 || !strings.Contains(out, "already replicates") || !strings.Contains(out, want) {
-			t.Errorf("%q: exit %d, want exit 1 naming %s\n%s", args, r.code, want, out)
+		if r.code != exitHost || !strings.Contains(out, "already replicates") || !strings.Contains(out, want) {
+			t.Errorf("%q: exit %d, want exit %d naming %s\n%s", args, r.code, exitHost, want, out)
 		}
 	}
 }
