@@ -20,8 +20,9 @@ STRESS_PARALLEL ?= 4
 # to record a run for the README).
 BENCH_RESULTS ?= bench/results/local
 # Debian packages the tests and the demo need (chromium: the status page
-# test; prometheus: promtool checks the alerting rules); bench adds the peers.
-DEB_TEST  := rsync openssh-server openssh-client chromium prometheus systemd
+# test; prometheus: promtool checks the alerting rules; dash and bash run the
+# failLog as an operator would); bench adds the peers.
+DEB_TEST  := rsync dash bash openssh-server openssh-client chromium prometheus systemd
 DEB_BENCH := lsyncd inotify-tools
 
 .PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz stress demo bench deb clean help
