@@ -97,7 +97,7 @@ type Log struct {
 	dirty   bool // the file lags behind memory (a write failed)
 	st      Stats
 	// lockFile is LockFile in Options.StateDir, "" without one;
-	// busyUntil ends the backoff after a wait for it ran out (lockWait).
+	// busyUntil ends the backoff after a wait for it ran out (nextWait).
 	lockFile  string
 	busyUntil time.Time
 }
@@ -625,7 +625,7 @@ func (l *Log) writeLocked() (err error) {
 			l.st.WriteErrs++
 		}
 	}()
-	wait := l.lockWait()
+	wait := l.nextWait()
 	unlock, err := l.lock(wait)
 	if err != nil {
 		l.lockFailed(err, wait)

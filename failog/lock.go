@@ -56,9 +56,9 @@ func (l *Log) lock(wait time.Duration) (unlock func(), err error) {
 	return func() { f.Close() }, nil // closing drops the lock
 }
 
-// lockWait returns how long the next write may wait for the lock: the
+// nextWait returns how long the next write may wait for the lock: the
 // full LockWait, or nothing while a recent wait ran out (busyBackoff).
-func (l *Log) lockWait() time.Duration {
+func (l *Log) nextWait() time.Duration {
 	if time.Now().Before(l.busyUntil) {
 		return 0
 	}
