@@ -25,8 +25,10 @@ STRESS_PARALLEL ?= 4
 # to record a run for docs/benchmarks.md).
 BENCH_RESULTS ?= bench/results/local
 # Debian packages the tests and the demo need (chromium: the status page
-# test; prometheus: promtool checks the alerting rules); bench adds the peers.
-DEB_TEST  := rsync openssh-server openssh-client chromium prometheus systemd rpm logrotate
+# test; prometheus: promtool checks the alerting rules; dash and bash run the
+# failLog as an operator would; rpm and logrotate check the packages and the
+# log rotation); bench adds the peers.
+DEB_TEST  := rsync dash bash openssh-server openssh-client chromium prometheus systemd rpm logrotate
 DEB_BENCH := lsyncd inotify-tools
 
 .PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz stress demo bench deb rpm clean help

@@ -29,7 +29,12 @@
 // collapse into a single full-sync entry. Entries of remotes this
 // configuration does not have (another sersync2 sharing the file) and
 // lines that are not entries (the original binary's) are kept as they are;
-// writers serialise on a lock file next to the failLog.
+// writers serialise on a lock file in the state directory (LockFile), never
+// next to the failLog, where in /tmp any user could hold it. The lock is
+// waited for a bounded time (Options.LockWait): past it the entries stay in
+// memory and the next change, replay or Close writes them, so a held lock
+// never stalls a start or a worker. Open warns about a failLog in a
+// directory every user may write (Exposed), and names a better place.
 //
 // What it does not do: it runs no rsync and no shell, schedules nothing
 // and retries nothing; the engine (replicate) decides when a failure is

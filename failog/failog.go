@@ -42,6 +42,22 @@ type Options struct {
 	// MaxEntries is the threshold of the collapse into a full-sync entry,
 	// per remote of a root. <= 0 means DefaultMaxEntries.
 	MaxEntries int
+	// StateDir is the state directory (--state-dir), which holds the lock
+	// file (LockFile) the writers of this failLog serialise on, so that
+	// two sersync2 sharing one failLog do not drop each other's entries.
+	// "" takes no lock: only this process's writes are serialised. That
+	// is safe for this process's entries, which it holds in memory and
+	// writes whole at every change (each write replaces the file
+	// atomically); another process sharing the file can lose its newest
+	// entries until its own next write. There is no other place for the
+	// lock: next to the failLog, in /tmp, any user could create and hold
+	// it. sersync2 always passes a state directory.
+	StateDir string
+	// LockWait bounds the wait for that lock; <= 0 means
+	// DefaultLockWait. When it runs out the write fails with ErrLockBusy,
+	// the entries stay in memory, and the next change, replay (Due) or
+	// Close writes them.
+	LockWait time.Duration
 	// Recursive says the rsync parameters recurse (-a or -r): a synced
 	// update of a directory then covers the updates below it.
 	Recursive bool
@@ -80,6 +96,10 @@ type Log struct {
 	others  int
 	dirty   bool // the file lags behind memory (a write failed)
 	st      Stats
+	// lockFile is LockFile in Options.StateDir, "" without one;
+	// busyUntil ends the backoff after a wait for it ran out (nextWait).
+	lockFile  string
+	busyUntil time.Time
 }
 
 // Open reads the failLog at path for the given targets (every remote of
@@ -87,6 +107,9 @@ type Log struct {
 // tightens a file that others may read or write to 0600 (with a warning),
 // refuses a symbolic link or a non-regular file, and ignores the content
 // of a file owned by another user (it is replaced at the first write).
+// A lock that another process holds beyond LockWait does not stop it:
+// the file is read anyway (writes replace it atomically), an error is
+// logged and the file is written later (see Options.LockWait).
 // Entries left by an earlier run are returned by Entries. Blocks that are
 // not entries and name the directory of a watch root ("cd ROOT && ..."),
 // as the original binary wrote them, become a full-sync entry for every
@@ -97,6 +120,9 @@ func Open(path string, targets []rsyncexec.Target, o Options) (*Log, error) {
 	}
 	if o.MaxEntries <= 0 {
 		o.MaxEntries = DefaultMaxEntries
+	}
+	if o.LockWait <= 0 {
+		o.LockWait = DefaultLockWait
 	}
 	l := &Log{
 		path: path, opt: o, now: o.Now, log: o.Log,
@@ -114,26 +140,30 @@ func Open(path string, targets []rsyncexec.Target, o Options) (*Log, error) {
 	for _, t := range targets {
 		l.targets[keyOf(t)] = t
 	}
+	if o.StateDir != "" {
+		l.lockFile = LockFile(o.StateDir, path)
+	}
 	l.next = l.now().Add(o.Interval)
+	if dir, ok := Exposed(path); ok {
+		l.log.Warn("failLog in a directory every user may write; a private directory is safer",
+			"file", path, "dir", dir, "suggested", BetterPath(o.StateDir, path))
+	}
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	unlock, err := l.lock()
-	if err != nil {
-		return nil, err
+	unlock, lockErr := l.lock(o.LockWait)
+	if lockErr != nil && !errors.Is(lockErr, ErrLockBusy) {
+		return nil, lockErr
 	}
-	defer unlock()
+	if lockErr == nil {
+		defer unlock()
+	}
 	data, err := l.read(true)
 	if err != nil {
 		return nil, err
 	}
-	// Temporary files of a write a crash interrupted.
-	if des, err := os.ReadDir(filepath.Dir(path)); err == nil {
-		for _, de := range des {
-			if strings.HasPrefix(de.Name(), "."+filepath.Base(path)+".tmp") && de.Type().IsRegular() {
-				os.Remove(filepath.Join(filepath.Dir(path), de.Name()))
-			}
-		}
+	if lockErr == nil {
+		removeTemps(path)
 	}
 	var converted, kept int
 	for _, b := range parse(data) {
@@ -166,10 +196,32 @@ func Open(path string, targets []rsyncexec.Target, o Options) (*Log, error) {
 	if kept > 0 {
 		l.log.Warn("failLog holds entries of other remotes or other lines; kept, not replayed", "file", path, "blocks", kept)
 	}
+	if lockErr != nil {
+		l.lockFailed(lockErr, o.LockWait)
+		l.dirty = true
+		l.st.WriteErrs++
+		l.log.Error("failLog not written: its lock is held by another process; the entries stay in memory and are written at the next change or replay",
+			"file", path, "lock", l.lockFile, "err", lockErr)
+		return l, nil
+	}
 	if err := l.writeHeld(); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// removeTemps removes the temporary files of a write a crash interrupted;
+// the caller holds the lock, so no other writer's are among them.
+func removeTemps(path string) {
+	des, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		return
+	}
+	for _, de := range des {
+		if strings.HasPrefix(de.Name(), "."+filepath.Base(path)+".tmp") && de.Type().IsRegular() {
+			os.Remove(filepath.Join(filepath.Dir(path), de.Name()))
+		}
+	}
 }
 
 func (l *Log) mine(k key) bool { _, ok := l.targets[k]; return ok }
@@ -363,7 +415,9 @@ func (l *Log) Synced(t rsyncexec.Target, b queue.Batch, started time.Time) error
 	if len(l.paths[k]) == 0 {
 		delete(l.paths, k)
 	}
-	if removed == 0 && !l.dirty {
+	if removed == 0 && (!l.dirty || time.Now().Before(l.busyUntil)) {
+		// Nothing changed; a file that lags behind waits for the lock's
+		// backoff to end rather than fail (and be logged) at every batch.
 		return nil
 	}
 	l.st.Cleared += uint64(removed)
@@ -476,6 +530,13 @@ func (l *Log) Due(now time.Time) []Entry {
 		return nil
 	}
 	l.next = now.Add(l.opt.Interval)
+	if l.dirty {
+		l.busyUntil = time.Time{}
+		if err := l.writeLocked(); err != nil {
+			l.log.Error("failLog not written; the entries stay in memory and are written at the next change or replay",
+				"file", l.path, "err", err)
+		}
+	}
 	return l.entriesLocked()
 }
 
@@ -506,26 +567,8 @@ func (l *Log) Close() error {
 	if !l.dirty {
 		return nil
 	}
+	l.busyUntil = time.Time{}
 	return l.writeLocked()
-}
-
-// lockPath is the file the writers of one failLog serialise on (the
-// failLog itself is replaced at every write, so it cannot be the lock).
-func (l *Log) lockPath() string {
-	return filepath.Join(filepath.Dir(l.path), "."+filepath.Base(l.path)+".lock")
-}
-
-// lock takes the writers' lock: an exclusive flock on the lock file.
-func (l *Log) lock() (func(), error) {
-	f, err := os.OpenFile(l.lockPath(), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("failog: lock file: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("failog: lock %s: %w", f.Name(), err)
-	}
-	return func() { f.Close() }, nil // closing drops the lock
 }
 
 // read returns the failLog's content ("" when it does not exist). It
@@ -582,8 +625,10 @@ func (l *Log) writeLocked() (err error) {
 			l.st.WriteErrs++
 		}
 	}()
-	unlock, err := l.lock()
+	wait := l.nextWait()
+	unlock, err := l.lock(wait)
 	if err != nil {
+		l.lockFailed(err, wait)
 		return err
 	}
 	defer unlock()

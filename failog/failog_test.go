@@ -461,6 +461,10 @@ func TestGolden(t *testing.T) {
 	var hostileUpd []queue.Entry
 	for _, n := range names {
 		hostileUpd = append(hostileUpd, queue.Entry{Path: "h/" + n})
+		if strings.HasPrefix(n, "-") {
+			// At the top its entry's printf format starts with '-'.
+			hostileUpd = append(hostileUpd, queue.Entry{Path: n})
+		}
 	}
 	steps := []struct {
 		t   rsyncexec.Target

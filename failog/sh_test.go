@@ -9,43 +9,60 @@ import (
 	"testing"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/inotifymask"
 	"github.com/sersync-go/sersync2/internal/hostile"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
+	"github.com/sersync-go/sersync2/internal/treecmp"
 	"github.com/sersync-go/sersync2/queue"
 	"github.com/sersync-go/sersync2/rsyncexec"
 )
 
 // TestRunByHand is the one place a shell runs the failLog: an operator's
-// `sh rsync_fail_log.sh`. Updates and removes of every hostile name are
-// recorded against a real rsync daemon (with auth) that is "down"; the
-// file is then run with each shell found. Exactly the recorded files
-// arrive, the recorded removes (and nothing else) are deleted, files not in
-// the failLog stay away, and no file name is run as a command (no PWNED
-// anywhere). The file is mode 0600 throughout.
+// `sh rsync_fail_log.sh`, with dash and with bash. Against a real rsync
+// daemon (with auth) that is "down", two remotes of one root with a
+// <filter> excluding `(.*)\.gz` get failures recorded: module www updates
+// and removes of every hostile name (also at the top of the root, where a
+// name starting with '-' opens the printf format), module full a full
+// sync. The file is then run with the shell. On www exactly the recorded
+// files arrive, the recorded removes (and nothing else) are deleted, and
+// files not in the failLog stay away. On full the tree is mirrored with
+// --delete while the filter's excludes hold: an excluded file is not sent,
+// and the remote's own copy of an excluded name is neither replaced nor
+// deleted (every exclude rule starts with '-': a shell whose printf reads
+// it as an option would feed rsync no excludes). No file name is run as a
+// command (no PWNED anywhere). The file is mode 0600 throughout.
 func TestRunByHand(t *testing.T) {
 	t.Parallel()
 	names := hostileNames(t)
-	// /bin/sh, and bash and dash when they are other programs.
+	exclude, err := inotifymask.Excluder(confxml.Filter{Enabled: true, Exclude: []string{`(.*)\.gz`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// dash and bash, and /bin/sh when it is another program.
 	var shells []string
 	seen := map[string]bool{}
-	for _, sh := range []string{"/bin/sh", "bash", "dash"} {
+	for _, sh := range []string{"dash", "bash", "/bin/sh"} {
 		p, err := exec.LookPath(sh)
 		if err != nil {
-			continue
+			if sh == "/bin/sh" {
+				continue
+			}
+			const msg = "the failLog must be run with dash and bash (make deps installs them)"
+			if os.Getenv("SERSYNC_TEST_NO_SKIP") == "1" {
+				t.Fatalf("%s: %v (SERSYNC_TEST_NO_SKIP=1)", msg, err)
+			}
+			t.Skipf("%s: %v", msg, err)
 		}
 		if real, err := filepath.EvalSymlinks(p); err == nil && !seen[real] {
 			seen[real] = true
 			shells = append(shells, p)
 		}
 	}
-	if len(shells) == 0 {
-		t.Fatal("no shell found")
-	}
 	for _, sh := range shells {
 		t.Run(filepath.Base(sh), func(t *testing.T) {
 			t.Parallel()
-			d := rsyncd.StartT(t, rsyncd.Options{Auth: true})
-			dst := d.ModuleDir("www")
+			d := rsyncd.StartT(t, rsyncd.Options{Auth: true, Modules: []string{"www", "full"}})
+			dst, full := d.ModuleDir("www"), d.ModuleDir("full")
 			src := t.TempDir()
 			tg := rsyncexec.Target{
 				Root:   src,
@@ -55,31 +72,41 @@ func TestRunByHand(t *testing.T) {
 					Auth: confxml.Auth{Enabled: true, Users: d.User, PasswordFile: d.PasswordFile},
 					Port: confxml.Port{Enabled: true, Port: d.Port},
 				},
-				Delete: true,
+				Delete:  true,
+				Exclude: exclude,
 			}
+			tf := tg
+			tf.Remote.Name = "full"
 			var b queue.Batch
 			for _, n := range names {
-				for _, p := range []string{"h/" + n, "other/" + n} {
+				for _, p := range []string{n, "h/" + n, "other/" + n} {
 					writeTestFile(t, filepath.Join(src, p), n)
 				}
+				writeTestFile(t, filepath.Join(src, n+".gz"), "local, excluded")
+				writeTestFile(t, filepath.Join(src, "gz", n+".gz"), "local, excluded")
+				writeTestFile(t, filepath.Join(full, n+".gz"), "remote")
+				writeTestFile(t, filepath.Join(full, "stale", n), "stale")
 				writeTestFile(t, filepath.Join(dst, "gone", n), "stale")
 				writeTestFile(t, filepath.Join(dst, "keep", n), "keep")
-				b.Updates = append(b.Updates, queue.Entry{Path: "h/" + n})
+				b.Updates = append(b.Updates, queue.Entry{Path: n}, queue.Entry{Path: "h/" + n})
 				b.Removes = append(b.Removes, queue.Entry{Path: "gone/" + n})
 			}
 			fl := filepath.Join(t.TempDir(), "rsync_fail_log.sh")
-			l, err := Open(fl, []rsyncexec.Target{tg}, Options{MaxEntries: 10 * len(names)})
+			l, err := Open(fl, []rsyncexec.Target{tg, tf}, Options{MaxEntries: 10 * len(names)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := l.Fail(tg, b, exitErr(10)); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := l.Fail(tf, queue.Batch{Root: src, Full: true}, exitErr(10)); err != nil {
+				t.Fatal(err)
+			}
 			if m := mode(t, fl); m != 0o600 {
 				t.Fatalf("failLog mode %04o", m)
 			}
-			if es := l.Entries(); len(es) != 2*len(names) {
-				t.Fatalf("%d entries, want %d", len(es), 2*len(names))
+			if es := l.Entries(); len(es) != 3*len(names)+1 {
+				t.Fatalf("%d entries, want %d", len(es), 3*len(names)+1)
 			}
 
 			cwd := t.TempDir()
@@ -92,24 +119,40 @@ func TestRunByHand(t *testing.T) {
 			if m := mode(t, fl); m != 0o600 {
 				t.Fatalf("failLog mode %04o after the run", m)
 			}
-			hostile.NoPWNED(t, src, dst, cwd, filepath.Dir(fl))
-			if got, want := list(t, filepath.Join(dst, "h")), sorted(names); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
-				t.Fatalf("re-sent files:\n got %q\nwant %q", got, want)
-			}
+			hostile.NoPWNED(t, src, dst, full, cwd, filepath.Dir(fl))
+			sent := func(dir string) bool { _, err := os.Lstat(filepath.Join(dst, dir)); return err == nil }
 			for _, n := range names {
-				if b, err := os.ReadFile(filepath.Join(dst, "h", n)); err != nil || string(b) != n {
-					t.Errorf("%q: content %q, %v", n, b, err)
+				for _, p := range []string{n, "h/" + n} {
+					if b, err := os.ReadFile(filepath.Join(dst, p)); err != nil || string(b) != n {
+						t.Errorf("www: %q: content %q, %v", p, b, err)
+					}
 				}
 			}
+			if got, want := list(t, filepath.Join(dst, "h")), sorted(names); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+				t.Errorf("www: re-sent files:\n got %q\nwant %q", got, want)
+			}
 			if got := list(t, filepath.Join(dst, "gone")); len(got) != 0 {
-				t.Errorf("removes not done: %q left", got)
+				t.Errorf("www: removes not done: %q left", got)
 			}
 			if got := list(t, filepath.Join(dst, "keep")); len(got) != len(names) {
-				t.Errorf("decoys: %d of %d left", len(got), len(names))
+				t.Errorf("www: decoys: %d of %d left", len(got), len(names))
 			}
-			if _, err := os.Lstat(filepath.Join(dst, "other")); !os.IsNotExist(err) {
-				t.Errorf("files not in the failLog were sent: %v", err)
+			if sent("other") || sent("gz") {
+				t.Errorf("www: files not in the failLog were sent")
 			}
+
+			for _, n := range names {
+				if b, err := os.ReadFile(filepath.Join(full, n+".gz")); err != nil || string(b) != "remote" {
+					t.Errorf("full: the remote's excluded %q: content %q, %v; want it kept as it was", n+".gz", b, err)
+				}
+			}
+			if got := list(t, filepath.Join(full, "gz")); len(got) != 0 {
+				t.Errorf("full: excluded files were sent: %q", got)
+			}
+			if _, err := os.Lstat(filepath.Join(full, "stale")); !os.IsNotExist(err) {
+				t.Errorf("full: --delete did not run: %v", err)
+			}
+			treecmp.EqualT(t, src, full, treecmp.Options{Skip: exclude})
 		})
 	}
 }

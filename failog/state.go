@@ -41,12 +41,18 @@ type State struct {
 // per configuration, since operators run one sersync2 per confxml.xml.
 // The name holds a hash of the configuration's absolute path.
 func StateFile(dir, config string) string {
-	abs, err := filepath.Abs(config)
+	return hashedName(dir, "sersync2-", config, ".state")
+}
+
+// hashedName returns dir/PREFIX HASH EXT, HASH standing for the absolute
+// form of path.
+func hashedName(dir, prefix, path, ext string) string {
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		abs = config
+		abs = path
 	}
 	sum := sha256.Sum256([]byte(abs))
-	return filepath.Join(dir, "sersync2-"+hex.EncodeToString(sum[:8])+".state")
+	return filepath.Join(dir, prefix+hex.EncodeToString(sum[:8])+ext)
 }
 
 // OpenState opens (creating it and its directory if needed) and locks the
@@ -54,8 +60,8 @@ func StateFile(dir, config string) string {
 // marks this run as running: until MarkClean, a later start will find
 // this run unclean. A file it cannot make sense of counts as unclean.
 func OpenState(path string) (_ *State, prev Previous, err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, prev, fmt.Errorf("failog: state directory: %w", err)
+	if err := mkdirState(filepath.Dir(path)); err != nil {
+		return nil, prev, err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
@@ -92,18 +98,6 @@ func OpenState(path string) (_ *State, prev Previous, err error) {
 // stopped, or a child forked by one between its fork and exec, may hold it
 // for a moment.
 const lockWait = 2 * time.Second
-
-// lockWithin takes an exclusive flock on f, trying again for up to wait.
-func lockWithin(f *os.File, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(20 * time.Millisecond) // polling a lock held elsewhere
-	}
-}
 
 // describe reads a state file's content.
 func describe(s string) Previous {

@@ -36,6 +36,15 @@ func FailLogInterval(cfg confxml.Config) time.Duration {
 	return max(cfg.Sersync.FailLog.Interval, failog.MinInterval)
 }
 
+// FailLogExposed reports whether the failLog sits in a directory every user
+// may write (failog.Exposed), for --check, with a better path for it in
+// stateDir.
+func FailLogExposed(cfg confxml.Config, stateDir string) (dir, better string, exposed bool) {
+	p := cfg.Sersync.FailLog.Path
+	dir, exposed = failog.Exposed(p)
+	return dir, failog.BetterPath(stateDir, p), exposed
+}
+
 // openFailLog opens the failLog for every rsync target (sync mode).
 func (e *Engine) openFailLog() error {
 	var ts []rsyncexec.Target
@@ -47,6 +56,7 @@ func (e *Engine) openFailLog() error {
 	fl := e.cfg.Sersync.FailLog
 	l, err := failog.Open(fl.Path, ts, failog.Options{
 		Interval:  fl.Interval,
+		StateDir:  e.opts.StateDir,
 		Recursive: e.cfg.Sersync.Rsync.Recursive(),
 		Log:       e.log,
 	})

@@ -22,8 +22,13 @@ import (
 // bash's printf), so the whole command stays on one line and reproduces
 // the payload byte for byte; file names therefore never make the command
 // span lines (only an argv word from the configuration containing a newline
-// would, inside its quotes). Words are quoted by shellwords.Quote: bare when
-// made only of safe characters, so simple commands read exactly like the
+// would, inside its quotes). A '-' that would open the format is written
+// as '\\055' as well: dash's and bash's printf read a first argument
+// starting with '-' as options and refuse it (exclude rules start "- ",
+// and a file name may). The escape relies only on the octal escapes the
+// format already uses; "printf --" would also rely on every sh's printf
+// discarding "--". Words are quoted by shellwords.Quote: bare when made
+// only of safe characters, so simple commands read exactly like the
 // original's, single-quoted otherwise.
 func Shell(argv []string, root string, stdin []string) string {
 	var b strings.Builder
@@ -32,7 +37,11 @@ func Shell(argv []string, root string, stdin []string) string {
 	b.WriteString(" && ")
 	if stdin != nil {
 		b.WriteString("printf '")
-		for _, r := range stdin {
+		for i, r := range stdin {
+			if i == 0 && strings.HasPrefix(r, "-") {
+				octal(&b, '-')
+				r = r[1:]
+			}
 			printfEscape(&b, r)
 			b.WriteString(`\000`)
 		}

@@ -147,7 +147,16 @@ func TestShellRunsAsArgv(t *testing.T) {
 	for _, n := range names {
 		entries = append(entries, queue.Entry{Path: "d/" + n, Dir: true})
 	}
-	cmds := []Command{UpdateCommand(tgt, entries), RemoveCommand(tgt, entries), FullCommand(tgt, nil)}
+	var excluded []queue.Entry
+	for _, n := range names {
+		excluded = append(excluded, queue.Entry{Path: n + ".gz"})
+	}
+	filtered := tgt
+	filtered.Exclude = func(string, bool) bool { return true } // only its presence matters to FullCommand
+	// The records of the last two start with '-', the first byte of the
+	// printf format: an exclude rule always does, a file name may.
+	cmds := []Command{UpdateCommand(tgt, entries), RemoveCommand(tgt, entries), FullCommand(tgt, nil),
+		FullCommand(filtered, excluded), UpdateCommand(tgt, []queue.Entry{{Path: "-dash"}, {Path: "a"}})}
 
 	for _, sh := range []string{"/bin/sh", "bash"} {
 		if _, err := exec.LookPath(sh); err != nil {

@@ -82,6 +82,10 @@ func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr 
 	}
 	fmt.Fprintf(w, "  failLog              %s (mode 0600): changes still failing after one retry, replayed by sersync2 every %s and removed once synced\n",
 		s.FailLog.Path, replicate.FailLogInterval(cfg))
+	if dir, better, ok := replicate.FailLogExposed(cfg, o.stateDirOrDefault()); ok {
+		fmt.Fprintf(w, "    warning: %s is writable by every user, who can create or hold names there before sersync2 does; a private directory is safer, such as %s\n",
+			dir, better)
+	}
 	fmt.Fprintf(w, "  state directory      %s (after an unclean stop every root is synced in full)\n", o.stateDirOrDefault())
 	plan, err := replicate.Plan(cfg)
 	if err != nil {

@@ -361,6 +361,78 @@ func TestFaultFailLogByHand(t *testing.T) {
 	}
 }
 
+// TestFaultFailLogLockHeld: another process holds the failLog's lock
+// (the one in the state directory, and a lock file next to the failLog in
+// its directory, where in /tmp any user can make one) from before the
+// start. sersync2 starts anyway, with an error logged, at most the lock's
+// bounded wait later; its workers go on syncing; a failure recorded while
+// the lock is held is logged as not written, kept in memory, and reaches
+// the file once the lock is free.
+func TestFaultFailLogLockHeld(t *testing.T) {
+	t.Parallel()
+	d := rsyncd.StartT(t, rsyncd.Options{Auth: true})
+	work := t.TempDir()
+	src := filepath.Join(work, "src")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dst := d.ModuleDir("www")
+	fl := filepath.Join(work, "rsync_fail_log.sh")
+	stateDir := filepath.Join(work, "state")
+	if err := os.Mkdir(stateDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var held []*os.File
+	for _, p := range []string{failog.LockFile(stateDir, fl), filepath.Join(work, ".rsync_fail_log.sh.lock")} {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, f)
+	}
+	c := confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}},
+		Users: d.User, PasswordFile: d.PasswordFile, Port: d.Port}
+	start := time.Now()
+	p := startSersync(t, work, "--state-dir", stateDir, "-o", writeConf(t, work, c))
+	p.waitReady(t)
+	took := time.Since(start)
+	if took > failog.DefaultLockWait+10*time.Second {
+		t.Errorf("ready %s after the start with the failLog's lock held; the wait for it is bounded by %s", took, failog.DefaultLockWait)
+	}
+	if !strings.Contains(p.stderr.String(), "level=ERROR msg=\"failLog not written: its lock is held by another process") {
+		t.Errorf("no error logged for the held lock:\n%s", tail(p.stderr.String(), 3000))
+	}
+
+	writeFile(t, filepath.Join(src, "live.txt"), "synced while the lock is held")
+	poll.Until(t, 30*time.Second, "live.txt on the remote", func() (bool, string) {
+		_, err := os.Stat(filepath.Join(dst, "live.txt"))
+		return err == nil, ""
+	})
+
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(src, "down.txt"), "failed while the lock is held")
+	poll.Until(t, 30*time.Second, "the failLog's write error", func() (bool, string) {
+		return strings.Contains(p.stderr.String(), "failLog not written; the changes stay queued in memory"), ""
+	})
+	if es := failLogOf(t, fl); len(es) != 0 {
+		t.Fatalf("the failLog was written with its lock held: %v", es)
+	}
+	for _, f := range held {
+		f.Close()
+	}
+	poll.Until(t, 30*time.Second, "down.txt in the failLog once the lock is free", func() (bool, string) {
+		es := failLogOf(t, fl)
+		return len(es) == 1 && es[0].Path == "down.txt", fmt.Sprintf("%v", es)
+	})
+	t.Logf("ready %.1f s after the start with the failLog's lock held", took.Seconds())
+}
+
 // TestFaultFailLogReplayedAtStart: a failLog left by an earlier run
 // (written here by hand, as an operator might) is replayed at start
 // without -r: its update arrives and its remove happens, and nothing else

@@ -6,6 +6,18 @@
 # exit code of the latest failure (sersync2 2.5.4 wrote the wait status).
 
 #errno 10: rsync exit code (error in socket I/O); 1 failure since 2026-11-26T10:04:00Z
+#sersync2 op=update root="/data" remote="10.0.0.2::www" path="- minus" errno=10 failures=1 first=2026-11-26T10:04:00Z last=2026-11-26T10:04:00Z
+cd /data && printf '\055 minus\000' | rsync -artuz -R --sockopts=TCP_NODELAY --from0 --files-from=- --ignore-missing-args ./ 10.0.0.2::www
+
+#errno 10: rsync exit code (error in socket I/O); 1 failure since 2026-11-26T10:04:00Z
+#sersync2 op=update root="/data" remote="10.0.0.2::www" path="--exclude=foo" errno=10 failures=1 first=2026-11-26T10:04:00Z last=2026-11-26T10:04:00Z
+cd /data && printf '\055-exclude=foo\000' | rsync -artuz -R --sockopts=TCP_NODELAY --from0 --files-from=- --ignore-missing-args ./ 10.0.0.2::www
+
+#errno 10: rsync exit code (error in socket I/O); 1 failure since 2026-11-26T10:04:00Z
+#sersync2 op=update root="/data" remote="10.0.0.2::www" path="-dash" errno=10 failures=1 first=2026-11-26T10:04:00Z last=2026-11-26T10:04:00Z
+cd /data && printf '\055dash\000' | rsync -artuz -R --sockopts=TCP_NODELAY --from0 --files-from=- --ignore-missing-args ./ 10.0.0.2::www
+
+#errno 10: rsync exit code (error in socket I/O); 1 failure since 2026-11-26T10:04:00Z
 #sersync2 op=update root="/data" remote="10.0.0.2::www" path="h/ lead" errno=10 failures=1 first=2026-11-26T10:04:00Z last=2026-11-26T10:04:00Z
 cd /data && printf 'h/ lead\000' | rsync -artuz -R --sockopts=TCP_NODELAY --from0 --files-from=- --ignore-missing-args ./ 10.0.0.2::www
 
