@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -139,6 +141,15 @@ type slogErrorLog struct{ log *slog.Logger }
 
 func (l slogErrorLog) Println(v ...any) { l.log.Warn("status: metrics", "err", fmt.Sprint(v...)) }
 
+// httpErrorLog takes the HTTP server's own messages, which are about
+// clients that misbehave, to the log at debug level.
+type httpErrorLog struct{ log *slog.Logger }
+
+func (l httpErrorLog) Write(p []byte) (int, error) {
+	l.log.Debug("status: http server", "err", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
 // CheckAddr refuses an address whose host is not a loopback address (or
 // "localhost") unless public is set: the status page is not meant to be
 // reachable from other hosts by accident.
@@ -202,7 +213,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, file string, fileEver
 		ReadTimeout:       s.lim.read,
 		WriteTimeout:      s.lim.write,
 		IdleTimeout:       s.lim.idle,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ErrorLog:          log.New(httpErrorLog{s.log}, "", 0),
 	}
 	ln = netutil.LimitListener(ln, s.lim.conns)
 	wg.Go(func() {
