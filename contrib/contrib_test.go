@@ -126,3 +126,27 @@ func TestAlertRules(t *testing.T) {
 		t.Errorf("promtool check rules: %v\n%s", err, out)
 	}
 }
+
+// TestScrapeConfig: promtool accepts the example scrape job (with its
+// bearer token file) and the rules it loads.
+func TestScrapeConfig(t *testing.T) {
+	t.Parallel()
+	promtool := need(t, "promtool", "prometheus")
+	dir := t.TempDir()
+	for _, f := range []string{"prometheus.yml", "alerts.yml"} {
+		b, err := os.ReadFile(filepath.Join("prometheus", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sersync2.token"), []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(promtool, "check", "config", filepath.Join(dir, "prometheus.yml")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "is valid prometheus config") {
+		t.Errorf("promtool check config: %v\n%s", err, out)
+	}
+}

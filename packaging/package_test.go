@@ -20,6 +20,7 @@ var shipped = []string{
 	"usr/lib/systemd/system/sersync2@.service",
 	"usr/share/man/man8/sersync2.8.gz",
 	"usr/share/doc/sersync2/examples/alerts.yml",
+	"usr/share/doc/sersync2/examples/prometheus.yml",
 	"usr/share/doc/sersync2/README.md",
 	"etc/logrotate.d/sersync2",
 }

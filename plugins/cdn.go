@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sersync-go/sersync2/confxml"
@@ -21,8 +22,9 @@ import (
 // refreshCDN plugin constants.
 const (
 	// DefaultErrorLog is where New makes the refreshCDN plugin append the
-	// CDN's responses: errorlog.txt in the process's working directory, as
-	// the original.
+	// CDN's responses: errorlog.txt in the process's working directory, the
+	// original's name and place, so existing log readers find it. The
+	// packaged systemd unit gives sersync2 a working directory of its own.
 	DefaultErrorLog = "errorlog.txt"
 	// DefaultErrorLogMax is the size at which the response log is rotated:
 	// it is renamed to "<name>.1" (replacing an older one) and a new file
@@ -60,12 +62,23 @@ var (
 	// ErrNoResponse is returned when the CDN closed the connection or timed
 	// out without sending anything.
 	ErrNoResponse = errors.New("plugins: refreshCDN got no response")
+	// ErrLineBreak is returned for a path holding a CR or LF: no CDN serves
+	// such a URL, so nothing is sent.
+	ErrLineBreak = errors.New("plugins: CR or LF in a refreshCDN path; not sent")
+	// ErrErrorLogOwner is returned when the error log exists but belongs to
+	// another user, who could read what is appended.
+	ErrErrorLogOwner = errors.New("plugins: refreshCDN error log belongs to another user")
 )
+
+// redacted stands for the password in the error log. "<" and ">" are
+// always percent-encoded in a request, so it cannot be a real password.
+const redacted = "<redacted>"
 
 // RefreshCDN is the refreshCDN plugin: for every change it sends one
 // "HEAD /index.jsp?user=…" request on a new connection to the CDN's refresh
-// endpoint, with the exact bytes of the original (no URL encoding), and
-// appends the response to the error log in the original's line format.
+// endpoint, in the original's layout with each query value
+// percent-encoded (see queryEscape), and appends the response to the error
+// log in the original's line format, the password replaced by <redacted>.
 type RefreshCDN struct {
 	cfg  confxml.RefreshCDNPlugin
 	re   *regexp.Regexp // nil unless regex mode
@@ -158,26 +171,79 @@ func cdnURL(cfg confxml.RefreshCDNPlugin, re *regexp.Regexp, abs string) (string
 
 // Request returns the request bytes sent for c, and false when c is skipped
 // (see URL). A directory is refreshed with "&dirs=URL/", a file with
-// "&urls=URL".
+// "&urls=URL". A path with a CR or LF is ErrLineBreak.
 func (p *RefreshCDN) Request(c Change) (string, bool, error) {
-	u, ok, err := p.URL(c.Abs)
-	if err != nil || !ok {
-		return "", ok, err
-	}
-	req := cdnRequest(p.cfg, u, c.Dir)
-	if len(req) > MaxCDNRequest {
-		return "", false, fmt.Errorf("%w: %d bytes for %q (limit %d)", ErrRequestTooLarge, len(req), c.Abs, MaxCDNRequest)
-	}
-	return req, true, nil
+	req, _, ok, err := p.request(c)
+	return req, ok, err
 }
 
-func cdnRequest(cfg confxml.RefreshCDNPlugin, url string, dir bool) string {
-	param := "&urls=" + url
-	if dir {
-		param = "&dirs=" + url + "/"
+// request returns the request to send and the one to log, which has the
+// password replaced by redacted.
+func (p *RefreshCDN) request(c Change) (wire, logged string, ok bool, err error) {
+	if strings.ContainsAny(c.Abs, "\r\n") {
+		return "", "", false, fmt.Errorf("%w: %q", ErrLineBreak, c.Abs)
 	}
-	return "HEAD /index.jsp?user=" + cfg.Username + "&pswd=" + cfg.Passwd + "&ok=ok" + param +
+	u, ok, err := p.URL(c.Abs)
+	if err != nil || !ok {
+		return "", "", ok, err
+	}
+	if c.Dir {
+		u += "/"
+	}
+	wire = cdnRequest(p.cfg, queryEscape(p.cfg.Passwd), u, c.Dir)
+	if len(wire) > MaxCDNRequest {
+		return "", "", false, fmt.Errorf("%w: %d bytes for %q (limit %d)", ErrRequestTooLarge, len(wire), c.Abs, MaxCDNRequest)
+	}
+	return wire, cdnRequest(p.cfg, redacted, u, c.Dir), true, nil
+}
+
+// cdnRequest lays the request out as the original did; pswd is given
+// already encoded (or redacted).
+func cdnRequest(cfg confxml.RefreshCDNPlugin, pswd, url string, dir bool) string {
+	param := "&urls="
+	if dir {
+		param = "&dirs="
+	}
+	return "HEAD /index.jsp?user=" + queryEscape(cfg.Username) + "&pswd=" + pswd + "&ok=ok" + param + queryEscape(url) +
 		" HTTP/1.0\r\nHost: " + cfg.DomainName + "\r\n\r\n"
+}
+
+// queryEscape percent-encodes s as one query value. It keeps what RFC 3986
+// allows in a query and has no meaning to a form decoder: letters, digits,
+// "-._~", "/", ":", "@", "!", "$", "'", "(", ")", "*" and ",", so a plain
+// URL such as http://img.example.com/cms/a.jpg goes out byte for byte as
+// the original sent it. Everything else is encoded: "&", "=", "+", ";",
+// "#", "?", "%", space, control bytes, quotes, brackets, backslash and
+// every byte of a non-ASCII or invalid UTF-8 name, which the original sent
+// raw and so split, cut or corrupted the request.
+func queryEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !queryKeep(s[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; queryKeep(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return string(b)
+}
+
+func queryKeep(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~/:@!$'()*,", c) >= 0
 }
 
 // ErrorLogLine is the line the original appended to errorlog.txt for a
@@ -197,13 +263,13 @@ func ErrorLogLine(resp, req string) string {
 // Handle sends the refresh request for c and logs the response, trying up
 // to CDNAttempts times with backoff when the CDN cannot be reached or sends
 // nothing. A change skipped by regex mode returns nil. The request holds
-// the CDN password: it goes to the error log file only, as the
-// original's, never to the process log or an error.
+// the CDN password: it never goes to the error log (which gets the request
+// with the password redacted), the process log or an error.
 func (p *RefreshCDN) Handle(ctx context.Context, c Change) error {
 	if p.closed.Load() {
 		return ErrClosed
 	}
-	req, ok, err := p.Request(c)
+	req, logged, ok, err := p.request(c)
 	if err != nil {
 		return fmt.Errorf("plugins: refreshCDN: %w", err)
 	}
@@ -231,7 +297,7 @@ func (p *RefreshCDN) Handle(ctx context.Context, c Change) error {
 		wait *= 2
 	}
 	p.log.Debug("refreshCDN response", "path", c.Abs, "response", resp)
-	if err := p.appendErrorLog(ErrorLogLine(resp, req)); err != nil {
+	if err := p.appendErrorLog(ErrorLogLine(resp, logged)); err != nil {
 		return fmt.Errorf("plugins: refreshCDN: error log %s: %w", p.errorLog, err)
 	}
 	return nil
@@ -287,12 +353,12 @@ func (p *RefreshCDN) appendErrorLog(line string) error {
 	}
 	p.logMu.Lock()
 	defer p.logMu.Unlock()
-	if fi, err := os.Stat(p.errorLog); err == nil && fi.Size() > 0 && fi.Size()+int64(len(line)) > p.errorLogMax {
+	if fi, err := os.Lstat(p.errorLog); err == nil && fi.Size() > 0 && fi.Size()+int64(len(line)) > p.errorLogMax {
 		if err := os.Rename(p.errorLog, p.errorLog+".1"); err != nil {
 			return err
 		}
 	}
-	f, err := os.OpenFile(p.errorLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := openErrorLog(p.errorLog)
 	if err != nil {
 		return err
 	}
@@ -301,6 +367,31 @@ func (p *RefreshCDN) appendErrorLog(line string) error {
 		werr = cerr
 	}
 	return werr
+}
+
+// openErrorLog opens name for appending, creating it with mode 0600. The
+// working directory may be one others can write to: a symlink planted as
+// name is not followed (O_NOFOLLOW), and an existing file must be the
+// process's own and is narrowed to 0600 (the original created it 0644, and
+// its lines held the password).
+func openErrorLog(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+			err = fmt.Errorf("%w: uid %d", ErrErrorLogOwner, st.Uid)
+		} else if fi.Mode().Perm() != 0o600 {
+			err = f.Chmod(0o600)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // Close marks the plugin closed; it keeps no connection or file open

@@ -5,9 +5,14 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +21,7 @@ import (
 	"time"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/internal/hostile"
 )
 
 const whatsupResponse = "HTTP/1.0 200 OK\r\nwhatsup: content=succeed\r\n\r\n"
@@ -135,7 +141,6 @@ var cdnCases = []cdnCase{
 	{"c51-regex-upper", regexCDN, Change{Abs: "/data/UPPER.jpg"}},
 	{"c51-regex-dir", regexCDN, Change{Abs: "/data/img", Dir: true}},
 	{"hostile-name", baseCDN, Change{Abs: "/data/sp ace&x=1'q\"`touch PWNED`$(touch PWNED);\\[1]*\xff\xfe.jpg"}},
-	{"newline-name", baseCDN, Change{Abs: "/data/new\nline.jpg"}},
 }
 
 // TestCDNRequestGolden checks the request bytes of spec 7.4 (C-50, C-51)
@@ -343,7 +348,7 @@ func TestCDNErrorLogConcurrentLinesIntact(t *testing.T) {
 	var want []string
 	for i := range n {
 		c := Change{Abs: "/data/f" + strings.Repeat("z", i) + ".jpg"}
-		req, _, _ := p.Request(c)
+		_, req, _, _ := p.request(c) // as logged
 		want = append(want, ErrorLogLine(whatsupResponse, req))
 		wg.Go(func() { errs <- p.Handle(context.Background(), c) })
 	}
@@ -382,7 +387,7 @@ func TestCDNErrorLogRotates(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := Change{Abs: "/data/c1.jpg"}
-	req, _, _ := p.Request(c)
+	_, req, _, _ := p.request(c) // as logged
 	line := ErrorLogLine(whatsupResponse, req)
 	p.errorLogMax = int64(3 * len(line)) // three lines per file
 	for i := range 7 {
@@ -478,7 +483,7 @@ func TestCDNTimeoutsDoNotDecay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _, _ := p.Request(c)
+	_, req, _, _ := p.request(c) // as logged
 	if want := strings.Repeat(ErrorLogLine(whatsupResponse, req), 3); string(b) != want {
 		t.Errorf("error log %q, want %q (failed exchanges log nothing)", b, want)
 	}
@@ -517,7 +522,7 @@ func TestCDNRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _, _ := p.Request(c)
+	_, req, _, _ := p.request(c) // as logged
 	if string(b) != ErrorLogLine(whatsupResponse, req) {
 		t.Errorf("error log %q, want one line", b)
 	}
@@ -591,5 +596,192 @@ func BenchmarkCDNRequest(b *testing.B) {
 		if _, ok, err := p.Request(c); !ok || err != nil {
 			b.Fatal(ok, err)
 		}
+	}
+}
+
+// TestCDNHostileNamesOverHTTP sends a refresh for every hostile name, as a
+// file and as a directory, with a user name and password that need
+// encoding too, to a real HTTP server on 127.0.0.1. Each request must
+// reach it as one HEAD whose query decodes to exactly the four parameters,
+// the URL byte for byte; a name with CR or LF is refused and never sent;
+// the error log is 0600 and never holds the password.
+func TestCDNHostileNamesOverHTTP(t *testing.T) {
+	t.Parallel()
+	names, err := hostile.Read(filepath.Join("..", "testdata", "rsyncexec", "hostile-names.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = append(names, "a&pswd=stolen&x=", "q?urls=http://evil/", "%41%0D%0A", "x HTTP/1.1\tHost: evil")
+	type heard struct{ method, uri, host, query string }
+	var mu sync.Mutex
+	var got []heard
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, heard{r.Method, r.RequestURI, r.Host, r.URL.RawQuery})
+		mu.Unlock()
+		w.Header().Set("whatsup", "content=succeed")
+	}))
+	t.Cleanup(srv.Close)
+	cfg := baseCDN(srv.Listener.Addr().(*net.TCPAddr).Port)
+	cfg.Username, cfg.Passwd = "u 1&x", "s3cret&pswd= +%"
+	errLog := filepath.Join(t.TempDir(), "errorlog.txt")
+	p, err := NewRefreshCDN(cfg, errLog, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	for _, name := range names {
+		for _, dir := range []bool{false, true} {
+			c := Change{Abs: "/data/" + name, Dir: dir}
+			err := p.Handle(context.Background(), c)
+			mu.Lock()
+			n := len(got)
+			mu.Unlock()
+			if strings.ContainsAny(name, "\r\n") {
+				if !errors.Is(err, ErrLineBreak) || n != sent {
+					t.Errorf("%q: Handle = %v with %d requests heard, want ErrLineBreak and none sent", name, err, n-sent)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%q: Handle = %v", name, err)
+			}
+			sent++
+			if n != sent {
+				t.Fatalf("%q: the server heard %d requests, want %d", name, n, sent)
+			}
+			h := got[n-1]
+			key, val := "urls", "http://img.example.com/cms/"+name
+			if dir {
+				key, val = "dirs", val+"/"
+			}
+			q, err := url.ParseQuery(h.query)
+			want := url.Values{"user": {cfg.Username}, "pswd": {cfg.Passwd}, "ok": {"ok"}, key: {val}}
+			if err != nil || !reflect.DeepEqual(q, want) || h.method != "HEAD" || h.host != "127.0.0.1" ||
+				h.uri != "/index.jsp?"+h.query {
+				t.Errorf("%q: server heard %s %q Host %q, query %q (%v); want HEAD with %q", name, h.method, h.uri, h.host, q, err, want)
+			}
+		}
+	}
+	// The exact bytes of a few encodings, as the server received them.
+	exact := map[string]string{
+		"sp ace":           "sp%20ace",
+		"amp&pipe|":        "amp%26pipe%7C",
+		"pct%s":            "pct%25s",
+		"+ plus":           "%2B%20plus",
+		"#hash":            "%23hash",
+		"\xff\xfe":         "%FF%FE",
+		"émoji-日本":         "%C3%A9moji-%E6%97%A5%E6%9C%AC",
+		"a&pswd=stolen&x=": "a%26pswd%3Dstolen%26x%3D",
+	}
+	for name, enc := range exact {
+		want := "/index.jsp?user=u%201%26x&pswd=s3cret%26pswd%3D%20%2B%25&ok=ok&urls=http://img.example.com/cms/" + enc
+		if !slices.ContainsFunc(got, func(h heard) bool { return h.uri == want }) {
+			t.Errorf("%q: no request %q", name, want)
+		}
+	}
+	fi, err := os.Lstat(errLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(errLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode() != 0o600 || strings.Contains(string(b), "s3cret") || strings.Count(string(b), "&pswd=<redacted>&ok=ok&") != sent {
+		t.Errorf("error log mode %v, %d lines with the password redacted (want 0600 and %d), password shown: %v",
+			fi.Mode(), strings.Count(string(b), "&pswd=<redacted>&ok=ok&"), sent, strings.Contains(string(b), "s3cret"))
+	}
+}
+
+// TestCDNErrorLogFile: the error log is created 0600, an existing one is
+// narrowed to 0600 and appended to, a symlink planted in its place is not
+// followed (its target stays as it was, a dangling one is not created),
+// and a file of another user is refused.
+func TestCDNErrorLogFile(t *testing.T) {
+	t.Parallel()
+	srv := startCDNServer(t, always(whatsupResponse))
+	const old = "an older line\n"
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, log, target string)
+		wantErr error  // nil: the line is appended
+		target  string // content the symlink target must keep; "-": must not exist
+	}{
+		{"created", func(*testing.T, string, string) {}, nil, ""},
+		{"existing 0644 narrowed", func(t *testing.T, log, _ string) { writeMode(t, log, old, 0o644) }, nil, ""},
+		{"symlink not followed", func(t *testing.T, log, target string) {
+			writeMode(t, target, "keep\n", 0o644)
+			symlink(t, target, log)
+		}, syscall.ELOOP, "keep\n"},
+		{"dangling symlink not created", func(t *testing.T, log, target string) { symlink(t, target, log) }, syscall.ELOOP, "-"},
+		{"other user's file refused", func(t *testing.T, log, _ string) {
+			if os.Geteuid() != 0 {
+				const msg = "giving a file to another user needs root"
+				if os.Getenv("SERSYNC_TEST_NO_SKIP") == "1" {
+					t.Fatal(msg + " (SERSYNC_TEST_NO_SKIP=1)")
+				}
+				t.Skip(msg)
+			}
+			writeMode(t, log, old, 0o600)
+			if err := os.Chown(log, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}, ErrErrorLogOwner, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			log, target := filepath.Join(dir, "errorlog.txt"), filepath.Join(dir, "target")
+			tt.prepare(t, log, target)
+			before, _ := os.ReadFile(log)
+			p, err := NewRefreshCDN(baseCDN(srv.port()), log, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := Change{Abs: "/data/c1.jpg"}
+			err = p.Handle(context.Background(), c)
+			srv.next(t)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Errorf("Handle = %v, want %v", err, tt.wantErr)
+				}
+			} else {
+				_, line, _, _ := p.request(c)
+				b, rerr := os.ReadFile(log)
+				fi, serr := os.Lstat(log)
+				if err != nil || rerr != nil || serr != nil || string(b) != string(before)+ErrorLogLine(whatsupResponse, line) || fi.Mode() != 0o600 {
+					t.Errorf("Handle = %v; log %q (%v), mode %v (%v); want the line appended to %q, mode 0600", err, b, rerr, fi.Mode(), serr, before)
+				}
+			}
+			switch b, err := os.ReadFile(target); {
+			case tt.target == "-" && !errors.Is(err, os.ErrNotExist):
+				t.Errorf("the dangling symlink's target was created: %q, %v", b, err)
+			case tt.target != "-" && tt.target != "" && string(b) != tt.target:
+				t.Errorf("symlink target holds %q (%v), want %q untouched", b, err, tt.target)
+			}
+			if tt.target != "" && tt.target != "-" {
+				if fi, err := os.Stat(target); err != nil || fi.Mode().Perm() != 0o644 {
+					t.Errorf("symlink target mode changed: %v, %v", fi.Mode(), err)
+				}
+			}
+		})
+	}
+}
+
+func writeMode(t *testing.T, name, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(name, mode); err != nil { // past the umask
+		t.Fatal(err)
+	}
+}
+
+func symlink(t *testing.T, target, name string) {
+	t.Helper()
+	if err := os.Symlink(target, name); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -11,11 +11,13 @@
 //
 // What each plugin sends is kept identical to sersync2 2.5.4 where operators
 // depend on it: the socket payload is the raw absolute path with no framing,
-// the refreshCDN request bytes and errorlog.txt lines are byte-for-byte those
-// of the original, and the command plugin's argv is prefix, path, suffix. The
-// original's defects are not kept: the path is always one argv element and
-// never shell text, deadlines do not decay, failures are returned as errors,
-// and there are no fixed-size buffers (see docs/compat.md, section Plugins).
+// the refreshCDN request and errorlog.txt lines keep the original's layout
+// (byte for byte for plain names), and the command plugin's argv is prefix,
+// path, suffix. The original's defects are not kept: the path is always one
+// argv element and never shell text, refreshCDN query values are
+// percent-encoded and its log never holds the password, deadlines do not
+// decay, failures are returned as errors, and there are no fixed-size
+// buffers (see docs/compat.md, section Plugins).
 //
 // The package does not watch files, coalesce events, decide which watch root
 // a plugin takes over (the caller forms Change.Abs), or know anything about

@@ -1,16 +1,21 @@
 package plugins
 
 import (
+	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 )
 
 // FuzzCDNURL builds refreshCDN URLs and requests from arbitrary paths and
-// configuration. It must never panic, and every request it accepts must keep
-// the original's frame: the fixed prefix, the URL, the Host line.
+// configuration. It must never panic, a path with CR or LF is refused, and
+// every request it accepts must keep the original's frame (the fixed
+// prefix, one query, the Host line) with a query that decodes to exactly
+// the four parameters, the URL among them byte for byte.
 func FuzzCDNURL(f *testing.F) {
 	// Seeds: the golden cases of testdata/plugins.
 	for _, c := range cdnCases {
@@ -22,6 +27,8 @@ func FuzzCDNURL(f *testing.F) {
 	}
 	f.Add("/data", "http://x", "(", true, "/data/a", false)
 	f.Add("/data/long", "", "", false, "/data", true)
+	f.Add("/data", "http://x", "", false, "/data/a\r\nb", false)
+	f.Add("/data", "http://x/?a=b#c", "", false, "/data/%41+&pswd=x;y", true)
 	f.Fuzz(func(t *testing.T, watch, base, match string, regex bool, abs string, dir bool) {
 		cfg := baseCDN(8080)
 		cfg.Watch, cfg.BaseURL, cfg.Match, cfg.Regex = watch, base, match, regex
@@ -59,19 +66,31 @@ func FuzzCDNURL(f *testing.F) {
 			t.Fatalf("URL %q, want base + path below watch", u)
 		}
 		req, ok, err := p.Request(Change{Abs: abs, Dir: dir})
-		if err != nil {
-			if len(u) < MaxCDNRequest-100 {
+		switch {
+		case strings.ContainsAny(abs, "\r\n"):
+			if !errors.Is(err, ErrLineBreak) {
+				t.Fatalf("Request(%q) = %v, want ErrLineBreak", abs, err)
+			}
+			return
+		case err != nil:
+			if 3*len(u) < MaxCDNRequest-100 {
 				t.Fatalf("Request rejected a %d-byte URL: %v", len(u), err)
 			}
 			return
 		}
-		param := "&urls=" + u
-		if dir {
-			param = "&dirs=" + u + "/"
+		query, ok2 := strings.CutPrefix(req, "HEAD /index.jsp?")
+		query, ok3 := strings.CutSuffix(query, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+		if !ok || !ok2 || !ok3 || strings.ContainsAny(query, " \r\n#") || len(req) > MaxCDNRequest {
+			t.Fatalf("Request = %q, %v: not the original's frame", req, ok)
 		}
-		want := "HEAD /index.jsp?user=u1&pswd=p1&ok=ok" + param + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
-		if !ok || req != want || len(req) > MaxCDNRequest {
-			t.Fatalf("Request = %q, %v; want %q", req, ok, want)
+		key, val := "urls", u
+		if dir {
+			key, val = "dirs", u+"/"
+		}
+		got, err := url.ParseQuery(query)
+		want := url.Values{"user": {"u1"}, "pswd": {"p1"}, "ok": {"ok"}, key: {val}}
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("query %q decodes to %q, %v; want %q", query, got, err, want)
 		}
 	})
 }

@@ -71,8 +71,8 @@ var (
 // The command plugin prints each command to debugOut before running it (the
 // original's <debug start="true"> lines); debugOut is nil to print nothing
 // and must be safe for concurrent use. The refreshCDN plugin appends responses to DefaultErrorLog
-// in the process's working directory, as the original did. log must not be
-// nil.
+// in the process's working directory, as the original did (mode 0600, the
+// password redacted). log must not be nil.
 func New(name string, cfg confxml.Config, log *slog.Logger, debugOut io.Writer) (Plugin, error) {
 	switch name {
 	case NameCommand:

@@ -6,5 +6,8 @@
 // seconds for hosts without a scraper.
 //
 // It reads the state; it never changes it, and it holds no pipeline
-// logic. By default it listens on loopback addresses only (CheckAddr).
+// logic. By default it listens on loopback addresses only (CheckAddr) and
+// there answers only requests addressed to a loopback name; it can ask
+// every request for a bearer token (ReadToken, Options.Token). Its
+// timeouts and connection cap keep clients from holding it.
 package status

@@ -2,18 +2,22 @@ package status
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/sersync-go/sersync2/internal/buildinfo"
 	"github.com/sersync-go/sersync2/replicate"
@@ -31,6 +35,25 @@ const (
 	lastErrors = 20
 )
 
+// limits bound what clients can hold of the HTTP server: every connection
+// is dropped when a request is slower to arrive than the read timeouts or
+// idles longer than idle, and at most conns are served at once (further
+// ones wait in the kernel's accept queue). A scrape or a page view is a
+// few kilobytes: the figures leave room for slow links, not for clients
+// that park connections.
+type limits struct {
+	readHeader, read, write, idle time.Duration
+	conns                         int
+}
+
+var defaultLimits = limits{
+	readHeader: 5 * time.Second,
+	read:       10 * time.Second,
+	write:      30 * time.Second,
+	idle:       60 * time.Second,
+	conns:      32,
+}
+
 // Source is what the server reads: the engine's state snapshot.
 type Source interface {
 	State() replicate.State
@@ -45,6 +68,9 @@ type Options struct {
 	// MaxUserWatchesFile is read for the watch limit; "" means
 	// MaxUserWatchesFile.
 	MaxUserWatchesFile string
+	// Token, when not "", is the bearer token every HTTP request must
+	// carry (see ReadToken); others get 401.
+	Token string
 }
 
 // Server serves the status of one Source. Build it with New; Run samples
@@ -57,6 +83,9 @@ type Server struct {
 	started time.Time
 	reg     *prometheus.Registry
 
+	lim      limits
+	tokenSum *[sha256.Size]byte // nil: no token asked for
+
 	mu   sync.Mutex
 	hist *history
 	errs errorLog
@@ -67,7 +96,11 @@ func New(src Source, o Options) *Server {
 	if o.MaxUserWatchesFile == "" {
 		o.MaxUserWatchesFile = MaxUserWatchesFile
 	}
-	s := &Server{src: src, opts: o, log: o.Log, started: time.Now(), hist: newHistory(historyLen), errs: errorLog{max: lastErrors}}
+	s := &Server{src: src, opts: o, log: o.Log, started: time.Now(), lim: defaultLimits, hist: newHistory(historyLen), errs: errorLog{max: lastErrors}}
+	if o.Token != "" {
+		sum := sha256.Sum256([]byte(o.Token))
+		s.tokenSum = &sum
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -108,6 +141,15 @@ type slogErrorLog struct{ log *slog.Logger }
 
 func (l slogErrorLog) Println(v ...any) { l.log.Warn("status: metrics", "err", fmt.Sprint(v...)) }
 
+// httpErrorLog takes the HTTP server's own messages, which are about
+// clients that misbehave, to the log at debug level.
+type httpErrorLog struct{ log *slog.Logger }
+
+func (l httpErrorLog) Write(p []byte) (int, error) {
+	l.log.Debug("status: http server", "err", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
 // CheckAddr refuses an address whose host is not a loopback address (or
 // "localhost") unless public is set: the status page is not meant to be
 // reachable from other hosts by accident.
@@ -140,6 +182,10 @@ func Listen(addr string, public bool) (net.Listener, error) {
 // Run samples the state every sampleEvery, serves HTTP on ln
 // (when not nil) and rewrites the status file every fileEvery (when file
 // is not ""), until ctx ends. It closes ln.
+//
+// On a loopback ln only requests for localhost or a loopback address are
+// served (see guard); with Options.Token only requests carrying it. A
+// server other hosts can reach without a token logs a warning.
 func (s *Server) Run(ctx context.Context, ln net.Listener, file string, fileEvery time.Duration) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -156,7 +202,20 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, file string, fileEver
 		<-ctx.Done()
 		return nil
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	loopback := loopbackAddr(ln.Addr())
+	if !loopback && s.tokenSum == nil {
+		s.log.Warn("status server reachable from other hosts without authentication", "addr", ln.Addr().String(),
+			"exposes", "watched paths, remotes, errors", "hint", "give --status-auth-file")
+	}
+	srv := &http.Server{
+		Handler:           guard(s.Handler(), loopback, s.tokenSum),
+		ReadHeaderTimeout: s.lim.readHeader,
+		ReadTimeout:       s.lim.read,
+		WriteTimeout:      s.lim.write,
+		IdleTimeout:       s.lim.idle,
+		ErrorLog:          log.New(httpErrorLog{s.log}, "", 0),
+	}
+	ln = netutil.LimitListener(ln, s.lim.conns)
 	wg.Go(func() {
 		<-ctx.Done()
 		sctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

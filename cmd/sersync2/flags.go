@@ -45,6 +45,7 @@ type options struct {
 
 	statusAddr      string // --status-addr: serve /metrics, /status and the page
 	statusPublic    bool   // --status-addr-public: allow a non-loopback address
+	statusAuthFile  string // --status-auth-file: bearer token every request must carry
 	statusFile      string // --status-file: write the status as text
 	statusFileEvery time.Duration
 	summaryEvery    time.Duration
@@ -94,7 +95,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.DurationVar(&o.summaryEvery, "summary-every", replicate.DefaultSummaryEvery, "log one summary line this often while changes are synced or pending")
 	fs.DurationVar(&o.progressEvery, "progress-every", replicate.DefaultProgressEvery, "log the progress of a running full sync (-r, crontab, SIGUSR1) this often; on a terminal it is redrawn every second instead")
 	fs.StringVar(&o.statusAddr, "status-addr", "", "serve /metrics (Prometheus), /status (JSON) and a status page on `ADDR`, e.g. 127.0.0.1:9411 (off by default; loopback only unless --status-addr-public)")
-	fs.BoolVar(&o.statusPublic, "status-addr-public", false, "allow --status-addr to be an address other hosts can reach")
+	fs.BoolVar(&o.statusPublic, "status-addr-public", false, "allow --status-addr to be an address other hosts can reach; without --status-auth-file anyone who reaches it reads the watched paths, remotes and errors (a warning at start says so)")
+	fs.StringVar(&o.statusAuthFile, "status-auth-file", "", "answer --status-addr requests only when they carry Authorization: Bearer TOKEN, TOKEN being the content of `FILE` without surrounding white space (Prometheus: authorization: credentials_file: FILE); the file must not be readable by others")
 	fs.StringVar(&o.statusFile, "status-file", "", "rewrite `FILE` with the status as text every --status-file-every")
 	fs.DurationVar(&o.statusFileEvery, "status-file-every", status.DefaultFileEvery, "how often --status-file is rewritten")
 	fs.StringVar(&o.lockDir, "lock-dir", defaultLockDir(), "`DIR` of the lock files that keep one instance per configuration file")
@@ -147,6 +149,9 @@ func parseArgs(args []string) (*options, error) {
 	}
 	if _, err := logging.ParseLevel(o.logLevel); err != nil {
 		return o, err
+	}
+	if o.statusAuthFile != "" && o.statusAddr == "" {
+		return o, errors.New("--status-auth-file needs --status-addr")
 	}
 	if fs.Changed("queues") && o.queues < 1 {
 		return o, fmt.Errorf("--queues %d: must be at least 1", o.queues)

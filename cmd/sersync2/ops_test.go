@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,6 +184,70 @@ func TestE2EStatusAddrRefused(t *testing.T) {
 	q.waitReady(t)
 	if _, err := httpGet(strings.Replace(q.statusAddr(t), "0.0.0.0", "127.0.0.1", 1), "/status"); err != nil {
 		t.Error(err)
+	}
+	if !strings.Contains(q.stderr.String(), "status server reachable from other hosts without authentication") {
+		t.Errorf("no warning that the public status server has no authentication:\n%s", q.stderr.String())
+	}
+}
+
+// TestE2EStatusAuthFile: with --status-auth-file a public status server
+// answers 401 without the file's token and 200 with it, and warns of
+// nothing; a token file others may read stops the start (exit 1); the
+// flag without --status-addr is refused.
+func TestE2EStatusAuthFile(t *testing.T) {
+	t.Parallel()
+	work, _, conf := confFor(t)
+	token := filepath.Join(work, "status.token")
+	if err := os.WriteFile(token, []byte("tok-e2e-1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exits := []struct {
+		name, want string
+		args       []string
+	}{
+		{"readable by others", "readable by others", []string{"--status-addr", "127.0.0.1:0", "--status-auth-file", token}},
+		{"no --status-addr", "--status-auth-file needs --status-addr", []string{"--status-auth-file", token}},
+	}
+	for _, tt := range exits {
+		p := startSersync(t, work, append(tt.args, "-o", conf)...)
+		select {
+		case <-p.done:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%s: sersync2 did not exit", tt.name)
+		}
+		var ee *exec.ExitError
+		if !errors.As(p.err, &ee) || ee.ExitCode() != 1 || !strings.Contains(p.stderr.String(), tt.want) {
+			t.Errorf("%s: exit %v, want 1 saying %q\n%s", tt.name, p.err, tt.want, p.stderr.String())
+		}
+	}
+	if err := os.Chmod(token, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startSersync(t, work, "--status-addr", "0.0.0.0:0", "--status-addr-public", "--status-auth-file", token, "-o", conf)
+	p.waitReady(t)
+	addr := strings.Replace(p.statusAddr(t), "0.0.0.0", "127.0.0.1", 1)
+	for _, tt := range []struct {
+		auth string
+		want int
+	}{{"", 401}, {"Bearer tok-e2e-2", 401}, {"Bearer tok-e2e-1", 200}} {
+		req, err := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.auth != "" {
+			req.Header.Set("Authorization", tt.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("/metrics with %q: %s, want %d", tt.auth, resp.Status, tt.want)
+		}
+	}
+	if strings.Contains(p.stderr.String(), "without authentication") {
+		t.Errorf("warning although a token is asked for:\n%s", p.stderr.String())
 	}
 }
 

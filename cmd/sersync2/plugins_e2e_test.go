@@ -320,14 +320,18 @@ func TestE2ESocketPeerRestarted(t *testing.T) {
 
 // TestE2ERefreshCDNTree: the refreshCDN plugin sends one request per path
 // of a directory tree copied in, to an HTTP server standing in for the
-// CDN; directories as &dirs=URL/, files as &urls=URL.
+// CDN; directories as &dirs=URL/, files as &urls=URL. A hostile name
+// arrives percent-encoded and decodes to itself; a name with a newline is
+// not sent and is logged. errorlog.txt, in sersync2's working directory,
+// is 0600 and never holds the password.
 func TestE2ERefreshCDNTree(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
-	var queries []string
+	var queries, urls []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		queries = append(queries, r.URL.RawQuery)
+		urls = append(urls, r.URL.Query()["urls"]...)
 		mu.Unlock()
 		w.Header().Set("whatsup", "content=succeed")
 	}))
@@ -338,7 +342,8 @@ func TestE2ERefreshCDNTree(t *testing.T) {
 		RefreshCDN: confgen.CDN{DomainName: host, Port: port, User: "u1", Password: "p1-secret", Base: "http://img.example.com/cms"}})
 	p.waitReady(t)
 	tree := filepath.Join(t.TempDir(), "img")
-	for _, f := range []string{"a.jpg", "b/c.jpg", "b/d/e.png"} {
+	const hostileName, newlineName = "h&pswd=x #%+ 'q\".jpg", "nl\nname.jpg"
+	for _, f := range []string{"a.jpg", "b/c.jpg", "b/d/e.png", hostileName, newlineName} {
 		writeFile(t, filepath.Join(tree, f), f)
 	}
 	if out, err := exec.Command("cp", "-r", tree, filepath.Join(src, "img")).CombinedOutput(); err != nil {
@@ -356,9 +361,29 @@ func TestE2ERefreshCDNTree(t *testing.T) {
 				return false, fmt.Sprintf("missing %s in %q", w, queries)
 			}
 		}
-		return true, ""
+		if !slices.Contains(urls, "http://img.example.com/cms/img/"+hostileName) {
+			return false, fmt.Sprintf("the hostile name is not among the URLs %q", urls)
+		}
+		return strings.Contains(p.stderr.String(), "CR or LF in a refreshCDN path"), "no log line refusing the newline name"
 	})
 	waitTreesEqual(t, src, dst, treecmp.Options{})
+	mu.Lock()
+	for _, q := range queries {
+		if strings.Contains(q, "nl") {
+			t.Errorf("the newline name was sent: %q", q)
+		}
+	}
+	n := len(queries)
+	mu.Unlock()
+	errLog := filepath.Join(filepath.Dir(src), "errorlog.txt")
+	poll.Until(t, 30*time.Second, "a line per request in errorlog.txt", func() (bool, string) {
+		b, _ := os.ReadFile(errLog)
+		return strings.Count(string(b), "&pswd=<redacted>&") >= n, string(b)
+	})
+	b, _ := os.ReadFile(errLog)
+	if fi, err := os.Stat(errLog); err != nil || fi.Mode().Perm() != 0o600 || strings.Contains(string(b), "p1-secret") {
+		t.Errorf("errorlog.txt: mode %v (%v), holds the password: %v", fi.Mode(), err, strings.Contains(string(b), "p1-secret"))
+	}
 	if strings.Contains(p.stderr.String(), "p1-secret") {
 		t.Errorf("the CDN password is in the log")
 	}

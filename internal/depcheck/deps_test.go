@@ -30,7 +30,7 @@ var external = map[string][]string{
 	"inotifymask":  {"github.com/fsnotify/fsnotify", "golang.org/x/sys/unix"},
 	"cmd/sersync2": {"github.com/spf13/pflag", "golang.org/x/sys/unix", "golang.org/x/term"},
 	"replicate":    {"github.com/robfig/cron/v3"},
-	"status":       {"github.com/prometheus/client_golang"},
+	"status":       {"github.com/prometheus/client_golang", "golang.org/x/net/netutil"},
 }
 
 func TestImportDirection(t *testing.T) {
