@@ -20,8 +20,10 @@ STRESS_PARALLEL ?= 4
 # to record a run for the README).
 BENCH_RESULTS ?= bench/results/local
 # Debian packages the tests and the demo need (chromium: the status page
-# test; prometheus: promtool checks the alerting rules); bench adds the peers.
-DEB_TEST  := rsync openssh-server openssh-client chromium prometheus systemd
+# test; prometheus: promtool checks the alerting rules; tcsh and fish: login
+# shells that are not POSIX sh for the remote renames over ssh); bench adds
+# the peers.
+DEB_TEST  := rsync openssh-server openssh-client chromium prometheus systemd tcsh fish
 DEB_BENCH := lsyncd inotify-tools
 
 .PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz stress demo bench deb clean help
