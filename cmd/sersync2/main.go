@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/sersync-go/sersync2/confxml"
@@ -147,11 +146,13 @@ func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	}
 	defer unlock()
 	if o.pidFile != "" {
-		if err := writePidFile(o.pidFile); err != nil {
+		remove, err := writePidFile(o.pidFile)
+		if err != nil {
+			ready(err)
 			fmt.Fprintf(stderr, "sersync2: %v\n", err)
 			return exitFailure
 		}
-		defer os.Remove(o.pidFile)
+		defer remove()
 	}
 	if err := serve(stdout, stderr, log, cfg, o, mode, ready); err != nil {
 		ready(err)
@@ -223,11 +224,4 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func writePidFile(path string) error {
-	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		return fmt.Errorf("pid file: %w", err)
-	}
-	return nil
 }
