@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,10 @@ import (
 
 // version is stamped by the Makefile with -ldflags "-X main.version=…".
 var version = "dev"
+
+// sysctlRoot is the directory below which tuneKernel finds
+// proc/sys/fs/inotify: "/", or a copy in tests.
+var sysctlRoot = "/"
 
 // Exit codes, as the original's where it had one (docs/compat.md).
 const (
@@ -51,18 +56,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	log := newLogger(stderr, o.logLevel, o.logFormat)
-	if !child && !o.help && !o.check {
-		fmt.Fprintln(stdout, "set the system param")
-		tuneKernel(stdout, log, !o.noTune, "/")
+	// The original's lines up to the verdict on the flags and the
+	// configuration are held back: the inotify limits are system-wide, so
+	// they are raised only once both are known to be good, for a start that
+	// will watch; their lines still come first, where the original printed
+	// them.
+	var held bytes.Buffer
+	out := io.Writer(&held)
+	banner := !child && !o.help && !o.check
+	release := func(tune bool) {
+		if banner {
+			fmt.Fprintln(stdout, "set the system param")
+			if tune {
+				tuneKernel(stdout, log, !o.noTune, sysctlRoot)
+			}
+			banner = false
+		}
+		_, _ = stdout.Write(held.Bytes())
+		held.Reset()
 	}
+	defer release(false)
 	if !child {
-		fmt.Fprintln(stdout, "parse the command param")
+		fmt.Fprintln(out, "parse the command param")
 		for _, l := range o.optionLines {
-			fmt.Fprintln(stdout, l)
+			fmt.Fprintln(out, l)
 		}
 	}
 	if o.help {
-		printHelp(stdout)
+		printHelp(out)
 		return exitOK
 	}
 	if err != nil {
@@ -70,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	if o.config == "" {
-		fmt.Fprintln(stdout, "ERROR config file name empty")
+		fmt.Fprintln(out, "ERROR config file name empty")
 		return exitFailure
 	}
 	for _, p := range o.positional {
@@ -79,18 +100,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.threads == 0 {
 		o.threads = replicate.DefaultThreads
 		if !child {
-			fmt.Fprintf(stdout, "daemon thread num: %d\n", o.threads)
+			fmt.Fprintf(out, "daemon thread num: %d\n", o.threads)
 		}
 	}
 	mode, err := pluginMode(o.modules)
 	if err != nil {
-		fmt.Fprintln(stdout, "模块名称错误")
+		fmt.Fprintln(out, "模块名称错误")
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)
 		return exitFailure
 	}
 
 	if !child {
-		fmt.Fprintln(stdout, "parse xml config file")
+		fmt.Fprintln(out, "parse xml config file")
 	}
 	cfg, err := loadConfig(o.config, mode)
 	var hostErr error
@@ -100,15 +121,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		var pe *confxml.ParseError
 		if errors.As(err, &pe) {
-			fmt.Fprint(stdout, pe.Report())
+			fmt.Fprint(out, pe.Report())
 			return exitXMLError
 		}
 		if mode == "" && errors.Is(err, confxml.ErrUnknownPlugin) {
-			fmt.Fprintln(stdout, "sersync plugin error，please confirm the config xml")
+			fmt.Fprintln(out, "sersync plugin error，please confirm the config xml")
 		}
 		fmt.Fprintf(stderr, "sersync2: %s: configuration refused:\n%v\n", o.config, err)
 		return exitFailure
 	}
+	release(true)
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "file", o.config, "warning", w)
 	}
