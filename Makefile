@@ -26,9 +26,10 @@ STRESS_PARALLEL ?= 4
 BENCH_RESULTS ?= bench/results/local
 # Debian packages the tests and the demo need (chromium: the status page
 # test; prometheus: promtool checks the alerting rules; dash and bash run the
-# failLog as an operator would; rpm and logrotate check the packages and the
-# log rotation); bench adds the peers.
-DEB_TEST  := rsync dash bash openssh-server openssh-client chromium prometheus systemd rpm logrotate
+# failLog as an operator would; tcsh and fish: login shells that are not
+# POSIX sh for the remote renames over ssh; rpm and logrotate check the
+# packages and the log rotation); bench adds the peers.
+DEB_TEST  := rsync dash bash tcsh fish openssh-server openssh-client chromium prometheus systemd rpm logrotate
 DEB_BENCH := lsyncd inotify-tools
 
 .PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz stress demo bench deb rpm clean help

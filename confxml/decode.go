@@ -141,7 +141,7 @@ func (p *problems) localPaths(s elem, c *Config, withRemotes bool) {
 			for _, x := range rs {
 				var r Remote
 				if v, ok := p.required(x, "ip"); ok {
-					r.IP = p.verbatim(x, "ip", v)
+					r.IP = v // blanks are refused by validate
 				}
 				if v, ok := p.required(x, "name"); ok {
 					r.Name = p.verbatim(x, "name", v)

@@ -86,7 +86,10 @@ func checkLoaded(t *testing.T, c Config, err error) {
 			t.Fatalf("accepted watch %q that is not a directory", l.Watch)
 		}
 		for _, r := range l.Remotes {
-			if r.IP == "" || r.Name == "" {
+			// Nothing that rsync, ssh or the remote shell would read as an
+			// option or split into words or lines.
+			if r.IP == "" || r.Name == "" || !oneWord(r.IP) || (s.Rsync.SSH.Enabled && !oneWord(r.Name)) ||
+				strings.HasPrefix(r.Name, "-") || strings.ContainsAny(r.Name, "\t\n\r") {
 				t.Fatalf("accepted remote %+v", r)
 			}
 		}
@@ -114,4 +117,10 @@ func checkLoaded(t *testing.T, c Config, err error) {
 			t.Fatalf("accepted, but the selected plugin is invalid: %v", err)
 		}
 	}
+}
+
+// oneWord reports whether v is one word of a command line that no program
+// takes for an option.
+func oneWord(v string) bool {
+	return !strings.HasPrefix(v, "-") && !strings.ContainsAny(v, " \t\n\r")
 }

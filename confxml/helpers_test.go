@@ -203,3 +203,7 @@ func mustRegexps(exprs ...string) []*regexp.Regexp {
 
 // hostile is the directory name of hostile-names.xml.
 const hostile = "sp ace \"dq\" 'sq' `bq` $(touch X);semi -lead *[1] back\\slash\nnl \xff\xfe"
+
+// hostileRemote is the remote path of hostile-names.xml (over ssh): no
+// whitespace, control characters or leading '-', which Load refuses there.
+const hostileRemote = "\"dq\"_'sq'_`bq`_$(touch_X);semi_*[1]_back\\slash_\xff\xfe"

@@ -158,14 +158,19 @@ func TestLoad(t *testing.T) {
 			setup: func(t *testing.T, e env) { mkdir(t, e.watch+" ") },
 			want: func(e env) Config {
 				c := base(e)
-				c.Sersync.LocalPaths[0] = LocalPath{Watch: e.watch + " ", Remotes: []Remote{{" 10.0.0.2", "www\t"}}}
+				c.Sersync.LocalPaths[0].Watch = e.watch + " "
 				return c
 			},
-			warns: []string{
-				`<sersync><localpath> #1: attribute watch: "`,
-				`<sersync><localpath> #1<remote> #1: attribute ip: " 10.0.0.2" has leading or trailing blanks, kept as written`,
-				`<sersync><localpath> #1<remote> #1: attribute name: "www\t" has leading or trailing blanks, kept as written`,
+			warns: []string{`<sersync><localpath> #1: attribute watch: "`},
+		},
+		{
+			name: "a daemon module with a single space", file: "remote-module-space.xml",
+			want: func(e env) Config {
+				c := base(e)
+				c.Sersync.LocalPaths[0].Remotes[0].Name = "my www/sub  dir "
+				return c
 			},
+			warns: []string{`<sersync><localpath> #1<remote> #1: attribute name: "my www/sub  dir " has leading or trailing blanks, kept as written`},
 		},
 		{name: "watch root", file: "watch-root.xml", want: func(e env) Config {
 			c := base(e)
@@ -254,7 +259,7 @@ func TestLoad(t *testing.T) {
 			setup: func(t *testing.T, e env) { mkdir(t, filepath.Join(e.watch, hostile)) },
 			want: func(e env) Config {
 				c := base(e)
-				c.Sersync.LocalPaths[0] = LocalPath{Watch: e.watch + "/" + hostile, Remotes: []Remote{{"10.0.0.2", "/backup/" + hostile}}}
+				c.Sersync.LocalPaths[0] = LocalPath{Watch: e.watch + "/" + hostile, Remotes: []Remote{{"10.0.0.2", "/backup/" + hostileRemote}}}
 				c.Sersync.Rsync.SSH = SSH{Enabled: true, Command: "ssh -o 'ProxyCommand=nc %h %p'"}
 				return c
 			},
@@ -375,6 +380,14 @@ func TestLoadRefuses(t *testing.T) {
 		{file: "bad-no-remote.xml", n: 1, errs: []string{"confxml: <sersync><localpath> #1<remote>: element missing: there is nowhere to push to"}},
 		{file: "bad-remote-no-ip.xml", n: 1, errs: []string{"confxml: <sersync><localpath> #1<remote> #2: attribute ip missing"}},
 		{file: "bad-remote-no-name.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<remote> #2: attribute name: "" is empty`}},
+		{file: "bad-ssh-remote-ip-option.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<remote> #2: attribute ip: "-oProxyCommand=/tmp/pwn" is not a host name: it starts with '-'`}},
+		{file: "bad-ssh-remote-name-option.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<remote> #1: attribute name: "--rsync-path=/tmp/pwn" cannot be addressed safely as a path on the ssh remote: it starts with '-'`}},
+		{file: "bad-ssh-remote-name-space.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<remote> #1: attribute name: "/backup/my www" cannot be addressed safely as a path on the ssh remote: it holds whitespace`}},
+		{file: "bad-ssh-remote-name-newline.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<remote> #1: attribute name: "/backup/www\ntouch /tmp/pwn" cannot be addressed safely as a path on the ssh remote: it holds a control character`}},
+		{file: "bad-remote-ip-blank.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<remote> #1: attribute ip: " 10.0.0.2" is not a host name: it holds whitespace`}},
+		{file: "bad-remote-module-option.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<remote> #1: attribute name: "-x" cannot be addressed safely as a module of the rsync daemon: it starts with '-'`}},
+		{file: "bad-remote-module-control.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<remote> #1: attribute name: "www\t" cannot be addressed safely as a module of the rsync daemon: it holds a control character`}},
+		{file: "bad-remote-module-spaces.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<remote> #1: attribute name: "my  www" cannot be addressed safely as a module of the rsync daemon: it has a module name with leading, trailing or repeated spaces`}},
 		{file: "bad-port-not-numeric.xml", n: 1, errs: []string{`confxml: <sersync><rsync><userDefinedPort>: attribute port: "87a" is not a port number (1..65535)`}},
 		{file: "bad-port-out-of-range.xml", n: 1, errs: []string{`confxml: <sersync><rsync><userDefinedPort>: attribute port: "65536" is not a port number (1..65535)`}},
 		{file: "bad-timeout-not-numeric.xml", n: 1, errs: []string{`confxml: <sersync><rsync><timeout>: attribute time: "100s" is not a number of seconds`}},

@@ -16,6 +16,7 @@ import (
 // realtime exclude regexes, which it compiles into c.Filter.Regexps.
 func (p *problems) validate(c *Config) {
 	p.watchRoots(c)
+	p.remotes(c)
 	p.compileExcludes(c)
 	p.rsyncRules(c)
 	if pl := c.Sersync.Plugin; pl.Enabled && checkPluginName(pl.Name) == nil {
@@ -43,6 +44,75 @@ func (p *problems) watchRoots(c *Config) {
 		}
 	}
 	p.overlap(c.Sersync.LocalPaths)
+}
+
+// remotes checks that every <remote> ip and name reaches rsync (and, over
+// ssh, the remote shell) as the one word it is meant to be. A value
+// starting with '-' would be read as an option: an ip of
+// "-oProxyCommand=…" becomes an ssh option that runs a command. Over ssh
+// the name is a path on the remote, passed through its login shell, where
+// whitespace splits words and control characters end lines. A daemon
+// module goes over rsync's own protocol, one line per name, so a control
+// character is refused there too; a module name may hold single spaces
+// (rsyncd.conf keeps them), but no leading or trailing blanks and no runs of
+// them, which rsyncd.conf removes, so no module could match.
+func (p *problems) remotes(c *Config) {
+	ssh := c.Sersync.Rsync.SSH.Enabled
+	for i, l := range c.Sersync.LocalPaths {
+		for j, r := range l.Remotes {
+			where := fmt.Sprintf("%s<remote> #%d", localPathName(i), j+1)
+			if why := unsafeWord(r.IP); why != "" {
+				p.errorf(where, "attribute ip: %q is not a host name: it %s", r.IP, why)
+			}
+			why := unsafeWord(r.Name)
+			if !ssh {
+				why = unsafeModule(r.Name)
+			}
+			if why != "" {
+				what := "a module of the rsync daemon"
+				if ssh {
+					what = "a path on the ssh remote"
+				}
+				p.errorf(where, "attribute name: %q cannot be addressed safely as %s: it %s", r.Name, what, why)
+			}
+		}
+	}
+}
+
+// unsafeWord says what keeps v from being passed as one word to a
+// command or a remote shell, or "" when nothing does.
+func unsafeWord(v string) string {
+	switch {
+	case strings.HasPrefix(v, "-"):
+		return "starts with '-'"
+	case hasControl(v):
+		return "holds a control character"
+	case strings.ContainsRune(v, ' '):
+		return "holds whitespace"
+	}
+	return ""
+}
+
+// unsafeModule is unsafeWord for the name of a daemon remote, whose module
+// (the part before the first '/') may hold single spaces and whose path
+// may hold any.
+func unsafeModule(name string) string {
+	module, _, _ := strings.Cut(name, "/")
+	switch {
+	case strings.HasPrefix(name, "-"):
+		return "starts with '-'"
+	case hasControl(name):
+		return "holds a control character"
+	case module != strings.Trim(module, " ") || strings.Contains(module, "  "):
+		return "has a module name with leading, trailing or repeated spaces"
+	}
+	return ""
+}
+
+// hasControl reports whether v holds an ASCII control character (tab and
+// newline included).
+func hasControl(v string) bool {
+	return strings.IndexFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0
 }
 
 // compileExcludes compiles the realtime exclude regexes into

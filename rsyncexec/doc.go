@@ -16,8 +16,9 @@
 //     match as a wildcard (the original ran a shell per event and used
 //     unanchored wildcards; docs/compat.md, "The rsync commands").
 //   - Over ssh, renames a batch's Moves on the remote first (MoveSessions:
-//     "mv -T" through the same ssh command, every name quoted as a shell
-//     word), so renamed data is not sent again; a move that fails or is
+//     "mv -T" through the same ssh command, a fixed remote command that
+//     any login shell passes on unchanged, the names NUL-terminated on its
+//     stdin), so renamed data is not sent again; a move that fails or is
 //     left out costs nothing but that saving, since the rsync runs that
 //     follow make the remote equal either way.
 //   - Runs rsync with exec.CommandContext, the watch root as working

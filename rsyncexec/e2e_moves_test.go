@@ -3,6 +3,7 @@ package rsyncexec
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -68,9 +69,33 @@ func moveBatch(root string, moves ...queue.Move) queue.Batch {
 // TestSSHMoves renames a populated directory and files with hostile names
 // over a real sshd: the remote renames them (the renamed files keep their
 // inodes: rsync, which writes a new file and renames it into place, sent
-// none of them again) and the mirror is equal.
+// none of them again) and the mirror is equal. The same with a remote
+// user whose login shell is not POSIX sh (tcsh, fish): it parses the
+// remote command, and the names still reach mv as data.
 func TestSSHMoves(t *testing.T) {
-	s := sshd.StartT(t)
+	for _, shell := range []string{"", "tcsh", "fish"} {
+		name := "login shell " + shell
+		if shell == "" {
+			name = "login shell of the user"
+		}
+		t.Run(name, func(t *testing.T) {
+			var opts sshd.Options
+			if shell != "" {
+				p, err := exec.LookPath(shell)
+				if err != nil {
+					if os.Getenv(sshd.NoSkipEnv) == "1" {
+						t.Fatal(err)
+					}
+					t.Skipf("skipping: %v (make deps installs it)", err)
+				}
+				opts.LoginShell = p
+			}
+			sshMoves(t, sshd.StartTWith(t, opts))
+		})
+	}
+}
+
+func sshMoves(t *testing.T, s *sshd.Server) {
 	names := hostileNames(t)
 	r := NewRunner("rsync", 2, nil)
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,100 +17,133 @@ import (
 	"github.com/sersync-go/sersync2/queue"
 )
 
-// moveScriptMax bounds the remote command of one ssh session. Linux takes
-// at most 128 KiB for one argument of exec (MAX_ARG_STRLEN), and the
-// command is one argument both of the local ssh and of the remote shell
-// (sh -c COMMAND); longer lists of moves are split into several sessions.
-const moveScriptMax = 64 << 10
+// moveStdinMax bounds the records one ssh session sends; longer lists
+// of moves are split into several sessions. It stays well below
+// moveXargsSize, the command line xargs may build on the remote from
+// them (see MoveSessions).
+const moveStdinMax = 64 << 10
+
+// moveXargsSize is the -s of the remote xargs: twice moveStdinMax, room
+// for the records and sh's own words. It is GNU xargs' default, and more
+// than busybox's (32 KiB), which is why it is given.
+const moveXargsSize = 2 * moveStdinMax
 
 // MoveSession is one ssh session that renames paths on the remote of a
 // target, in order (see MoveSessions).
 type MoveSession struct {
+	// Dir is the local working directory (the watch root).
+	Dir string
 	// Argv is the local command: the <ssh> command's words, "-l USER"
 	// when auth names a user, the host, then the remote command as one
-	// word.
+	// word, which holds no name.
 	Argv []string
+	// Stdin holds the records written to the session's standard input,
+	// each followed by a NUL byte: the module path, then the old and the
+	// new name of each move.
+	Stdin []string
 	// Moves are the renames the remote command runs, in order; it prints
 	// one line with mv's exit status for each.
 	Moves []queue.Move
 }
 
-// String returns the session as one line for a person to read (or paste
-// into bash): every word quoted, control bytes and bytes that are not
-// UTF-8 in the $'…' form.
-func (s MoveSession) String() string { return shellwords.JoinLine(s.Argv) }
+// String returns the Shell form of s, for a person to read or paste into
+// sh.
+func (s MoveSession) String() string { return Shell(s.Argv, s.Dir, s.Stdin) }
 
 // MoveSessions builds the ssh sessions that rename moves on the remote of
-// t, in order, as lsyncd's rsyncssh does:
+// t, in order, as lsyncd's rsyncssh does, with every name sent as data:
 //
-//	SSH [-l USER] HOST 'cd -- MODULE || exit 1; [mkdir -p -- PARENT && ]mv -T -- FROM TO; echo $?; …'
+//	printf 'MODULE\0FROM\0TO\0…' | SSH [-l USER] HOST 'xargs -0 -x -n N -s SIZE sh -c '\''SCRIPT'\'' sh'
 //
 // SSH is the <ssh command> split as confxml splits it ("ssh" when empty),
 // USER and HOST are those rsync gives ssh for the destination (an IPv6
-// literal without brackets). Paths are relative to the module path, as the
-// -R paths of the rsync runs are; the module path is quoted as a shell
-// word except for a leading "~" or "~user", which the remote shell expands
-// as it would in rsync's own remote command, and a relative one gets "./"
-// so that CDPATH cannot send the cd elsewhere. Every name is quoted by
-// shellwords.Quote: spaces, quotes, $(…), ;, newlines and bytes that are
-// not UTF-8 reach mv as data. "--" keeps a name starting with '-' from
-// being an option. mv -T (GNU coreutils, busybox) never moves into an
-// existing directory: onto an existing one it replaces it only when that
-// is empty, and fails otherwise; where mv has no -T it fails at once.
+// literal without brackets). sshd hands the remote command to the remote
+// user's login shell, whatever shell that is (sh, bash, csh, tcsh, fish):
+// so the command holds no name and only characters that every one of them
+// passes through unchanged: words, and one single-quoted sh script without
+// a quote, backslash, '!' or newline inside. The names go NUL-terminated on
+// stdin, and xargs -0 gives them to that script as its arguments, never
+// through a parser; bytes that are not UTF-8, newlines, quotes and leading
+// '-' reach mv as data ("--" before the names).
 //
-// The moves are separated by ';', not '&&': each is independent, and a
-// failed one (its source never reached the remote, its target is a
-// non-empty directory) says nothing about the next, so stopping would only
-// make rsync send the data of the rest. Whatever subset succeeds, a move
-// touches only its FROM and TO, which the batch's remove and update runs
-// make equal to the local tree afterwards. Lists longer than a remote
-// command may be are split into several sessions, run one after the other.
+// The script (moveScript) checks it got all N records in one call (xargs
+// -n N -x runs it once with all of them or not at all, never with a
+// split list, which would pair a new name with the wrong old one), goes to
+// the module path, then for each move makes the new name's parent when it
+// is missing (the remote may not have it yet: mkdir new; mv f new/ in
+// one batch) and runs mv -T -- FROM TO and prints its exit status. Paths
+// are relative to the module path, as the -R paths of the rsync runs are;
+// a module path of "~" or "~user" is expanded by the remote sh as it would
+// be in rsync's own remote command (the prefix, checked by tildeSafe, is in
+// the script; the rest of the path is data), and a relative one gets "./"
+// so that CDPATH cannot send the cd elsewhere. mv -T (GNU coreutils,
+// busybox) never moves into an existing directory: onto an existing one it
+// replaces it only when that is empty, and fails otherwise; where mv has
+// no -T it fails at once.
+//
+// Each move is independent: a failed one (its source never reached the
+// remote, its target is a non-empty directory) says nothing about the
+// next, so stopping would only make rsync send the data of the rest.
+// Whatever subset succeeds, a move touches only its FROM and TO, which the
+// batch's remove and update runs make equal to the local tree afterwards.
+// Lists longer than moveStdinMax are split into several sessions, run one
+// after the other.
 func MoveSessions(t Target, moves []queue.Move) ([]MoveSession, error) {
 	words, err := sshWords(t)
 	if err != nil {
 		return nil, err
 	}
-	prefix := "cd -- " + remoteDir(t.Remote.Name) + " || exit 1"
+	home, dir := remoteDir(t.Remote.Name)
+	if strings.IndexByte(dir, 0) >= 0 {
+		return nil, fmt.Errorf("rsyncexec: remote path %q: holds a NUL byte", t.Remote.Name)
+	}
 	var out []MoveSession
-	var b strings.Builder
 	var cur []queue.Move
-	made := map[string]bool{} // parents made earlier in the session
+	size := 0
 	flush := func() {
-		if len(cur) > 0 {
-			out = append(out, MoveSession{Argv: append(words[:len(words):len(words)], b.String()), Moves: cur})
+		if len(cur) == 0 {
+			return
 		}
-		cur = nil
-		b.Reset()
-		clear(made)
+		recs := make([]string, 0, 1+2*len(cur))
+		recs = append(recs, dir)
+		for _, m := range cur {
+			recs = append(recs, m.From, m.To)
+		}
+		argv := append(words[:len(words):len(words)], moveCommand(home, len(recs)))
+		out = append(out, MoveSession{Dir: t.Root, Argv: argv, Stdin: recs, Moves: cur})
+		cur, size = nil, 0
 	}
 	for _, m := range moves {
-		step := moveStep(m, made)
-		if len(cur) > 0 && b.Len()+len(step) > moveScriptMax {
+		step := len(m.From) + len(m.To) + 2
+		if len(cur) > 0 && len(dir)+1+size+step > moveStdinMax {
 			flush()
-			step = moveStep(m, made)
 		}
-		if len(cur) == 0 {
-			b.WriteString(prefix)
-		}
-		b.WriteString(step)
-		made[path.Dir(m.To)] = true
 		cur = append(cur, m)
+		size += step
 	}
 	flush()
 	return out, nil
 }
 
-// moveStep returns the part of a remote command that runs m and prints
-// its status: the destination's parent is made first (mkdir -p) unless
-// the session made it already, since the remote may not have it yet (mkdir
-// new; mv f new/ in one batch); the update run would make it anyway.
-func moveStep(m queue.Move, made map[string]bool) string {
-	mkdir := ""
-	if dir := path.Dir(m.To); dir != "." && !made[dir] {
-		mkdir = "mkdir -p -- " + shellwords.Quote(dir) + " && "
+// moveCommand returns the remote command of a session with n records
+// whose module path is relative to home ("" for none, else "~" or
+// "~user", see remoteDir).
+func moveCommand(home string, n int) string {
+	cd := ""
+	if home != "" {
+		cd = "cd " + home + " || exit 1; "
 	}
-	return "; " + mkdir + "mv -T -- " + shellwords.Quote(m.From) + " " + shellwords.Quote(m.To) + "; echo $?"
+	script := "[ $# = " + strconv.Itoa(n) + " ] || exit 1; " + cd + moveScript
+	return "xargs -0 -x -n " + strconv.Itoa(n) + " -s " + strconv.Itoa(moveXargsSize) + " sh -c '" + script + "' sh"
 }
+
+// moveScript is the part of the remote sh script after the record count
+// check (see MoveSessions): $1 is the module path, then each move's old
+// and new name. It prints one status line per move, whatever happens.
+const moveScript = `cd -- "$1" || exit 1; shift; ` +
+	`while [ $# -gt 1 ]; do ` +
+	`p=${2%/*}; { [ "$p" = "$2" ] || [ -d "$p" ] || mkdir -p -- "$p"; } && mv -T -- "$1" "$2"; echo $?; shift 2; ` +
+	`done`
 
 // sshWords returns the local words of a session before the remote command:
 // the <ssh> command, -l USER, HOST (what rsync passes its remote shell for
@@ -135,24 +167,22 @@ func sshWords(t Target) ([]string, error) {
 	return append(words, host), nil
 }
 
-// remoteDir returns the module path as a word of the remote command (see
+// remoteDir splits the module path into the tilde-prefix the remote sh
+// expands ("", "~" or "~user") and the path from there (see
 // MoveSessions).
-func remoteDir(name string) string {
+func remoteDir(name string) (home, dir string) {
 	switch {
 	case name == "":
-		return "." // host: is the login directory, as for rsync
+		return "", "." // host: is the login directory, as for rsync
 	case strings.HasPrefix(name, "/"):
-		return shellwords.Quote(name)
+		return "", name
 	case strings.HasPrefix(name, "~"):
-		head, rest, slash := strings.Cut(name, "/")
+		head, rest, _ := strings.Cut(name, "/")
 		if tildeSafe(head[1:]) {
-			if !slash {
-				return head
-			}
-			return head + "/" + shellwords.Quote(rest) // the slash unquoted: "~" stays a tilde-prefix
+			return head, "./" + rest
 		}
 	}
-	return shellwords.Quote("./" + name)
+	return "", "./" + name
 }
 
 // tildeSafe reports whether user may follow '~' unquoted: a login name of
@@ -233,6 +263,7 @@ func (r *Runner) execMoves(ctx context.Context, t Target, s MoveSession, opts Ru
 	cmd.WaitDelay = waitDelay
 	var out bytes.Buffer
 	tail := &tailBuffer{max: stderrTail}
+	cmd.Stdin = bytes.NewReader(Payload(s.Stdin))
 	cmd.Stdout, cmd.Stderr = &out, tail
 	if w := opts.Echo; w != nil {
 		fmt.Fprintln(w, s.String())

@@ -3,13 +3,16 @@ package rsyncexec
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/internal/sshd"
 	"github.com/sersync-go/sersync2/queue"
 )
 
@@ -29,8 +32,9 @@ func moveList(pairs ...string) []queue.Move {
 	return out
 }
 
-// TestGoldenMoves compares the argv (one %q element per line) and the
-// one-line form of move sessions with testdata/rsyncexec/*-moves.*.
+// TestGoldenMoves compares the argv (one %q element per line), the stdin
+// records and the one-line form of move sessions with
+// testdata/rsyncexec/*-moves.*.
 // go test ./rsyncexec -run TestGoldenMoves -update rewrites them.
 func TestGoldenMoves(t *testing.T) {
 	cmdAuth := sshStock()
@@ -71,30 +75,36 @@ func TestGoldenMoves(t *testing.T) {
 			if len(ss) != 1 || !reflect.DeepEqual(ss[0].Moves, tc.moves) {
 				t.Fatalf("got %d sessions, want one with every move", len(ss))
 			}
+			// What every login shell passes on unchanged: words and one
+			// single-quoted part without a backslash, '!' or newline.
+			if cmd := ss[0].Argv[len(ss[0].Argv)-1]; strings.ContainsAny(cmd, "\\!\n") || strings.Count(cmd, "'") != 2 {
+				t.Errorf("remote command %q is not the same to every login shell", cmd)
+			}
 			checkGolden(t, tc.name+".argv", quoteLines(ss[0].Argv))
+			checkGolden(t, tc.name+".stdin", quoteLines(ss[0].Stdin))
 			checkGolden(t, tc.name+".sh", ss[0].String()+"\n")
 		})
 	}
 }
 
 func TestRemoteDir(t *testing.T) {
-	tests := []struct{ name, want string }{
-		{"", "."},
-		{"/srv/www", "/srv/www"},
-		{"/srv/my www", "'/srv/my www'"},
-		{"www", "./www"},
-		{"-www", "./-www"},
-		{"~", "~"},
-		{"~/", "~/''"},
-		{"~/mirror", "~/mirror"},
-		{"~/my mirror", "~/'my mirror'"},
-		{"~backup/www", "~backup/www"},
-		{"~$(x)/www", "'./~$(x)/www'"},
-		{"~'x'", `'./~'\''x'\'''`},
+	tests := []struct{ name, home, dir string }{
+		{"", "", "."},
+		{"/srv/www", "", "/srv/www"},
+		{"/srv/my www", "", "/srv/my www"},
+		{"www", "", "./www"},
+		{"-www", "", "./-www"},
+		{"~", "~", "./"},
+		{"~/", "~", "./"},
+		{"~/mirror", "~", "./mirror"},
+		{"~/my mirror", "~", "./my mirror"},
+		{"~backup/www", "~backup", "./www"},
+		{"~$(x)/www", "", "./~$(x)/www"},
+		{"~'x'", "", "./~'x'"},
 	}
 	for _, tt := range tests {
-		if got := remoteDir(tt.name); got != tt.want {
-			t.Errorf("remoteDir(%q) = %s, want %s", tt.name, got, tt.want)
+		if home, dir := remoteDir(tt.name); home != tt.home || dir != tt.dir {
+			t.Errorf("remoteDir(%q) = %q, %q; want %q, %q", tt.name, home, dir, tt.home, tt.dir)
 		}
 	}
 }
@@ -116,8 +126,8 @@ func TestMoveSessionsSplit(t *testing.T) {
 	}
 	var got []queue.Move
 	for _, s := range ss {
-		if n := len(s.Argv[len(s.Argv)-1]); n > moveScriptMax {
-			t.Errorf("remote command of %d bytes, bound %d", n, moveScriptMax)
+		if n := len(Payload(s.Stdin)); n > moveStdinMax {
+			t.Errorf("stdin of %d bytes, bound %d", n, moveStdinMax)
 		}
 		got = append(got, s.Moves...)
 	}
@@ -146,22 +156,28 @@ func TestStatusLines(t *testing.T) {
 	}
 }
 
-// remoteWords runs the remote command of a session under the POSIX shell
-// sh with mv replaced by a function printing its arguments NUL-terminated
-// and mkdir by one doing nothing (and the module path "" so the cd stays
-// here), and returns the words mv got for each move.
-func remoteWords(t *testing.T, sh string, s MoveSession) [][]string {
+// remoteWords runs the remote command of a session the way sshd does,
+// as "SHELL -c COMMAND" with the session's stdin, in a new directory and
+// with a fake mv first on PATH that prints its arguments NUL-terminated
+// and a newline, and returns the words mv got for each move.
+func remoteWords(t *testing.T, shell string, s MoveSession) [][]string {
 	t.Helper()
-	script := "mkdir() { :; }; mv() { printf '%s\\000' \"$@\"; printf '\\n'; }; " + s.Argv[len(s.Argv)-1]
+	bin := t.TempDir()
+	fake := "#!/bin/sh\nprintf '%s\\000' \"$@\"\nprintf '\\n'\n"
+	if err := os.WriteFile(filepath.Join(bin, "mv"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, sh, "-c", script)
+	cmd := exec.CommandContext(ctx, shell, "-c", s.Argv[len(s.Argv)-1])
 	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd.Stdin = bytes.NewReader(Payload(s.Stdin))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s: %v: %s", sh, err, stderr.String())
+		t.Fatalf("%s: %v: %s", shell, err, stderr.String())
 	}
 	// Each move prints its four words, a newline, then the status line
 	// "0"; a call with another number of words shows as a mismatch.
@@ -172,13 +188,13 @@ func remoteWords(t *testing.T, sh string, s MoveSession) [][]string {
 		for range 4 {
 			w, after, ok := strings.Cut(rest, "\x00")
 			if !ok {
-				t.Fatalf("%s: output %q does not hold four words", sh, rest)
+				t.Fatalf("%s: output %q does not hold four words", shell, rest)
 			}
 			words, rest = append(words, w), after
 		}
 		var ok bool
 		if rest, ok = strings.CutPrefix(rest, "\n0\n"); !ok {
-			t.Fatalf("%s: after %q: no status line in %q", sh, words, rest)
+			t.Fatalf("%s: after %q: no status line in %q", shell, words, rest)
 		}
 		got = append(got, words)
 	}
@@ -186,8 +202,8 @@ func remoteWords(t *testing.T, sh string, s MoveSession) [][]string {
 }
 
 // checkRemoteWords fails unless every move of ss reached mv as exactly
-// "-T", "--", From, To when run by sh.
-func checkRemoteWords(t *testing.T, sh string, tgt Target, moves []queue.Move) {
+// "-T", "--", From, To when the remote login shell is shell.
+func checkRemoteWords(t *testing.T, shell string, tgt Target, moves []queue.Move) {
 	t.Helper()
 	ss, err := MoveSessions(tgt, moves)
 	if err != nil {
@@ -195,24 +211,31 @@ func checkRemoteWords(t *testing.T, sh string, tgt Target, moves []queue.Move) {
 	}
 	var got [][]string
 	for _, s := range ss {
-		got = append(got, remoteWords(t, sh, s)...)
+		got = append(got, remoteWords(t, shell, s)...)
 	}
 	if len(got) != len(moves) {
-		t.Fatalf("%s: %d mv calls for %d moves: %q", sh, len(got), len(moves), got)
+		t.Fatalf("%s: %d mv calls for %d moves: %q", shell, len(got), len(moves), got)
 	}
 	for i, m := range moves {
 		if want := []string{"-T", "--", m.From, m.To}; !reflect.DeepEqual(got[i], want) {
-			t.Fatalf("%s: move %d: mv got %q, want %q", sh, i, got[i], want)
+			t.Fatalf("%s: move %d: mv got %q, want %q", shell, i, got[i], want)
 		}
 	}
 }
 
-// shells returns the POSIX shells present: sh (dash on Debian) and bash.
-func shells(t testing.TB) []string {
+// loginShells returns the shells present that a remote user may have as
+// login shell: sh (dash on Debian) and bash, and the ones that are not
+// POSIX, tcsh and fish (make deps installs them; missing ones are left
+// out unless SERSYNC_TEST_NO_SKIP=1).
+func loginShells(t testing.TB) []string {
 	var out []string
-	for _, sh := range []string{"sh", "bash"} {
-		if p, err := exec.LookPath(sh); err == nil {
+	for _, sh := range []string{"sh", "bash", "tcsh", "fish"} {
+		p, err := exec.LookPath(sh)
+		switch {
+		case err == nil:
 			out = append(out, p)
+		case os.Getenv(sshd.NoSkipEnv) == "1":
+			t.Fatalf("login shell %s: %v", sh, err)
 		}
 	}
 	if len(out) == 0 {
@@ -221,8 +244,8 @@ func shells(t testing.TB) []string {
 	return out
 }
 
-// TestMoveScriptShells: every hostile name reaches mv intact under dash
-// and bash, and nothing else runs.
+// TestMoveScriptShells: every hostile name reaches mv intact whatever
+// the remote login shell, POSIX or not, and nothing else runs.
 func TestMoveScriptShells(t *testing.T) {
 	tgt := sshStock()
 	tgt.Remote.Name = ""
@@ -230,17 +253,19 @@ func TestMoveScriptShells(t *testing.T) {
 	for _, n := range hostileNames(t) {
 		moves = append(moves, queue.Move{From: n, To: "sub [x]*/" + n}, queue.Move{From: "d/" + n, To: n + "/x"})
 	}
-	for _, sh := range shells(t) {
-		checkRemoteWords(t, sh, tgt, moves)
+	for _, sh := range loginShells(t) {
+		t.Run(filepath.Base(sh), func(t *testing.T) {
+			checkRemoteWords(t, sh, tgt, moves)
+		})
 	}
 }
 
-// FuzzMoveScript: for any pair of clean relative paths, the remote command
-// line, run by a POSIX shell, hands mv exactly those names (and runs
+// FuzzMoveScript: for any pair of clean relative paths, the remote
+// command, run by a login shell, hands mv exactly those names (and runs
 // nothing else: the fake mv is the only command that prints).
 func FuzzMoveScript(f *testing.F) {
 	fuzzSeeds(f)
-	sh := shells(f)[0]
+	sh := loginShells(f)[0]
 	tgt := sshStock()
 	tgt.Remote.Name = ""
 	f.Fuzz(func(t *testing.T, a, b string, dir bool) {

@@ -150,6 +150,11 @@ func parseArgs(args []string) (*options, error) {
 	if _, err := logging.ParseLevel(o.logLevel); err != nil {
 		return o, err
 	}
+	if o.statusAddr != "" {
+		if err := status.CheckAddr(o.statusAddr, o.statusPublic); err != nil {
+			return o, err
+		}
+	}
 	if o.statusAuthFile != "" && o.statusAddr == "" {
 		return o, errors.New("--status-auth-file needs --status-addr")
 	}

@@ -18,13 +18,46 @@ import (
 // the configuration file's lock.
 var errAlreadyRunning = errors.New("another sersync2 already replicates with this configuration file")
 
-// defaultLockDir is /run/lock where it exists (shared by every instance,
-// also under systemd's PrivateTmp), else the temporary directory.
+// rootLockDir is the lock directory of root: under /run, which only root
+// may write, so nobody can plant a file or a link where the lock goes.
+const rootLockDir = "/run/sersync2"
+
+// defaultLockDir is the directory of the lock files without --lock-dir.
 func defaultLockDir() string {
-	if st, err := os.Stat("/run/lock"); err == nil && st.IsDir() && unix.Access("/run/lock", unix.W_OK) == nil {
+	return lockDirFor(os.Geteuid(), os.Getenv("XDG_RUNTIME_DIR"), writableDir)
+}
+
+// lockDirFor picks the lock directory for user euid: rootLockDir for root;
+// for another user the per-user runtime directory that systemd-logind
+// makes (XDG_RUNTIME_DIR, mode 0700, emptied at logout like /run), which
+// no other user can write; without one, /run/lock when writable, else the
+// temporary directory. Those two are shared by every user (world-writable,
+// sticky), which is why lock files are opened by openOwnFile.
+func lockDirFor(euid int, runtimeDir string, writable func(string) bool) string {
+	switch {
+	case euid == 0:
+		return rootLockDir
+	case filepath.IsAbs(runtimeDir):
+		return filepath.Join(runtimeDir, "sersync2")
+	case writable("/run/lock"):
 		return "/run/lock"
 	}
 	return os.TempDir()
+}
+
+func writableDir(dir string) bool {
+	st, err := os.Stat(dir)
+	return err == nil && st.IsDir() && unix.Access(dir, unix.W_OK) == nil
+}
+
+// lockDirMode is the mode a missing lock directory is made with: root's
+// may be read by others (the pid in a lock file says who runs a
+// configuration), another user's is private.
+func lockDirMode() os.FileMode {
+	if os.Geteuid() == 0 {
+		return 0o755
+	}
+	return 0o700
 }
 
 // lockPath is the lock file of a configuration file: one per file,
@@ -50,18 +83,19 @@ func lockConfig(dir, config string) (unlock func(), _ error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock for %s: %w", config, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), lockDirMode()); err != nil {
 		return nil, fmt.Errorf("lock for %s: %w", config, err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openOwnFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("lock for %s: %w", config, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		b, _ := os.ReadFile(path)
+		b := make([]byte, 32)
+		n, _ := f.ReadAt(b, 0)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			pid := strings.TrimSpace(string(b))
+			pid := strings.TrimSpace(string(b[:n]))
 			if _, perr := strconv.Atoi(pid); perr != nil {
 				pid = "unknown"
 			}
@@ -69,13 +103,85 @@ func lockConfig(dir, config string) (unlock func(), _ error) {
 		}
 		return nil, fmt.Errorf("lock %s for %s: %w", path, config, err)
 	}
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
+	_ = writePid(f)
 	return func() {
 		// The file stays: removing it would let a third process lock a
 		// new file while a second still waits on the old one.
 		_ = f.Truncate(0)
 		f.Close()
 	}, nil
+}
+
+// writePidFile writes this process's id to path (--pidfile) and returns
+// the function that removes the file again, if it is still the one
+// written.
+func writePidFile(path string) (remove func(), _ error) {
+	f, err := openOwnFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("pid file: %w", err)
+	}
+	defer f.Close()
+	if err := writePid(f); err != nil {
+		return nil, fmt.Errorf("pid file %s: %w", path, err)
+	}
+	written, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return func() {
+		// The same inode still holding our pid: a file put there since
+		// may have been given the inode number ours had.
+		fi, err := os.Lstat(path)
+		if err != nil || !os.SameFile(fi, written) {
+			return
+		}
+		if b, err := os.ReadFile(path); err == nil && string(b) == pidLine() {
+			_ = os.Remove(path)
+		}
+	}, nil
+}
+
+func pidLine() string { return strconv.Itoa(os.Getpid()) + "\n" }
+
+// writePid replaces the content of f with this process's id; the old
+// content is cut only after the new one is written, so that a reader never
+// finds the file empty.
+func writePid(f *os.File) error {
+	b := []byte(pidLine())
+	if _, err := f.WriteAt(b, 0); err != nil {
+		return err
+	}
+	return f.Truncate(int64(len(b)))
+}
+
+// openOwnFile opens path for reading and writing, creating it (0644), but
+// never through a symbolic link (O_NOFOLLOW) and only when it is a regular
+// file of this process's user. Lock and pid files may live in a directory
+// other users can write (/tmp, /run/lock): a link planted there would make
+// us truncate and overwrite its target, a FIFO would block the start, and
+// a file of another user would let that user hold our lock. Nothing is
+// written before these checks.
+func openOwnFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link; it is not followed (remove it)", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.Mode().IsRegular():
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file (%s); it is left alone", path, fi.Mode().Type())
+	case st != nil && int(st.Uid) != os.Geteuid():
+		f.Close()
+		return nil, fmt.Errorf("%s belongs to uid %d, not to this user (uid %d); it is left alone", path, st.Uid, os.Geteuid())
+	}
+	return f, nil
 }

@@ -4,12 +4,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/sersync-go/sersync2/confxml"
@@ -20,6 +20,10 @@ import (
 
 // version is stamped by the Makefile with -ldflags "-X main.version=…".
 var version = "dev"
+
+// sysctlRoot is the directory below which tuneKernel finds
+// proc/sys/fs/inotify: "/", or a copy in tests.
+var sysctlRoot = "/"
 
 // Exit codes (README "Exit codes", the man page): 1 and 255 are the
 // original's, kept for scripts written for it; 3 and 4 tell a service
@@ -75,18 +79,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer lg.Close()
 	o.reopenLog = lg.Reopen
 	log := lg.Logger
-	if !child && !o.help && !o.check {
-		fmt.Fprintln(stdout, "set the system param")
-		tuneKernel(stdout, log, !o.noTune, "/")
+	// The original's lines up to the verdict on the flags and the
+	// configuration are held back: the inotify limits are system-wide, so
+	// they are raised only once both are known to be good, for a start that
+	// will watch; their lines still come first, where the original printed
+	// them.
+	var held bytes.Buffer
+	out := io.Writer(&held)
+	banner := !child && !o.help && !o.check
+	release := func(tune bool) {
+		if banner {
+			fmt.Fprintln(stdout, "set the system param")
+			if tune {
+				tuneKernel(stdout, log, !o.noTune, sysctlRoot)
+			}
+			banner = false
+		}
+		_, _ = stdout.Write(held.Bytes())
+		held.Reset()
 	}
+	defer release(false)
 	if !child {
-		fmt.Fprintln(stdout, "parse the command param")
+		fmt.Fprintln(out, "parse the command param")
 		for _, l := range o.optionLines {
-			fmt.Fprintln(stdout, l)
+			fmt.Fprintln(out, l)
 		}
 	}
 	if o.help {
-		printHelp(stdout)
+		printHelp(out)
 		return exitOK
 	}
 	if err != nil {
@@ -98,7 +118,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitHost
 	}
 	if o.config == "" {
-		fmt.Fprintln(stdout, "ERROR config file name empty")
+		fmt.Fprintln(out, "ERROR config file name empty")
 		return exitUsage
 	}
 	for _, p := range o.positional {
@@ -107,18 +127,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.threads == 0 {
 		o.threads = replicate.DefaultThreads
 		if !child {
-			fmt.Fprintf(stdout, "daemon thread num: %d\n", o.threads)
+			fmt.Fprintf(out, "daemon thread num: %d\n", o.threads)
 		}
 	}
 	mode, err := pluginMode(o.modules)
 	if err != nil {
-		fmt.Fprintln(stdout, "模块名称错误")
+		fmt.Fprintln(out, "模块名称错误")
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)
 		return exitUsage
 	}
 
 	if !child {
-		fmt.Fprintln(stdout, "parse xml config file")
+		fmt.Fprintln(out, "parse xml config file")
 	}
 	cfg, err := loadConfig(o.config, mode)
 	var hostErr error
@@ -128,11 +148,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		var pe *confxml.ParseError
 		if errors.As(err, &pe) {
-			fmt.Fprint(stdout, pe.Report())
+			fmt.Fprint(out, pe.Report())
 			return exitXMLError
 		}
 		if mode == "" && errors.Is(err, confxml.ErrUnknownPlugin) {
-			fmt.Fprintln(stdout, "sersync plugin error，please confirm the config xml")
+			fmt.Fprintln(out, "sersync plugin error，please confirm the config xml")
 		}
 		if confxml.OnlyHostErrors(err) {
 			fmt.Fprintf(stderr, "sersync2: %s: cannot start on this host:\n%v\n", o.config, err)
@@ -141,6 +161,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sersync2: %s: configuration refused:\n%v\n", o.config, err)
 		return exitUsage
 	}
+	release(true)
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "file", o.config, "warning", w)
 	}
@@ -178,11 +199,13 @@ func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	}
 	defer unlock()
 	if o.pidFile != "" {
-		if err := writePidFile(o.pidFile); err != nil {
+		remove, err := writePidFile(o.pidFile)
+		if err != nil {
+			ready(err)
 			fmt.Fprintf(stderr, "sersync2: %v\n", err)
 			return exitHost
 		}
-		defer os.Remove(o.pidFile)
+		defer remove()
 	}
 	if err := serve(stdout, stderr, log, cfg, o, mode, ready); err != nil {
 		ready(err)
@@ -236,11 +259,4 @@ func printHeader(w io.Writer, cfg confxml.Config) {
 	if cfg.XFS {
 		fmt.Fprintln(w, "WARNING XFS FILE SYSTEM WORK")
 	}
-}
-
-func writePidFile(path string) error {
-	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		return fmt.Errorf("pid file: %w", err)
-	}
-	return nil
 }

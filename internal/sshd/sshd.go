@@ -34,6 +34,10 @@ type Options struct {
 	// StartTimeout bounds the wait for the first accepted connection
 	// (default 10s).
 	StartTimeout time.Duration
+	// LoginShell, when set, runs every remote command as
+	// "LoginShell -c COMMAND", as sshd does for a user whose login shell it
+	// is (e.g. /usr/bin/tcsh), without changing the user's passwd entry.
+	LoginShell string
 }
 
 // Server is one running sshd.
@@ -125,8 +129,12 @@ func Start(dir string, opts Options) (*Server, error) {
 			"UsePAM no",
 			"PrintMotd no",
 			"LogLevel ERROR",
-			"",
-		}, "\n")
+		}, "\n") + "\n"
+		if opts.LoginShell != "" {
+			// sshd runs the forced command with the user's own shell,
+			// which then hands the client's command to LoginShell as is.
+			conf += "ForceCommand exec " + quote(opts.LoginShell) + ` -c "$SSH_ORIGINAL_COMMAND"` + "\n"
+		}
 		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 			return nil, fmt.Errorf("sshd: %w", err)
 		}
@@ -142,7 +150,13 @@ func Start(dir string, opts Options) (*Server, error) {
 // SERSYNC_TEST_NO_SKIP=1, which makes it a failure.
 func StartT(t testing.TB) *Server {
 	t.Helper()
-	s, err := Start(t.TempDir(), Options{})
+	return StartTWith(t, Options{})
+}
+
+// StartTWith is StartT with options.
+func StartTWith(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s, err := Start(t.TempDir(), opts)
 	if errors.Is(err, ErrUnavailable) && os.Getenv(NoSkipEnv) != "1" {
 		t.Skipf("skipping: %v (set %s=1 to fail instead)", err, NoSkipEnv)
 	}

@@ -30,6 +30,22 @@ func TestLoginAndRsync(t *testing.T) {
 	}
 }
 
+// TestLoginShell: with Options.LoginShell, commands are run by that
+// shell, as for a user whose login shell it is.
+func TestLoginShell(t *testing.T) {
+	tcsh, err := exec.LookPath("tcsh")
+	if err != nil {
+		t.Skipf("skipping: %v", err)
+	}
+	s := StartTWith(t, Options{LoginShell: tcsh})
+	sshArgs := strings.Fields(s.SSHCommand())
+	// $version is set by tcsh only.
+	out, err := exec.Command(sshArgs[0], append(sshArgs[1:], s.User+"@"+s.IP, "echo $version")...).CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "tcsh ") {
+		t.Fatalf("ssh: %v\n%s", err, out)
+	}
+}
+
 func TestCloseStopsServer(t *testing.T) {
 	s := StartT(t)
 	if err := s.Close(); err != nil {

@@ -1,1 +1,1 @@
-ssh -p 2222 -i '/root/.ssh/mirror key' -o 'ProxyCommand=nc %h %p' -l rsync_backup fd00::2 'cd -- /srv/www || exit 1; mv -T -- a.txt b.txt; echo $?'
+cd /data && printf '/srv/www\000a.txt\000b.txt\000' | ssh -p 2222 -i '/root/.ssh/mirror key' -o 'ProxyCommand=nc %h %p' -l rsync_backup fd00::2 'xargs -0 -x -n 3 -s 131072 sh -c '\''[ $# = 3 ] || exit 1; cd -- "$1" || exit 1; shift; while [ $# -gt 1 ]; do p=${2%/*}; { [ "$p" = "$2" ] || [ -d "$p" ] || mkdir -p -- "$p"; } && mv -T -- "$1" "$2"; echo $?; shift 2; done'\'' sh'

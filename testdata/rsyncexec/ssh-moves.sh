@@ -1,1 +1,1 @@
-ssh 10.0.0.2 'cd -- /srv/www || exit 1; mv -T -- a.txt b.txt; echo $?; mkdir -p -- d1 && mv -T -- d1/old d1/new; echo $?; mv -T -- olddir newdir; echo $?'
+cd /data && printf '/srv/www\000a.txt\000b.txt\000d1/old\000d1/new\000olddir\000newdir\000' | ssh 10.0.0.2 'xargs -0 -x -n 7 -s 131072 sh -c '\''[ $# = 7 ] || exit 1; cd -- "$1" || exit 1; shift; while [ $# -gt 1 ]; do p=${2%/*}; { [ "$p" = "$2" ] || [ -d "$p" ] || mkdir -p -- "$p"; } && mv -T -- "$1" "$2"; echo $?; shift 2; done'\'' sh'
