@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/sersync-go/sersync2/internal/instance"
 	"github.com/sersync-go/sersync2/internal/logging"
 	"github.com/sersync-go/sersync2/replicate"
 	"github.com/sersync-go/sersync2/status"
@@ -99,7 +100,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.statusAuthFile, "status-auth-file", "", "answer --status-addr requests only when they carry Authorization: Bearer TOKEN, TOKEN being the content of `FILE` without surrounding white space (Prometheus: authorization: credentials_file: FILE); the file must not be readable by others")
 	fs.StringVar(&o.statusFile, "status-file", "", "rewrite `FILE` with the status as text every --status-file-every")
 	fs.DurationVar(&o.statusFileEvery, "status-file-every", status.DefaultFileEvery, "how often --status-file is rewritten")
-	fs.StringVar(&o.lockDir, "lock-dir", defaultLockDir(), "`DIR` of the lock files that keep one instance per configuration file")
+	fs.StringVar(&o.lockDir, "lock-dir", instance.DefaultLockDir(), "`DIR` of the lock files that keep one instance per configuration file")
 	fs.BoolVar(&o.man, "man", false, "print the man page (roff) and exit")
 	_ = fs.MarkHidden("man")
 	fs.BoolVar(&o.noRemoteMoves, "no-remote-moves", false, "over ssh, send renamed files again instead of renaming them on the remote (for comparisons and remotes whose mv misbehaves)")

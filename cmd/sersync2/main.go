@@ -14,6 +14,9 @@ import (
 
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/internal/buildinfo"
+	"github.com/sersync-go/sersync2/internal/daemon"
+	"github.com/sersync-go/sersync2/internal/instance"
+	"github.com/sersync-go/sersync2/internal/kernellimits"
 	"github.com/sersync-go/sersync2/internal/logging"
 	"github.com/sersync-go/sersync2/replicate"
 )
@@ -51,10 +54,7 @@ func main() {
 
 // run is the whole program; main only turns its result into an exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	child := os.Getenv(envDaemonChild) != ""
-	ready := daemonReadyFunc()
-	// rsync and plugin commands must not think they are a daemon child.
-	os.Unsetenv(envDaemonChild)
+	child, ready := daemon.Detect()
 	o, err := parseArgs(args)
 	var ue *usageError
 	if errors.As(err, &ue) {
@@ -91,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if banner {
 			fmt.Fprintln(stdout, "set the system param")
 			if tune {
-				tuneKernel(stdout, log, !o.noTune, sysctlRoot)
+				kernellimits.Raise(stdout, log, !o.noTune, sysctlRoot)
 			}
 			banner = false
 		}
@@ -173,7 +173,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.daemon && !child {
 		fmt.Fprintln(stdout, "daemon start，sersync run behind the console ")
-		return daemonize(stdout, stderr, log)
+		pid, err := daemon.Start(stdout, stderr, os.Args[1:])
+		var ce *daemon.ChildExitError
+		switch {
+		case errors.As(err, &ce):
+			return ce.Code // the child printed why
+		case err != nil:
+			fmt.Fprintf(stderr, "sersync2: %v\n", err)
+			return exitHost
+		}
+		log.Info("daemon started", "pid", pid)
+		return exitOK
 	}
 
 	o.daemonChild = child
@@ -191,7 +201,7 @@ func loadConfig(path, mode string) (confxml.Config, error) {
 
 // start writes the pid file and runs the engine until a signal.
 func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string, ready func(error)) int {
-	unlock, err := lockConfig(o.lockDir, o.config)
+	unlock, err := instance.Lock(o.lockDir, o.config)
 	if err != nil {
 		ready(err)
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)
@@ -199,7 +209,7 @@ func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	}
 	defer unlock()
 	if o.pidFile != "" {
-		remove, err := writePidFile(o.pidFile)
+		remove, err := instance.WritePidFile(o.pidFile)
 		if err != nil {
 			ready(err)
 			fmt.Fprintf(stderr, "sersync2: %v\n", err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/internal/buildinfo"
+	"github.com/sersync-go/sersync2/internal/sdnotify"
 	"github.com/sersync-go/sersync2/replicate"
 	"github.com/sersync-go/sersync2/status"
 )
@@ -81,12 +82,12 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 		log.Info("sersync2 started in plugin mode", "version", version, "plugin", mode, "root", st.Roots[0], "watches", st.Watches, "heap_live_bytes", heap)
 	}
 	ready(nil)
-	if err := notifySystemd("READY=1"); err != nil {
+	if err := sdnotify.Notify("READY=1"); err != nil {
 		log.Warn("cannot notify systemd", "err", err)
 	}
 	go func() {
 		<-ctx.Done()
-		_ = notifySystemd("STOPPING=1")
+		_ = sdnotify.Notify("STOPPING=1")
 	}()
 	return e.Run(ctx)
 }

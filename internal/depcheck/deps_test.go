@@ -9,8 +9,10 @@ import (
 const module = "github.com/sersync-go/sersync2"
 
 // allowed lists, for each package of ours, which packages of ours it may
-// import (style.md section 3). internal/… helpers may be imported by
-// anyone and import only each other.
+// import. Data flows one way: confxml, then the watcher (inotifymask),
+// the queue, rsyncexec, then plugins and the failLog; replicate wires them,
+// status reads the engine's state, and cmd/sersync2 starts it all.
+// internal/… helpers may be imported by anyone and import only each other.
 var allowed = map[string][]string{
 	"cmd/sersync2": {"replicate", "status", "confxml"},
 	"status":       {"replicate"},
@@ -28,7 +30,7 @@ var allowed = map[string][]string{
 var external = map[string][]string{
 	"confxml":      {"github.com/beevik/etree"},
 	"inotifymask":  {"github.com/fsnotify/fsnotify", "golang.org/x/sys/unix"},
-	"cmd/sersync2": {"github.com/spf13/pflag", "golang.org/x/sys/unix", "golang.org/x/term"},
+	"cmd/sersync2": {"github.com/spf13/pflag", "golang.org/x/term"},
 	"replicate":    {"github.com/robfig/cron/v3"},
 	"status":       {"github.com/prometheus/client_golang", "golang.org/x/net/netutil"},
 }

@@ -1,13 +1,16 @@
-package main
+// Package sdnotify tells systemd about the service's state (READY=1,
+// STOPPING=1) when it started the process with Type=notify, and does
+// nothing otherwise.
+package sdnotify
 
 import (
 	"net"
 	"os"
 )
 
-// notifySystemd sends state (e.g. "READY=1") to systemd when it started us
+// Notify sends state (e.g. "READY=1") to systemd when it started us
 // with Type=notify; without NOTIFY_SOCKET it does nothing.
-func notifySystemd(state string) error {
+func Notify(state string) error {
 	addr := os.Getenv("NOTIFY_SOCKET")
 	if addr == "" {
 		return nil

@@ -1,4 +1,4 @@
-package main
+package kernellimits
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ var kernelLimits = []kernelLimit{
 	{"fs.inotify.max_queued_events", "/proc/sys/fs/inotify/max_queued_events", 327679},
 }
 
-// tuneKernel keeps the original's effect honestly (it wrote both limits at
+// Raise keeps the original's effect honestly (it wrote both limits at
 // every start, lowering them too; docs/compat.md, "Command line"): it
 // raises a limit only when it is lower than the original's value, never
 // lowers one, and says what it did. stdout gets the original's
@@ -32,7 +32,7 @@ var kernelLimits = []kernelLimit{
 //
 // root is "/" in production; tests point it at a directory holding fake
 // proc/sys/fs/inotify files instead of changing the machine's settings.
-func tuneKernel(stdout io.Writer, log *slog.Logger, enabled bool, root string) {
+func Raise(stdout io.Writer, log *slog.Logger, enabled bool, root string) {
 	for _, l := range kernelLimits {
 		file := filepath.Join(root, l.file)
 		cur, err := readLimit(file)

@@ -1,4 +1,4 @@
-package main
+package instance
 
 import (
 	"crypto/sha256"
@@ -14,16 +14,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// errAlreadyRunning is returned by lockConfig when another process holds
+// ErrAlreadyRunning is returned by lockConfig when another process holds
 // the configuration file's lock.
-var errAlreadyRunning = errors.New("another sersync2 already replicates with this configuration file")
+var ErrAlreadyRunning = errors.New("instance: another sersync2 already replicates with this configuration file")
 
 // rootLockDir is the lock directory of root: under /run, which only root
 // may write, so nobody can plant a file or a link where the lock goes.
 const rootLockDir = "/run/sersync2"
 
-// defaultLockDir is the directory of the lock files without --lock-dir.
-func defaultLockDir() string {
+// DefaultLockDir is the directory of the lock files without --lock-dir.
+func DefaultLockDir() string {
 	return lockDirFor(os.Geteuid(), os.Getenv("XDG_RUNTIME_DIR"), writableDir)
 }
 
@@ -74,11 +74,11 @@ func lockPath(dir, config string) (string, error) {
 	return filepath.Join(dir, "sersync2-"+hex.EncodeToString(sum[:8])+".lock"), nil
 }
 
-// lockConfig takes the lock of config (flock on a lock file in dir that
+// Lock takes the lock of config (flock on a lock file in dir that
 // holds the owner's pid) for as long as the process runs, and returns the
 // function that gives it back. When another process holds it, the error
 // names that process.
-func lockConfig(dir, config string) (unlock func(), _ error) {
+func Lock(dir, config string) (unlock func(), _ error) {
 	path, err := lockPath(dir, config)
 	if err != nil {
 		return nil, fmt.Errorf("lock for %s: %w", config, err)
@@ -99,7 +99,7 @@ func lockConfig(dir, config string) (unlock func(), _ error) {
 			if _, perr := strconv.Atoi(pid); perr != nil {
 				pid = "unknown"
 			}
-			return nil, fmt.Errorf("%s: %w (pid %s; lock %s)", config, errAlreadyRunning, pid, path)
+			return nil, fmt.Errorf("%s: %w (pid %s; lock %s)", config, ErrAlreadyRunning, pid, path)
 		}
 		return nil, fmt.Errorf("lock %s for %s: %w", path, config, err)
 	}
@@ -112,10 +112,10 @@ func lockConfig(dir, config string) (unlock func(), _ error) {
 	}, nil
 }
 
-// writePidFile writes this process's id to path (--pidfile) and returns
+// WritePidFile writes this process's id to path (--pidfile) and returns
 // the function that removes the file again, if it is still the one
 // written.
-func writePidFile(path string) (remove func(), _ error) {
+func WritePidFile(path string) (remove func(), _ error) {
 	f, err := openOwnFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("pid file: %w", err)

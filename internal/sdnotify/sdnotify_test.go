@@ -1,4 +1,4 @@
-package main
+package sdnotify
 
 import (
 	"net"
@@ -17,11 +17,11 @@ func TestNotifySystemd(t *testing.T) {
 	}
 	defer l.Close()
 	t.Setenv("NOTIFY_SOCKET", "")
-	if err := notifySystemd("READY=1"); err != nil {
+	if err := Notify("READY=1"); err != nil {
 		t.Fatalf("without NOTIFY_SOCKET: %v", err)
 	}
 	t.Setenv("NOTIFY_SOCKET", sock)
-	if err := notifySystemd("READY=1"); err != nil {
+	if err := Notify("READY=1"); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 64)

@@ -1,4 +1,4 @@
-package main
+package instance
 
 import (
 	"os"
@@ -49,17 +49,16 @@ func TestLockDirFor(t *testing.T) {
 	}
 }
 
-// TestRootLockDefault: run as root, the binary's lock directory is
-// /run/sersync2, and a missing lock directory is made with mode 0755.
+// TestRootLockDefault: as root the lock directory is /run/sersync2, and a
+// missing lock directory is made with mode 0755.
 func TestRootLockDefault(t *testing.T) {
 	needRoot(t, "the default lock directory of root")
 	t.Parallel()
-	r := runBin(t, t.TempDir(), "-h")
-	if !strings.Contains(r.stdout, `--lock-dir DIR`) || !strings.Contains(r.stdout, `(default "/run/sersync2")`) {
-		t.Errorf("help does not give /run/sersync2 as the --lock-dir default:\n%s", r.stdout)
+	if d := DefaultLockDir(); d != "/run/sersync2" {
+		t.Errorf("DefaultLockDir = %q, want /run/sersync2", d)
 	}
 	dir := filepath.Join(t.TempDir(), "run", "sersync2")
-	unlock, err := lockConfig(dir, filepath.Join(t.TempDir(), "c.xml"))
+	unlock, err := Lock(dir, filepath.Join(t.TempDir(), "c.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +87,7 @@ func TestLockAndPidFileRefusePlanted(t *testing.T) {
 				t.Fatal(err)
 			}
 			return path, func() error {
-				unlock, err := lockConfig(dir, conf)
+				unlock, err := Lock(dir, conf)
 				if err == nil {
 					unlock()
 				}
@@ -98,7 +97,7 @@ func TestLockAndPidFileRefusePlanted(t *testing.T) {
 		"pid file": func(t *testing.T, dir string) (string, func() error) {
 			path := filepath.Join(dir, "sersync2.pid")
 			return path, func() error {
-				remove, err := writePidFile(path)
+				remove, err := WritePidFile(path)
 				if err == nil {
 					remove()
 				}
@@ -170,7 +169,7 @@ func TestPidFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("123456789012\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	remove, err := writePidFile(path)
+	remove, err := WritePidFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +181,7 @@ func TestPidFile(t *testing.T) {
 		t.Fatalf("pid file not removed: %v", err)
 	}
 
-	remove, err = writePidFile(path)
+	remove, err = WritePidFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sersync-go/sersync2/internal/kernellimits"
 )
 
-// TestTuneKernel: a limit is raised only when it is lower than the
+// TestRaiseKernelLimits: a limit is raised only when it is lower than the
 // original's value, never lowered, and only when enabled; the original's
 // "execute：" line is printed only for a real write.
-func TestTuneKernel(t *testing.T) {
+func TestRaiseKernelLimits(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name              string
@@ -57,7 +59,7 @@ func TestTuneKernel(t *testing.T) {
 				}
 			}
 			var out, logb bytes.Buffer
-			tuneKernel(&out, slog.New(slog.NewTextHandler(&logb, nil)), tt.enabled, root)
+			kernellimits.Raise(&out, slog.New(slog.NewTextHandler(&logb, nil)), tt.enabled, root)
 			if got, want := limits(t, dir), map[string]string{"max_user_watches": tt.wantWatches, "max_queued_events": tt.wantQueued}; !maps.Equal(got, want) {
 				t.Errorf("limits %v, want %v", got, want)
 			}
