@@ -164,9 +164,9 @@ func TestCommandLineForms(t *testing.T) {
 			stderr: []string{"--log-file"},
 		},
 		{
-			name: "version",
-			args: []string{"--version"},
-			code: 0,
+			name:   "version",
+			args:   []string{"--version"},
+			code:   0,
 			stdout: []string{versionLine()},
 		},
 	}
