@@ -440,14 +440,20 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 	took := time.Since(start)
 	started = cmd.Process != nil
 	var ee *exec.ExitError
+	if c.Kind == Full && stoppedDeleting(tail.String()) && (err == nil || errors.As(err, &ee) && Succeeded(ee.ExitCode())) {
+		err, ee = &stoppedExit{}, nil // a daemon's receiver stopped at --max-delete
+	}
 	switch {
 	case ctx.Err() != nil && err != nil:
 		return started, fmt.Errorf("%s: canceled: %w", what, ctx.Err())
 	case err == nil:
 		r.log.Debug("rsync done", "kind", c.Kind.String(), "dest", destOf(argv), "paths", len(c.Entries), "took", took)
 		return started, nil
-	case errors.As(err, &ee):
-		code := ee.ExitCode() // -1 when killed by a signal
+	case errors.As(err, &ee) || errors.As(err, new(*stoppedExit)):
+		code := exitCodeDeletionsStopped
+		if ee != nil {
+			code = ee.ExitCode() // -1 when killed by a signal
+		}
 		if Succeeded(code) {
 			r.log.Debug("rsync done", "kind", c.Kind.String(), "dest", destOf(argv), "paths", len(c.Entries), "took", took, "code", code)
 			return started, nil
