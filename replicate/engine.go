@@ -85,6 +85,10 @@ type Options struct {
 	// every root gets a full sync to every remote. "" turns this off. Sync
 	// mode only.
 	StateDir string
+	// MaxDelete, when above 0, limits how many remote paths one full sync
+	// deletes (rsync --max-delete; rsyncexec.Target.MaxDelete). A full
+	// sync stopped by it is not retried.
+	MaxDelete int
 	// NoRemoteMoves turns off renames on ssh remotes (see
 	// rsyncexec.RunOptions.NoMoves): renamed data is sent again.
 	NoRemoteMoves bool
@@ -264,7 +268,7 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 			rs = []*remote{{root: lp.Watch}}
 		}
 		for _, r := range lp.Remotes {
-			rs = append(rs, &remote{root: lp.Watch, target: target(e.cfg, lp.Watch, r, exclude), rsync: true})
+			rs = append(rs, &remote{root: lp.Watch, target: target(e.cfg, lp.Watch, r, exclude, e.opts.MaxDelete), rsync: true})
 		}
 		for _, r := range rs {
 			if r.rsync {
@@ -303,13 +307,14 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 }
 
 // target builds the rsync target of one remote of one root.
-func target(cfg confxml.Config, root string, r confxml.Remote, exclude func(string, bool) bool) rsyncexec.Target {
+func target(cfg confxml.Config, root string, r confxml.Remote, exclude func(string, bool) bool, maxDelete int) rsyncexec.Target {
 	t := rsyncexec.Target{
-		Root:    root,
-		Remote:  r,
-		Rsync:   cfg.Sersync.Rsync,
-		Delete:  cfg.Inotify.Delete,
-		Exclude: exclude,
+		Root:      root,
+		Remote:    r,
+		Rsync:     cfg.Sersync.Rsync,
+		Delete:    cfg.Inotify.Delete,
+		MaxDelete: maxDelete,
+		Exclude:   exclude,
 	}
 	if cfg.Sersync.Crontab.Enabled && cfg.Sersync.Crontab.FilterEnabled {
 		t.CrontabExcludes = cfg.Sersync.Crontab.Exclude
@@ -492,7 +497,14 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 			}
 		}
 		r.record(b, res)
+		done := res.Err
+		if rsyncexec.DeletionsStopped(done) {
+			// Sent but for deletions past --max-delete: another run would
+			// delete as many again, so the batch is not handed back for a
+			// retry (nor to the failLog); the error above asks the operator.
+			done = nil
+		}
 		// Success or not, the first attempt of these changes is over.
-		e.notes.attempted(q, q.Done(b, res.Err))
+		e.notes.attempted(q, q.Done(b, done))
 	}
 }

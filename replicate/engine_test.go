@@ -185,7 +185,7 @@ func TestPlan(t *testing.T) {
 	cfg := load(t, confgen.Config{Roots: []confgen.Root{
 		{Watch: a, Remotes: []confgen.Remote{{IP: "10.0.0.2", Name: "www"}, {IP: "10.0.0.3", Name: "www"}}},
 		{Watch: b, Remotes: []confgen.Remote{{IP: "10.0.0.2", Name: "b"}}}}, Filter: []string{`(.*)\.gz`}}, "")
-	plan, err := Plan(cfg)
+	plan, err := Plan(cfg, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

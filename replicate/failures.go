@@ -116,7 +116,7 @@ func (e *Engine) account(r *remote, t rsyncexec.Target, b queue.Batch, started t
 		}
 		return
 	}
-	if b.Attempt < 1 || errors.Is(err, context.Canceled) {
+	if b.Attempt < 1 || errors.Is(err, context.Canceled) || rsyncexec.DeletionsStopped(err) {
 		return
 	}
 	collapsed, ferr := e.faillog.Fail(t, b, err)

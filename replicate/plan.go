@@ -22,7 +22,7 @@ type Commands struct {
 // Plan returns the commands of every remote of every watched root of cfg in
 // sync mode, in configuration order, for --check and the original's -r
 // lines. It runs nothing and reads no directory.
-func Plan(cfg confxml.Config) ([]Commands, error) {
+func Plan(cfg confxml.Config, maxDelete int) ([]Commands, error) {
 	exclude, err := inotifymask.Excluder(cfg.Filter)
 	if err != nil {
 		return nil, err
@@ -31,7 +31,7 @@ func Plan(cfg confxml.Config) ([]Commands, error) {
 	var out []Commands
 	for _, lp := range cfg.WatchRoots("") {
 		for _, r := range lp.Remotes {
-			t := target(cfg, lp.Watch, r, exclude)
+			t := target(cfg, lp.Watch, r, exclude, maxDelete)
 			up, rm, full := rsyncexec.UpdateCommand(t, sample), rsyncexec.RemoveCommand(t, sample), rsyncexec.FullCommand(t, nil)
 			out = append(out, Commands{Root: lp.Watch, Remote: rsyncexec.Destination(t), Update: up.String(), Remove: rm.String(), Full: full.String(),
 				FullAnnounced: rsyncexec.Shell(full.Argv, full.Dir, nil)})

@@ -2,6 +2,8 @@ package rsyncexec
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/sersync-go/sersync2/queue"
@@ -50,5 +52,49 @@ func BenchmarkShell10k(b *testing.B) {
 		if len(c.String()) == 0 {
 			b.Fatal("empty")
 		}
+	}
+}
+
+// BenchmarkParents2000 measures the parent check of one 2,000-path batch
+// (every parent a real directory, so every path is checked to the end),
+// for paths sharing one directory, spread over 100 directories, and each
+// in a directory of its own; "lstat" is the per-path lstat Run already
+// does, for scale.
+func BenchmarkParents2000(b *testing.B) {
+	shapes := []struct {
+		name string
+		path func(i int) string
+	}{
+		{"one-dir", func(i int) string { return fmt.Sprintf("a/b/c/f%04d", i) }},
+		{"100-dirs", func(i int) string { return fmt.Sprintf("a/d%02d/sub/f%04d", i%100, i) }},
+		{"2000-dirs", func(i int) string { return fmt.Sprintf("a/d%02d/e%04d/f", i%100, i) }},
+	}
+	for _, sh := range shapes {
+		root := b.TempDir()
+		paths := make([]string, 2000)
+		for i := range paths {
+			paths[i] = sh.path(i)
+			writeFile(b, root, paths[i], "x")
+		}
+		b.Run(sh.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				pc := parents{root: root}
+				for _, p := range paths {
+					if pc.diverted(p) {
+						b.Fatal("diverted")
+					}
+				}
+			}
+		})
+		b.Run(sh.name+"/lstat", func(b *testing.B) {
+			for b.Loop() {
+				for _, p := range paths {
+					if _, err := os.Lstat(filepath.Join(root, p)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }

@@ -23,6 +23,12 @@ type Target struct {
 	// CrontabExcludes are rsync filter patterns (globs) passed to the full
 	// run as --exclude=PAT, in order (the original's CEXCL).
 	CrontabExcludes []string
+	// MaxDelete, when above 0, is passed to the full run as
+	// --max-delete=N (with Delete only): rsync deletes at most N remote
+	// paths, skips the rest and exits 25 (ErrDeletionsStopped); everything
+	// else is still sent. Real-time removes name their paths and are not
+	// limited.
+	MaxDelete int
 	// Exclude is the real-time <filter>, or nil for none. The full run asks
 	// it about every path below Root (rel as in queue.Entry: no leading
 	// slash) and keeps what it excludes off the remote, protected from
@@ -135,7 +141,7 @@ func RemoveCommand(t Target, removes []queue.Entry) Command {
 
 // FullCommand builds the full run, in the original's fragment order:
 //
-//	rsync PARAMS -R [--delete] ./ [-e SSH] [--port=N] [--timeout=N] DEST [--password-file=F] [--exclude=PAT]... [--from0 --exclude-from=-]
+//	rsync PARAMS -R [--delete [--max-delete=N]] ./ [-e SSH] [--port=N] [--timeout=N] DEST [--password-file=F] [--exclude=PAT]... [--from0 --exclude-from=-]
 //
 // The --exclude=PAT are Target.CrontabExcludes. When Target.Exclude is set,
 // excluded (see ExcludedPaths) become anchored literal "- /path" rules on
@@ -146,6 +152,9 @@ func FullCommand(t Target, excluded []queue.Entry) Command {
 	argv = append(argv, "-R")
 	if t.Delete {
 		argv = append(argv, "--delete")
+		if t.MaxDelete > 0 {
+			argv = append(argv, "--max-delete="+strconv.Itoa(t.MaxDelete))
+		}
 	}
 	argv = append(argv, "./")
 	argv = append(argv, transport(t)...)

@@ -21,6 +21,11 @@
 //     stdin), so renamed data is not sent again; a move that fails or is
 //     left out costs nothing but that saving, since the rsync runs that
 //     follow make the remote equal either way.
+//   - Sends nothing from outside the watch root through a symlinked
+//     parent: a listed path whose parent is no longer a real directory is
+//     replaced by that parent (sent as what it is now, with deletion), and
+//     an rsync that has --confine-root refuses a path that a swap made
+//     resolve outside the root after that check.
 //   - Runs rsync with exec.CommandContext, the watch root as working
 //     directory, a global bound on concurrent rsync processes (-n), SIGTERM
 //     on cancellation; classifies the exit status (ExitError.Retryable).

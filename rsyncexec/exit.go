@@ -24,6 +24,9 @@ type ExitError struct {
 type exitClass struct {
 	ok, retry bool
 	text      string
+	// hint says what the operator should do; without one a failure that
+	// is not retried is called a configuration problem.
+	hint string
 }
 
 // exitCodes classifies rsync's documented exit codes by what the caller
@@ -46,7 +49,11 @@ var exitCodes = map[int]exitClass{
 	22: {retry: true, text: "error allocating core memory buffers"},
 	23: {retry: true, text: "partial transfer due to error"},
 	24: {ok: true, text: "partial transfer due to vanished source files"},
-	25: {text: "the --max-delete limit stopped deletions"},
+	// Not retried: each run would delete up to the limit again, until the
+	// guard had let everything go. Everything but the skipped deletions
+	// was sent.
+	25: {text: "the --max-delete limit stopped deletions", hint: "the full sync sent every change but deleted only up to --max-delete paths on the remote; " +
+		"check that the watch root holds what the remote should mirror, then run a full sync (-r) with a higher --max-delete or without it"},
 	30: {retry: true, text: "timeout in data send/receive"},
 	35: {retry: true, text: "timeout waiting for daemon connection"},
 	-1: {retry: true, text: "killed by a signal"},
@@ -86,7 +93,10 @@ func (e *ExitError) Error() string {
 	if e.Code == -1 {
 		msg = "rsync " + text
 	}
-	if !e.Retryable() {
+	switch h := exitCodes[e.Code].hint; {
+	case h != "":
+		msg += ": " + h
+	case !e.Retryable():
 		msg += ", a configuration problem"
 	}
 	if s := lastLines(e.Stderr, 3); s != "" {
@@ -105,6 +115,35 @@ func lastLines(s string, n int) string {
 		}
 	}
 	return strings.Join(out, " | ")
+}
+
+// exitCodeDeletionsStopped is rsync's exit status when --max-delete
+// stopped deletions.
+const exitCodeDeletionsStopped = 25
+
+// stoppedDeleting reports whether rsync's stderr says that the receiver
+// stopped deleting at --max-delete. An rsync daemon's receiver prints this
+// to the client but its exit status 25 does not reach the client, which
+// exits 0; over a remote shell the client exits 25 as well. The text is
+// the only sign in the daemon case.
+func stoppedDeleting(stderr string) bool {
+	return strings.Contains(stderr, "Deletions stopped due to --max-delete limit")
+}
+
+// stoppedExit stands for exit 25 when the client exited 0 (stoppedDeleting).
+type stoppedExit struct{}
+
+func (*stoppedExit) Error() string { return "rsync: deletions stopped at --max-delete" }
+
+// DeletionsStopped reports whether an rsync run in err (as found in
+// Result.Err) stopped deleting at the --max-delete limit (exit 25): the
+// run sent everything else, and running it again would delete up to the
+// limit once more, so it must not be retried.
+func DeletionsStopped(err error) bool {
+	return err != nil && !walkErrors(err, func(e error) bool {
+		ee, ok := e.(*ExitError)
+		return !ok || ee.Code != exitCodeDeletionsStopped
+	})
 }
 
 // Retryable reports whether err, as found in Result.Err, is worth running

@@ -38,6 +38,7 @@ func goldenCases(t *testing.T) []goldenCase {
 		return t
 	}
 	noDelete := func(t Target) Target { t.Delete = false; return t }
+	maxDelete := func(t Target) Target { t.MaxDelete = 10; return t }
 	params := func(p ...string) func(Target) Target {
 		return func(t Target) Target {
 			t.Rsync.Params = p
@@ -107,6 +108,15 @@ func goldenCases(t *testing.T) []goldenCase {
 		{"hostile-update", UpdateCommand(stock(), hostile)},
 		{"hostile-remove", RemoveCommand(stock(), hostile)},
 		{"hostile-root-update", UpdateCommand(hostileRoot, files("a.txt"))},
+		// --max-delete goes to the full run only, and only with --delete.
+		{"max-delete-full", FullCommand(with(maxDelete, auth), nil)},
+		{"max-delete-ssh-crontab-full", FullCommand(with(maxDelete, ssh, func(t Target) Target {
+			t.CrontabExcludes = []string{"*.php"}
+			return t
+		}), nil)},
+		{"max-delete-delete-off-full", FullCommand(with(maxDelete, noDelete), nil)},
+		{"max-delete-update", UpdateCommand(with(maxDelete), files("a.txt"))},
+		{"max-delete-remove", RemoveCommand(with(maxDelete), files("a.txt"))},
 	}
 }
 

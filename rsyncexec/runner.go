@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,11 +40,13 @@ const (
 // It is safe for concurrent use by any number of goroutines, across roots
 // and remotes.
 type Runner struct {
-	bin   string
-	path  atomic.Pointer[string] // bin found in PATH; nil: look it up
-	slots chan struct{}
-	log   *slog.Logger
-	chunk int
+	bin  string
+	path atomic.Pointer[string] // bin found in PATH; nil: look it up
+	// confine says whether the binary found takes --confine-root.
+	confine atomic.Pointer[confineSupport]
+	slots   chan struct{}
+	log     *slog.Logger
+	chunk   int
 
 	waiting atomic.Int32 // runs waiting for a slot
 }
@@ -107,8 +110,10 @@ func NewRunner(bin string, slots int, log *slog.Logger) *Runner {
 // or its destination no longer exists locally, and a failed one is only
 // logged at debug level (the runs make the remote equal anyway). Without
 // deletion the mirror keeps a removed path's old copy, which a remote
-// rename would take away. Then: update paths that no longer exist locally (lstat) join the
-// removes; then the remove run (if any removes) and the update run (if
+// rename would take away. Then: a path below a parent that is no longer a
+// real directory (a symlink, a file; see parents) is replaced by that
+// parent, sent with deletion; update paths that no longer exist locally
+// (lstat) join the removes; then the remove run (if any removes) and the update run (if
 // any updates), each split into chunks of ChunkSize paths, all run at
 // once: the two sets are disjoint and each entry makes its path equal to
 // the local tree, so no order between them matters, and over a slow link
@@ -150,10 +155,14 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 
 	var errs []error
 	updates, removes := make([]queue.Entry, 0, len(b.Updates)), make([]queue.Entry, 0, len(b.Removes))
+	pc := parents{root: t.Root}
 	for _, e := range b.Removes {
 		p, err := cleanRel(e.Path)
 		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if pc.diverted(p) {
 			continue
 		}
 		removes = append(removes, queue.Entry{Path: p, Dir: e.Dir})
@@ -165,6 +174,9 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 			continue
 		}
 		e.Path = p
+		if pc.diverted(p) {
+			continue
+		}
 		if _, err := os.Lstat(filepath.Join(t.Root, p)); errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			removes = append(removes, e) // gone since the batch was cut
 			continue
@@ -172,11 +184,19 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 		if e.Replaced {
 			// Removed and created again since the previous batch: the
 			// remove form makes the path equal with deletion, so content
-			// of the old directory left on the remote goes too.
+			// of the old directory left on the remote goes too. The
+			// remote's copy is a directory whatever the path is now, so
+			// its content is selected (Dir) even when a symlink or a file
+			// took the name: otherwise the receiver could not delete the
+			// directory to make way for it.
+			e.Dir = true
 			removes = append(removes, e)
 			continue
 		}
 		updates = append(updates, e)
+	}
+	if len(pc.sent) > 0 {
+		updates, removes = pc.replace(updates, removes)
 	}
 
 	// Removes and updates of one batch are disjoint (each entry makes its
@@ -219,6 +239,103 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 	}
 	res.Err = errors.Join(errs...)
 	return res
+}
+
+// parents checks, for one batch, that every parent of a path below root is
+// a real directory. rsync resolves the parents of a listed path as any
+// program does, following symlinks: with -R, "d/f" where d is a symlink to
+// /etc sends /etc/f as d/f. The first parent that exists but is not a
+// directory (a symlink, a file) is itself what changed: it is sent in place
+// of the paths below it, with deletion, so the remote's old directory of
+// that name becomes what is there now. A missing parent is left to the
+// existing handling of vanished paths (the path becomes a removal).
+//
+// The check runs just before the batch's rsyncs start; a directory swapped
+// for a symlink between the check and rsync reading the path is not seen
+// here. Results are kept per prefix, so a batch pays one lstat per distinct
+// parent directory, and siblings cost one map lookup.
+type parents struct {
+	root  string
+	state map[string]parentState
+	// sent are the parents found not to be directories, in the order found:
+	// each is sent (Entry.Replaced) instead of the paths below it.
+	sent []string
+}
+
+type parentState uint8
+
+const (
+	parentDir parentState = iota + 1
+	parentOther
+	parentMissing
+)
+
+// diverted reports whether the clean relative path p has a parent that
+// exists and is not a directory; that parent is then recorded in sent.
+func (c *parents) diverted(p string) bool {
+	last := strings.LastIndexByte(p, '/')
+	if last < 0 {
+		return false
+	}
+	if c.state == nil {
+		c.state = make(map[string]parentState)
+	}
+	if c.state[p[:last]] == parentDir {
+		return false // every ancestor was checked on the way to this one
+	}
+	for i := 0; i <= last; i++ {
+		if p[i] != '/' {
+			continue
+		}
+		q := p[:i]
+		st, ok := c.state[q]
+		if !ok {
+			st = c.stat(q)
+			c.state[q] = st
+			if st == parentOther {
+				c.sent = append(c.sent, q)
+			}
+		}
+		switch st {
+		case parentOther:
+			return true
+		case parentMissing:
+			return false
+		}
+	}
+	return false
+}
+
+func (c *parents) stat(q string) parentState {
+	fi, err := os.Lstat(filepath.Join(c.root, q))
+	switch {
+	case err == nil && fi.IsDir():
+		return parentDir
+	case err == nil:
+		return parentOther
+	case errors.Is(err, fs.ErrNotExist):
+		return parentMissing
+	}
+	// Unreadable: not known to be a directory, so nothing below it goes by
+	// this name; sending the name itself lets rsync report the error.
+	return parentOther
+}
+
+// replace drops the entries of the sent parents themselves from updates
+// and removes and adds each sent parent as a removal-form update
+// (Replaced), which sends what the name is now with deletion. The entry is
+// marked Dir: the remote's copy is a directory (the batch has paths below
+// it), and its content must be selected for the receiver to delete it
+// before the new symlink or file can take the name.
+func (c *parents) replace(updates, removes []queue.Entry) ([]queue.Entry, []queue.Entry) {
+	drop := func(es []queue.Entry) []queue.Entry {
+		return slices.DeleteFunc(es, func(e queue.Entry) bool { return c.state[e.Path] == parentOther })
+	}
+	updates, removes = drop(updates), drop(removes)
+	for _, q := range c.sent {
+		removes = append(removes, queue.Entry{Path: q, Dir: true, Replaced: true})
+	}
+	return updates, removes
 }
 
 func split(entries []queue.Entry, n int) [][]queue.Entry {
@@ -271,14 +388,23 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 	}
 	defer r.release()
 
-	argv := append([]string{r.bin}, c.Argv[1:]...)
-	if c.Kind == Full && opts.Progress != nil {
-		argv = append([]string{r.bin, ProgressFlag}, c.Argv[1:]...)
-	}
 	if _, err := os.Stat(c.Dir); err != nil {
 		return false, fmt.Errorf("%s: watch root: %w", what, err)
 	}
-	cmd := exec.CommandContext(ctx, r.binPath(), argv[1:]...)
+	bin := r.binPath()
+	argv := append([]string{r.bin}, c.Argv[1:]...)
+	switch {
+	case c.Kind == Full && opts.Progress != nil:
+		argv = append([]string{r.bin, ProgressFlag}, c.Argv[1:]...)
+	}
+	// The echoed command is the one built, which runs by hand as it is;
+	// confining it is how this process runs it.
+	shown, env := argv, []string(nil)
+	if c.Kind == Update && r.confines(ctx, bin) {
+		argv, env = confined(argv, c.Dir)
+	}
+	cmd := exec.CommandContext(ctx, bin, argv[1:]...)
+	cmd.Env = env
 	cmd.Args[0] = r.bin
 	cmd.Dir = c.Dir
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -289,7 +415,7 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 	tail := &tailBuffer{max: stderrTail}
 	cmd.Stderr = tail
 	if w := opts.Echo; w != nil {
-		fmt.Fprintln(w, Shell(argv, c.Dir, c.Stdin))
+		fmt.Fprintln(w, Shell(shown, c.Dir, c.Stdin))
 		cmd.Stdout = w
 		cmd.Stderr = io.MultiWriter(w, tail)
 	}
@@ -314,14 +440,20 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 	took := time.Since(start)
 	started = cmd.Process != nil
 	var ee *exec.ExitError
+	if c.Kind == Full && stoppedDeleting(tail.String()) && (err == nil || errors.As(err, &ee) && Succeeded(ee.ExitCode())) {
+		err, ee = &stoppedExit{}, nil // a daemon's receiver stopped at --max-delete
+	}
 	switch {
 	case ctx.Err() != nil && err != nil:
 		return started, fmt.Errorf("%s: canceled: %w", what, ctx.Err())
 	case err == nil:
 		r.log.Debug("rsync done", "kind", c.Kind.String(), "dest", destOf(argv), "paths", len(c.Entries), "took", took)
 		return started, nil
-	case errors.As(err, &ee):
-		code := ee.ExitCode() // -1 when killed by a signal
+	case errors.As(err, &ee) || errors.As(err, new(*stoppedExit)):
+		code := exitCodeDeletionsStopped
+		if ee != nil {
+			code = ee.ExitCode() // -1 when killed by a signal
+		}
 		if Succeeded(code) {
 			r.log.Debug("rsync done", "kind", c.Kind.String(), "dest", destOf(argv), "paths", len(c.Entries), "took", took, "code", code)
 			return started, nil
@@ -343,6 +475,11 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 	}
 }
 
+// confineRootFlag is rsync's option (newer releases) that makes a path of
+// a --files-from list that resolves outside the directory an error instead
+// of a transfer.
+const confineRootFlag = "--confine-root="
+
 // binPath returns the program to start for r.bin: looked up in PATH once
 // and remembered until a start fails (a lookup per run, a stat per PATH
 // entry, was a measurable share of the daemon's own CPU per run). When the
@@ -357,6 +494,79 @@ func (r *Runner) binPath() string {
 	}
 	r.path.Store(&p)
 	return p
+}
+
+// confines reports whether the rsync at path takes --confine-root, asking
+// it (--help) once per binary found, when the first update runs.
+func (r *Runner) confines(ctx context.Context, path string) bool {
+	if c := r.confine.Load(); c != nil && c.path == path {
+		return c.ok
+	}
+	help, err := exec.CommandContext(ctx, path, "--help").Output()
+	ok := bytes.Contains(help, []byte(confineRootFlag))
+	if err == nil {
+		r.confine.Store(&confineSupport{path: path, ok: ok})
+	}
+	return ok
+}
+
+type confineSupport struct {
+	path string
+	ok   bool
+}
+
+// confined returns the argv of an update run with --confine-root: the
+// parent check of Run cannot see a directory swapped for a symlink after
+// it ran, and rsync then refuses a listed path that resolves outside the
+// root (exit 23, retried; the retry's check sends the symlink). The option
+// confines rsync's option paths too, so a --password-file outside the root
+// is passed as RSYNC_PASSWORD in the returned environment instead, read
+// as rsync reads it. When the file does not pass rsync's own checks, argv
+// is returned unconfined, for rsync to report the problem.
+func confined(argv []string, dir string) (_ []string, env []string) {
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return argv, nil
+	}
+	out := make([]string, 0, len(argv)+1)
+	out = append(out, argv[0], confineRootFlag+root)
+	for _, a := range argv[1:] {
+		f, ok := strings.CutPrefix(a, "--password-file=")
+		if !ok {
+			out = append(out, a)
+			continue
+		}
+		pw, ok := readPassword(f)
+		if !ok {
+			return argv, nil
+		}
+		env = append(os.Environ(), "RSYNC_PASSWORD="+pw)
+	}
+	return out, env
+}
+
+// readPassword reads an rsync client password file as rsync does: not
+// accessible by others, owned by root when running as root, the first
+// non-empty line of its first 511 bytes.
+func readPassword(name string) (string, bool) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Mode().Perm()&0o006 != 0 {
+		return "", false
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || (os.Geteuid() == 0 && st.Uid != 0) {
+		return "", false
+	}
+	buf := make([]byte, 511)
+	n, _ := io.ReadFull(f, buf)
+	for line := range strings.FieldsFuncSeq(string(buf[:n]), func(r rune) bool { return r == '\n' || r == '\r' }) {
+		return line, true
+	}
+	return "", false
 }
 
 // destOf returns the destination word of an argv built by this package

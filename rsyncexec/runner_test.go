@@ -20,6 +20,7 @@ func blockingBin(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "blocking-rsync")
 	script := "#!/bin/sh\n" +
+		"[ \"$1\" = --help ] && exit 0\n" +
 		"mkdir \"" + dir + "/started.$$\"\n" +
 		"i=0\nwhile [ ! -e \"" + dir + "/release\" ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done\n" +
 		"exit 0\n"

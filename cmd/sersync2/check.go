@@ -86,8 +86,11 @@ func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr 
 		fmt.Fprintf(w, "    warning: %s is writable by every user, who can create or hold names there before sersync2 does; a private directory is safer, such as %s\n",
 			dir, better)
 	}
+	if o.maxDelete > 0 {
+		fmt.Fprintf(w, "  max-delete           a full sync deletes at most %d remote paths (with delete on); one stopped by it is not retried\n", o.maxDelete)
+	}
 	fmt.Fprintf(w, "  state directory      %s (after an unclean stop every root is synced in full)\n", o.stateDirOrDefault())
-	plan, err := replicate.Plan(cfg)
+	plan, err := replicate.Plan(cfg, o.maxDelete)
 	if err != nil {
 		fmt.Fprintf(w, "filter: %v\n", err)
 		return exitUsage

@@ -89,6 +89,16 @@ func TestCheckGolden(t *testing.T) {
 			golden(t, "check-"+strings.TrimSuffix(name, ".xml")+".golden", strings.ReplaceAll(r.stdout, dir, "TMP"))
 		})
 	}
+	// --max-delete shows in the settings and in the full command only.
+	t.Run("max-delete", func(t *testing.T) {
+		t.Parallel()
+		path, dir := fixtureEnv(t, "auth-on.xml")
+		r := runBin(t, dir, "--check", "--max-delete", "10", "-o", path)
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		golden(t, "check-auth-on-max-delete.golden", strings.ReplaceAll(r.stdout, dir, "TMP"))
+	})
 }
 
 // TestMalformedFixturesExit: every bad-*.xml fixture makes a real start

@@ -30,6 +30,7 @@ type options struct {
 	version       bool
 	noTune        bool
 	noRemoteMoves bool // --no-remote-moves (hidden)
+	maxDelete     int  // --max-delete: 0 no limit
 	pidFile       string
 	minDelay      time.Duration
 	batching      string
@@ -105,6 +106,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	_ = fs.MarkHidden("man")
 	fs.BoolVar(&o.noRemoteMoves, "no-remote-moves", false, "over ssh, send renamed files again instead of renaming them on the remote (for comparisons and remotes whose mv misbehaves)")
 	_ = fs.MarkHidden("no-remote-moves")
+	fs.IntVar(&o.maxDelete, "max-delete", 0, "a full sync (-r, crontab, overflow, SIGUSR1) deletes at most `N` paths on the remote (rsync --max-delete); one stopped by it sends everything else, logs an error and is not retried (default 0: no limit)")
 	fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the state file that tells a clean stop from a crash; after a crash every root is synced in full (default "+defaultStateDirText+")")
 	return fs
 }
@@ -158,6 +160,9 @@ func parseArgs(args []string) (*options, error) {
 	}
 	if o.statusAuthFile != "" && o.statusAddr == "" {
 		return o, errors.New("--status-auth-file needs --status-addr")
+	}
+	if o.maxDelete < 0 {
+		return o, fmt.Errorf("--max-delete %d: must be 0 (no limit) or more", o.maxDelete)
 	}
 	if fs.Changed("queues") && o.queues < 1 {
 		return o, fmt.Errorf("--queues %d: must be at least 1", o.queues)

@@ -65,8 +65,8 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	}
 	e, err := replicate.NewService(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
 		MinDelay: o.minDelay, Eager: o.batching == "eager", SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, ProgressEvery: o.progressEvery, StateDir: o.stateDirOrDefault(),
-		NoRemoteMoves: o.noRemoteMoves,
-		Terminal:      terminal(stderr, o.daemonChild), Log: log, Console: stdout})
+		NoRemoteMoves: o.noRemoteMoves, MaxDelete: o.maxDelete,
+		Terminal: terminal(stderr, o.daemonChild), Log: log, Console: stdout})
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func printStartLines(w io.Writer, cfg confxml.Config, o *options, mode string) e
 	default:
 		printSersyncLines(w, cfg, o.threads, len(cfg.WatchRoots("")[0].Remotes))
 		if o.syncAll {
-			plan, err := replicate.Plan(cfg)
+			plan, err := replicate.Plan(cfg, o.maxDelete)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,1 @@
+cd /data && rsync -artuz -R ./ 10.0.0.2::www
