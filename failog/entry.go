@@ -208,28 +208,13 @@ func (e *Entry) check(seen map[string]bool) error {
 		e.Dir, e.Replaced = false, false
 		return nil
 	}
-	if !cleanRel(e.Path) {
-		return errors.New("path must be relative and clean")
+	if err := rsyncexec.CleanRel(e.Path); err != nil {
+		return err
 	}
 	if e.Op == Remove {
 		e.Replaced = false
 	}
 	return nil
-}
-
-// cleanRel reports whether p is a relative path below the root as the
-// queue produces them: not empty, no leading slash, no NUL, no "." or
-// ".." component, no empty component.
-func cleanRel(p string) bool {
-	if p == "" || strings.IndexByte(p, 0) >= 0 {
-		return false
-	}
-	for c := range strings.SplitSeq(p, "/") {
-		if c == "" || c == "." || c == ".." {
-			return false
-		}
-	}
-	return true
 }
 
 // key identifies one remote of one root.

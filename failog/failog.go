@@ -335,8 +335,8 @@ func (l *Log) Fail(t rsyncexec.Target, b queue.Batch, err error) (collapsed bool
 		for _, qe := range list.es {
 			e := base
 			e.Op, e.Path, e.Dir, e.Replaced = list.op, qe.Path, qe.Dir, qe.Replaced && list.op == Update
-			if !cleanRel(e.Path) {
-				continue // rsyncexec refuses it too; nothing to replay
+			if rsyncexec.CleanRel(e.Path) != nil {
+				continue // rsyncexec would refuse it; nothing to replay
 			}
 			if l.paths[k] == nil || l.paths[k][e.Path] == nil {
 				added++
@@ -477,11 +477,11 @@ func parent(p string) string {
 	return ""
 }
 
-// errnoOf returns rsync's exit code in err, -1 when there is none.
+// errnoOf returns the exit code of the first failed rsync run in err, -1
+// when there is none.
 func errnoOf(err error) int {
-	var xe *rsyncexec.ExitError
-	if errors.As(err, &xe) && xe.Code >= 0 {
-		return xe.Code
+	if codes := rsyncexec.ExitCodes(err); len(codes) > 0 && codes[0] >= 0 {
+		return codes[0]
 	}
 	return -1
 }

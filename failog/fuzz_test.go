@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sersync-go/sersync2/rsyncexec"
 )
 
 // fuzzSeeds adds the failLog files under testdata/failog.
@@ -51,7 +53,7 @@ func FuzzParse(f *testing.F) {
 				continue
 			}
 			e := *b.e
-			if e.Op != Full && !cleanRel(e.Path) || !strings.HasPrefix(e.Root, "/") || e.Remote == "" {
+			if e.Op != Full && rsyncexec.CleanRel(e.Path) != nil || !strings.HasPrefix(e.Root, "/") || e.Remote == "" {
 				t.Fatalf("entry not replayable: %+v", e)
 			}
 			line := e.metaLine()

@@ -1,7 +1,6 @@
 package replicate
 
 import (
-	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -16,8 +15,8 @@ type RunCount struct {
 	// Kind is "full" for a full sync, "changes" for a batch of changes.
 	Kind string
 	// Exit is rsync's exit status (0 also for the partial-transfer
-	// statuses rsyncexec counts as success), -1 when the run ended
-	// without one (canceled, killed, rsync missing).
+	// statuses rsyncexec counts as success), -1 when it was killed by a
+	// signal. A run that never started (rsync missing) is not a run.
 	Exit int
 	N    uint64
 }
@@ -45,7 +44,7 @@ func (o *outcomes) add(b queue.Batch, res rsyncexec.Result, at time.Time) {
 	if b.Full {
 		kind = "full"
 	}
-	codes := exitCodes(res.Err)
+	codes := rsyncexec.ExitCodes(res.Err)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.runs == nil {
@@ -105,31 +104,4 @@ func (o *outcomes) carry(from *outcomes) {
 	if o.lastOK.At.Before(ok.At) {
 		o.lastOK = ok
 	}
-}
-
-// exitCodes returns the exit status of every failed rsync run an error of
-// rsyncexec.Runner.Run wraps (they are joined), -1 for a run that failed
-// without one. A nil error has none.
-func exitCodes(err error) []int {
-	if err == nil {
-		return nil
-	}
-	var codes []int
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var xe *rsyncexec.ExitError
-		if errors.As(err, &xe) {
-			codes = append(codes, xe.Code)
-			return
-		}
-		codes = append(codes, -1)
-	}
-	walk(err)
-	return codes
 }

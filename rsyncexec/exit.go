@@ -163,6 +163,22 @@ func Retryable(err error) bool {
 	})
 }
 
+// ExitCodes returns, in order, the exit status of every rsync run in err
+// (as found in Result.Err) that started and failed, -1 for one killed by a
+// signal. Errors of runs that never started (rsync missing, a path
+// refused before the run) have none: they were not runs. This is the one
+// reader of exit statuses for the metrics and the failLog.
+func ExitCodes(err error) []int {
+	var codes []int
+	walkErrors(err, func(e error) bool {
+		if ee, ok := e.(*ExitError); ok {
+			codes = append(codes, ee.Code)
+		}
+		return true
+	})
+	return codes
+}
+
 // walkErrors calls f for every error in the tree of err and reports
 // whether f returned true for all of them.
 func walkErrors(err error, f func(error) bool) bool {

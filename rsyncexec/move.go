@@ -229,9 +229,8 @@ func (r *Runner) runMoves(ctx context.Context, t Target, moves []queue.Move, opt
 // twice, a path the filter excludes (its remote copy is not ours to move),
 // or a destination that no longer exists locally (the batch removes it).
 func usableMove(t Target, m queue.Move) (queue.Move, bool) {
-	from, err1 := cleanRel(m.From)
-	to, err2 := cleanRel(m.To)
-	if err1 != nil || err2 != nil || from == to {
+	from, to := m.From, m.To
+	if CleanRel(from) != nil || CleanRel(to) != nil || from == to {
 		return m, false
 	}
 	if t.Exclude != nil && (t.Exclude(from, m.Dir) || t.Exclude(to, m.Dir)) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -106,17 +105,22 @@ func escapeWild(s string) string {
 	return b.String()
 }
 
-// cleanRel checks and normalises a batch path: relative to the root, no
-// "." or ".." escape, no NUL, no trailing slash.
-func cleanRel(p string) (string, error) {
-	if p == "" || strings.IndexByte(p, 0) >= 0 || strings.HasPrefix(p, "/") {
-		return "", fmt.Errorf("%w: %q", ErrBadPath, p)
+// CleanRel checks a path relative to a watch root as the watcher and the
+// queue make them: not empty, no leading slash, no NUL, and no empty, "."
+// or ".." component. Anything else is refused rather than normalised: it
+// came from somewhere else (a failLog edited by hand), and a path this
+// package sends must be the one that was recorded. The failLog uses the
+// same rule for its entries.
+func CleanRel(p string) error {
+	if p == "" || strings.IndexByte(p, 0) >= 0 {
+		return fmt.Errorf("%w: %q", ErrBadPath, p)
 	}
-	c := path.Clean(p)
-	if c == "." || c == ".." || strings.HasPrefix(c, "../") {
-		return "", fmt.Errorf("%w: %q", ErrBadPath, p)
+	for c := range strings.SplitSeq(p, "/") {
+		if c == "" || c == "." || c == ".." {
+			return fmt.Errorf("%w: %q", ErrBadPath, p)
+		}
 	}
-	return c, nil
+	return nil
 }
 
 // ExcludedPaths walks root without following symlinks and returns every

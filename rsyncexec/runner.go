@@ -157,8 +157,8 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 	updates, removes := make([]queue.Entry, 0, len(b.Updates)), make([]queue.Entry, 0, len(b.Removes))
 	pc := parents{root: t.Root}
 	for _, e := range b.Removes {
-		p, err := cleanRel(e.Path)
-		if err != nil {
+		p := e.Path
+		if err := CleanRel(p); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -168,12 +168,11 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 		removes = append(removes, queue.Entry{Path: p, Dir: e.Dir})
 	}
 	for _, e := range b.Updates {
-		p, err := cleanRel(e.Path)
-		if err != nil {
+		p := e.Path
+		if err := CleanRel(p); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		e.Path = p
 		if pc.diverted(p) {
 			continue
 		}

@@ -95,16 +95,17 @@ func TestExcludedPaths(t *testing.T) {
 	}
 }
 
+// TestCleanRel: only the paths the watcher makes pass; anything that would
+// need normalising is refused, not rewritten.
 func TestCleanRel(t *testing.T) {
-	good := map[string]string{"a": "a", "a/b": "a/b", "./a": "a", "a/": "a", "a//b": "a/b", "-x": "-x", "a/../b": "b"}
-	for in, want := range good {
-		if got, err := cleanRel(in); err != nil || got != want {
-			t.Errorf("cleanRel(%q) = %q, %v; want %q", in, got, err, want)
+	for _, in := range []string{"a", "a/b", "-x", "a b/c\nd", "...", ".a/b.", "\xff\xfe"} {
+		if err := CleanRel(in); err != nil {
+			t.Errorf("CleanRel(%q) = %v", in, err)
 		}
 	}
-	for _, in := range []string{"", ".", "..", "../x", "a/../../x", "/etc/passwd", "a\x00b"} {
-		if _, err := cleanRel(in); !errors.Is(err, ErrBadPath) {
-			t.Errorf("cleanRel(%q): %v, want ErrBadPath", in, err)
+	for _, in := range []string{"", ".", "..", "../x", "a/../../x", "/etc/passwd", "a\x00b", "./a", "a/", "a//b", "a/../b", "a/./b"} {
+		if err := CleanRel(in); !errors.Is(err, ErrBadPath) {
+			t.Errorf("CleanRel(%q): %v, want ErrBadPath", in, err)
 		}
 	}
 }
