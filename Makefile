@@ -21,7 +21,7 @@ STRESS_PARALLEL ?= 4
 BENCH_RESULTS ?= bench/results/local
 # Debian packages the tests and the demo need (chromium: the status page
 # test; prometheus: promtool checks the alerting rules); bench adds the peers.
-DEB_TEST  := rsync openssh-server openssh-client chromium prometheus systemd
+DEB_TEST  := rsync openssh-server openssh-client chromium prometheus systemd e2fsprogs
 DEB_BENCH := lsyncd inotify-tools
 
 .PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz stress demo bench deb clean help

@@ -2,9 +2,12 @@ package replicate
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/failog"
 	"github.com/sersync-go/sersync2/inotifymask"
 	"github.com/sersync-go/sersync2/queue"
@@ -20,6 +23,30 @@ type AbsentRoot = inotifymask.MissingRoot
 // rootid), next to its state file.
 func RootsFile(dir, config string) string {
 	return strings.TrimSuffix(failog.StateFile(dir, config), ".state") + ".roots"
+}
+
+// AcceptRoot records the file system at the watch root root of cfg now as
+// that root's own, in the state directory dir (--accept-root): the one way
+// to say that the data really moved to another file system. A running
+// sersync2 sees it within a second. It returns the identity recorded and
+// the record it replaced (nil when none).
+func AcceptRoot(cfg confxml.Config, dir, root string) (rootid.ID, *rootid.Record, error) {
+	for _, lp := range cfg.WatchRoots("") {
+		if filepath.Clean(lp.Watch) == filepath.Clean(root) {
+			return rootid.Accept(RootsFile(dir, cfg.Path), lp.Watch)
+		}
+	}
+	return rootid.ID{}, nil, fmt.Errorf("replicate: %s is not a watch root of %s", root, cfg.Path)
+}
+
+// RootIdentities reports what is recorded and found for every watch root
+// of cfg (--check), recording nothing.
+func RootIdentities(cfg confxml.Config, dir string) ([]rootid.Report, error) {
+	var roots []string
+	for _, lp := range cfg.WatchRoots("") {
+		roots = append(roots, lp.Watch)
+	}
+	return rootid.Inspect(RootsFile(dir, cfg.Path), roots)
 }
 
 // openIdentities starts following the identity of every root (sync mode):

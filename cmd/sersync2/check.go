@@ -82,6 +82,8 @@ func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr 
 	fmt.Fprintf(w, "  failLog              %s (mode 0600): changes still failing after one retry, replayed by sersync2 every %s and removed once synced\n",
 		s.FailLog.Path, replicate.FailLogInterval(cfg))
 	fmt.Fprintf(w, "  state directory      %s (after an unclean stop every root is synced in full)\n", o.stateDirOrDefault())
+	fmt.Fprintln(w, "  watch root identity  (a root that is not its recorded file system is absent: nothing is synced from it)")
+	printIdentities(w, cfg, o)
 	plan, err := replicate.Plan(cfg)
 	if err != nil {
 		fmt.Fprintf(w, "filter: %v\n", err)

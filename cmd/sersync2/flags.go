@@ -34,7 +34,8 @@ type options struct {
 	queues        int
 	logLevel      string
 	logFormat     string
-	stateDir      string // "" before defaulting; see stateDir
+	stateDir      string   // "" before defaulting; see stateDir
+	acceptRoots   []string // --accept-root: record these roots' file systems, exit
 	positional    []string
 	// daemonChild is set in the process -d started: its stderr may still
 	// be the terminal it was started from, but nobody watches it.
@@ -95,7 +96,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	_ = fs.MarkHidden("man")
 	fs.BoolVar(&o.noRemoteMoves, "no-remote-moves", false, "over ssh, send renamed files again instead of renaming them on the remote (for comparisons and remotes whose mv misbehaves)")
 	_ = fs.MarkHidden("no-remote-moves")
-	fs.StringVar(&o.stateDir, "state-dir", "", "directory of the state file that tells a clean stop from a crash; after a crash every root is synced in full (default "+defaultStateDirText+")")
+	fs.StringArrayVar(&o.acceptRoots, "accept-root", nil, "record the file system now at watch root DIR as its own (repeatable) and exit: for data really moved to another file system; an absent root (an unmounted disk) is otherwise never synced")
+	fs.StringVar(&o.stateDir, "state-dir", "", "directory of the state file that tells a clean stop from a crash (after a crash every root is synced in full) and of the file recording each watch root's file system (default "+defaultStateDirText+")")
 	return fs
 }
 

@@ -116,6 +116,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.check {
 		return runCheck(stdout, cfg, o, mode, hostErr)
 	}
+	if len(o.acceptRoots) > 0 {
+		return acceptRoots(stdout, stderr, cfg, o, mode)
+	}
 	if !child {
 		printHeader(stdout, cfg)
 	}

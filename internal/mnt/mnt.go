@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -79,11 +80,22 @@ func (img Image) Mount(tb testing.TB, dir string) {
 	cleanup(tb, dir)
 }
 
-// Unmount unmounts dir (which must not be busy).
+// Unmount unmounts dir. A process may hold the file system for a moment
+// (a daemon's look at it): a busy one is tried again for up to 10 s.
 func Unmount(tb testing.TB, dir string) {
 	tb.Helper()
-	if err := unix.Unmount(dir, 0); err != nil {
-		tb.Fatalf("unmount %s: %v", dir, err)
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := unix.Unmount(dir, 0)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+			tb.Fatalf("unmount %s: %v", dir, err)
+		}
+		<-tick.C
 	}
 }
 
