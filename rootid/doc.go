@@ -16,6 +16,5 @@
 //
 // It knows nothing of rsync or inotify: the engine asks it before every
 // rsync run and the watcher asks it while it polls the roots. Identities
-// can only be taken on Linux; elsewhere Probe fails and every root counts
-// as present (there is no mount table to be wrong about).
+// can only be taken on Linux; elsewhere every root counts as present.
 package rootid

@@ -1,6 +1,7 @@
 package rootid
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,7 +48,7 @@ type ID struct {
 // String describes the identity for logs and --check.
 func (id ID) String() string {
 	var b strings.Builder
-	b.WriteString(cmpOr(id.Type, "?"))
+	b.WriteString(cmp.Or(id.Type, "?"))
 	if id.UUID != "" {
 		b.WriteString(" uuid=" + id.UUID)
 	}
@@ -55,7 +56,7 @@ func (id ID) String() string {
 		b.WriteString(" fsid=" + id.FSID)
 	}
 	if id.FSID == "" || id.UUID == "" {
-		b.WriteString(" source=" + cmpOr(id.Source, "?"))
+		b.WriteString(" source=" + cmp.Or(id.Source, "?"))
 	}
 	if id.MountRoot != "" && id.MountRoot != "/" {
 		b.WriteString(" mount_root=" + id.MountRoot)
@@ -64,13 +65,6 @@ func (id ID) String() string {
 		b.WriteString(" (mount point)")
 	}
 	return b.String()
-}
-
-func cmpOr(s, or string) string {
-	if s == "" {
-		return or
-	}
-	return s
 }
 
 // Compare tells whether cur, found at a root's path now, is the file
@@ -116,7 +110,7 @@ func (e *AbsentError) Error() string {
 	if e.Detail != "" {
 		s += " (" + e.Detail + ")"
 	}
-	if e.Reason == ErrBareMountPoint || e.Reason == ErrOtherFS {
+	if e.Got.Type != "" && e.Want.Type != "" {
 		s += fmt.Sprintf(": recorded %s, found %s", e.Want, e.Got)
 	}
 	return s
