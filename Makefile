@@ -28,8 +28,9 @@ BENCH_RESULTS ?= bench/results/local
 # test; prometheus: promtool checks the alerting rules; dash and bash run the
 # failLog as an operator would; tcsh and fish: login shells that are not
 # POSIX sh for the remote renames over ssh; rpm and logrotate check the
-# packages and the log rotation); bench adds the peers.
-DEB_TEST  := rsync dash bash tcsh fish openssh-server openssh-client chromium prometheus systemd rpm logrotate
+# packages and the log rotation; e2fsprogs makes the file systems the
+# data-safety tests mount); bench adds the peers.
+DEB_TEST  := rsync dash bash tcsh fish openssh-server openssh-client chromium prometheus systemd rpm logrotate e2fsprogs
 DEB_BENCH := lsyncd inotify-tools
 
 .PHONY: all build deps deps-bench test vet lint unit e2e cross fuzz stress demo bench deb rpm clean help

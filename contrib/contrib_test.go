@@ -117,13 +117,19 @@ func TestLogrotate(t *testing.T) {
 	}
 }
 
-// TestAlertRules: promtool accepts the alerting rules.
+// TestAlertRules: promtool accepts the alerting rules, and they fire as
+// prometheus/alerts_test.yml says.
 func TestAlertRules(t *testing.T) {
 	t.Parallel()
 	promtool := need(t, "promtool", "prometheus")
 	out, err := exec.Command(promtool, "check", "rules", filepath.Join("prometheus", "alerts.yml")).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "SUCCESS") {
 		t.Errorf("promtool check rules: %v\n%s", err, out)
+	}
+	cmd := exec.Command(promtool, "test", "rules", "alerts_test.yml")
+	cmd.Dir = "prometheus"
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "SUCCESS") {
+		t.Errorf("promtool test rules: %v\n%s", err, out)
 	}
 }
 

@@ -461,7 +461,11 @@ func special(fi os.FileInfo) bool {
 }
 
 // missing: the fsnotify backend does not track roots that disappear.
-func (b *fsnotifyBackend) missing() ([]string, int) { return nil, 0 }
+func (b *fsnotifyBackend) missing() ([]MissingRoot, int) { return nil, 0 }
+
+// markAbsent does nothing: the fsnotify backend does not follow roots
+// that go away.
+func (b *fsnotifyBackend) markAbsent(int, string) {}
 
 // checkTrees compares the directories below the roots with the watched
 // paths (fsnotify names watches by path only).

@@ -164,12 +164,17 @@ type rootTree struct {
 	abs  string // cleaned
 	node *dirNode
 
-	// Set while the root is gone (removed, moved away, unmounted).
+	// Set while the root is gone (removed, moved away, unmounted, or
+	// refused by Options.RootCheck).
 	gone      bool
 	unmounted bool
 	bareDev   uint64 // device found at abs right after an unmount
 	bareKnown bool
+	why       string
+	since     time.Time
 	nagged    time.Time
+	// checked is when Options.RootCheck last passed the watched root.
+	checked time.Time
 }
 
 // pendingMove is a MOVED_FROM waiting for its MOVED_TO.
@@ -248,8 +253,13 @@ type inotifyBackend struct {
 
 	// What Stats reads of the process goroutine's state.
 	statMu      sync.Mutex
-	statMissing []string
+	statMissing []MissingRoot
 	statDefer   int
+	// absentReq carries Watcher.RootAbsent's requests to the process
+	// goroutine: the index of a root and why.
+	absentMu  sync.Mutex
+	absentReq map[int]string
+	absentC   chan struct{}
 }
 
 func newInotifyBackend(w *Watcher) (backend, error) {
@@ -272,6 +282,7 @@ func newInotifyBackend(w *Watcher) (backend, error) {
 		checks:   make(chan chan CheckReport),
 		wds:      make(map[int32]*dirNode),
 		deferred: make(map[attachKey]*attachReq),
+		absentC:  make(chan struct{}, 1),
 	}
 	var st unix.Stat_t
 	b.viaFD = unix.Stat("/proc/self/fd", &st) == nil
@@ -285,6 +296,13 @@ func (b *inotifyBackend) start() error {
 	b.w.wg.Add(1)
 	go b.read()
 	for _, t := range b.trees {
+		// A root with no directory at all fails the start below, as
+		// without a check; a directory that is not the root's file system
+		// is only absent: it may be mounted later.
+		if err := b.refused(t); err != nil && isDir(t.abs) {
+			b.rootGone(t, err.Error(), false)
+			continue
+		}
 		if err := b.addRoot(t, true); err != nil {
 			return err
 		}
@@ -468,6 +486,8 @@ func (b *inotifyBackend) process() {
 		case <-tick.C:
 		case reply = <-b.checks:
 			b.catchUp()
+		case <-b.absentC:
+			b.takeAbsent()
 		case <-b.w.done:
 			return
 		}
@@ -523,7 +543,7 @@ func (b *inotifyBackend) settle(tick *time.Timer) {
 	switch {
 	case len(b.deferred) > 0:
 		tick.Reset(b.w.tune.retryWait)
-	case b.anyGone():
+	case b.anyGone(), b.w.opts.RootCheck != nil:
 		tick.Reset(b.w.tune.rootPoll)
 	}
 	if len(b.deferred) != b.statDefer {
@@ -535,10 +555,10 @@ func (b *inotifyBackend) settle(tick *time.Timer) {
 // It runs on the process goroutine, the only writer of statMissing and
 // statDefer, whenever either changes.
 func (b *inotifyBackend) publish() {
-	var missing []string
+	var missing []MissingRoot
 	for _, t := range b.trees {
 		if t.gone {
-			missing = append(missing, b.w.opts.Roots[t.idx])
+			missing = append(missing, MissingRoot{Root: b.w.opts.Roots[t.idx], Reason: t.why, Since: t.since})
 		}
 	}
 	b.statMu.Lock()
@@ -546,10 +566,43 @@ func (b *inotifyBackend) publish() {
 	b.statMu.Unlock()
 }
 
-func (b *inotifyBackend) missing() ([]string, int) {
+func (b *inotifyBackend) missing() ([]MissingRoot, int) {
 	b.statMu.Lock()
 	defer b.statMu.Unlock()
-	return append([]string(nil), b.statMissing...), b.statDefer
+	return append([]MissingRoot(nil), b.statMissing...), b.statDefer
+}
+
+func (b *inotifyBackend) markAbsent(idx int, why string) {
+	b.absentMu.Lock()
+	if b.absentReq == nil {
+		b.absentReq = map[int]string{}
+	}
+	b.absentReq[idx] = why
+	b.absentMu.Unlock()
+	select {
+	case b.absentC <- struct{}{}:
+	default:
+	}
+}
+
+// takeAbsent acts on Watcher.RootAbsent's requests.
+func (b *inotifyBackend) takeAbsent() {
+	b.absentMu.Lock()
+	reqs := b.absentReq
+	b.absentReq = nil
+	b.absentMu.Unlock()
+	for idx, why := range reqs {
+		b.rootGone(b.trees[idx], why, false)
+	}
+}
+
+// refused returns Options.RootCheck's verdict on the root (nil without
+// one).
+func (b *inotifyBackend) refused(t *rootTree) error {
+	if b.w.opts.RootCheck == nil {
+		return nil
+	}
+	return b.w.opts.RootCheck(b.w.opts.Roots[t.idx])
 }
 
 func (b *inotifyBackend) anyGone() bool {
@@ -831,8 +884,9 @@ func (b *inotifyBackend) rootGone(t *rootTree, why string, unmounted bool) {
 	if t.gone {
 		return
 	}
-	t.gone, t.unmounted, t.bareKnown = true, unmounted, false
-	t.nagged = time.Now()
+	t.gone, t.unmounted, t.bareKnown, t.why = true, unmounted, false, why
+	t.since = time.Now()
+	t.nagged = t.since
 	if unmounted {
 		var st unix.Stat_t
 		if unix.Stat(t.abs, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
@@ -848,17 +902,25 @@ func (b *inotifyBackend) rootGone(t *rootTree, why string, unmounted bool) {
 		"root", t.abs, "reason", why)
 }
 
-// pollRoots watches again every missing root that is back and asks for a
-// full sync of it.
+// pollRoots drops a watched root Options.RootCheck refuses (at most once
+// every rootPoll), and watches again every missing root that is back and
+// asks for a full sync of it.
 func (b *inotifyBackend) pollRoots() {
+	now := time.Now()
 	for _, t := range b.trees {
+		if !t.gone && b.w.opts.RootCheck != nil && now.Sub(t.checked) >= b.w.tune.rootPoll {
+			t.checked = now
+			if err := b.refused(t); err != nil {
+				b.rootGone(t, err.Error(), false)
+			}
+		}
 		if !t.gone {
 			continue
 		}
-		if !t.back() {
+		if !b.back(t) {
 			if time.Since(t.nagged) >= b.w.tune.rootNag {
 				t.nagged = time.Now()
-				b.w.log.Error("watch root is still missing", "root", t.abs)
+				b.w.log.Error("watch root is still missing", "root", t.abs, "reason", t.why, "since", t.since.Format(time.RFC3339))
 			}
 			continue
 		}
@@ -876,15 +938,31 @@ func (b *inotifyBackend) pollRoots() {
 	}
 }
 
-// back reports whether a missing root is a directory again. After an
-// unmount, the bare mount point left behind does not count: syncing it
-// would delete the remote's copy.
-func (t *rootTree) back() bool {
+// back reports whether a missing root is a directory again and passes
+// Options.RootCheck. Without one, after an unmount, the bare mount point
+// left behind does not count: syncing it would delete the remote's copy.
+func (b *inotifyBackend) back(t *rootTree) bool {
 	var st unix.Stat_t
 	if unix.Stat(t.abs, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return false
 	}
+	if b.w.opts.RootCheck != nil {
+		if err := b.refused(t); err != nil {
+			if why := err.Error(); why != t.why {
+				t.why = why
+				b.publish()
+			}
+			return false
+		}
+		return true
+	}
 	return !(t.unmounted && t.bareKnown && st.Dev == t.bareDev)
+}
+
+// isDir reports whether there is a directory at abs.
+func isDir(abs string) bool {
+	var st unix.Stat_t
+	return unix.Stat(abs, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 }
 
 // overflowed handles IN_Q_OVERFLOW: rescan every root, then tell the

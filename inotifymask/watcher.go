@@ -59,6 +59,24 @@ type Options struct {
 	Debug func(line string)
 	// Logger receives warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// RootCheck, when set, says whether the directory at a root's path
+	// is the root's own file system (nil) or why not. A root it refuses
+	// is absent: not watched, and looked for every second until it passes
+	// again, then watched and walked again and reported with an
+	// OpOverflow (ErrRootReturned), as a root that was removed. It is
+	// asked at the start, every second for each watched root (a file
+	// system mounted over a watched directory gives no event), and while a
+	// root is missing (raw inotify only). Without it, a root that is back
+	// after an unmount counts as back unless it is on the device of the
+	// bare mount point seen at the unmount.
+	RootCheck func(root string) error
+}
+
+// MissingRoot is a root that is missing, and why.
+type MissingRoot struct {
+	Root   string // as configured
+	Reason string
+	Since  time.Time
 }
 
 // Stats is a snapshot of a Watcher's counters.
@@ -81,8 +99,9 @@ type Stats struct {
 	Backlog    int
 	MaxBacklog int
 	// MissingRoots lists the roots (as configured) that disappeared and
-	// have not come back yet.
+	// have not come back yet, Missing the same with why and since when.
 	MissingRoots []string
+	Missing      []MissingRoot
 	// Deferred is the number of directories waiting to be watched until
 	// the renames that moved them are processed.
 	Deferred int
@@ -150,7 +169,10 @@ type backend interface {
 	checkRequests() chan<- chan CheckReport
 	// missing returns the roots that are gone, and the number of
 	// directories waiting to be watched.
-	missing() ([]string, int)
+	missing() ([]MissingRoot, int)
+	// markAbsent asks for the root of index idx to be treated as gone
+	// for the reason why (see Watcher.RootAbsent).
+	markAbsent(idx int, why string)
 }
 
 type backendKind uint8
@@ -349,11 +371,30 @@ func (w *Watcher) Check(ctx context.Context) (CheckReport, error) {
 	}
 }
 
+// RootAbsent tells the watcher that root (as configured) was found not to
+// be its file system by a check of the caller's own: the watcher drops its
+// watches at once, as if the root had gone, and looks for it again with
+// Options.RootCheck; when it passes, the root is watched again and an
+// OpOverflow (ErrRootReturned) follows, even if the absence was brief:
+// what happened meanwhile is unknown. It returns at once.
+func (w *Watcher) RootAbsent(root string, why string) {
+	for i, r := range w.opts.Roots {
+		if r == root {
+			w.b.markAbsent(i, why)
+		}
+	}
+}
+
 // Stats returns the watcher's counters.
 func (w *Watcher) Stats() Stats {
 	missing, deferred := w.b.missing()
+	var roots []string
+	for _, m := range missing {
+		roots = append(roots, m.Root)
+	}
 	return Stats{
-		MissingRoots:     missing,
+		MissingRoots:     roots,
+		Missing:          missing,
 		Deferred:         deferred,
 		Watches:          w.b.watches(),
 		Overflows:        w.overflows.Load(),

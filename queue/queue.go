@@ -874,11 +874,56 @@ func (q *Queue) shrinkLocked() {
 // folded into an ancestor or a full sync included. It never goes back.
 func (q *Queue) Done(b Batch, err error) uint64 {
 	q.mu.Lock()
-	f := q.fly[b.id]
+	f := q.landLocked(b, "Done")
 	if f == nil {
 		q.mu.Unlock()
-		q.log.Warn("queue: Done for a batch not in flight ignored", "root", q.root, "paths", b.Len(), "full", b.Full)
 		return 0
+	}
+	now := q.now()
+	if err == nil {
+		if !f.full {
+			q.runAvg += (now.Sub(f.cutAt) - q.runAvg) / 8
+		}
+		q.failures = 0
+		q.holdUntil = time.Time{}
+		t := q.triedLocked()
+		q.mu.Unlock()
+		return t
+	}
+
+	q.failures++
+	next := q.backoffLocked()
+	q.holdUntil = now.Add(next)
+	q.stats.retries++
+	q.requeueLocked(f, true)
+	t := q.triedLocked()
+	q.mu.Unlock()
+
+	if q.opt.OnRetry != nil {
+		q.opt.OnRetry(b, err, next)
+	}
+	return t
+}
+
+// Hold hands back a batch returned by Next that was not run (its root was
+// absent). Its paths go back to pending and a full batch is requested
+// again, as after a failure, but nothing counts as tried: no attempt is
+// added, no retry counted, no hold-off follows.
+func (q *Queue) Hold(b Batch) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if f := q.landLocked(b, "Hold"); f != nil {
+		q.requeueLocked(f, false)
+	}
+}
+
+// landLocked takes the batch b out of flight and returns its flight (nil,
+// logged, when it is not in flight).
+func (q *Queue) landLocked(b Batch, op string) *flight {
+	f := q.fly[b.id]
+	if f == nil {
+		q.log.Warn("queue: a batch not in flight handed back; ignored", "op", op, "root", q.root, "paths", b.Len(), "full", b.Full)
+		return nil
 	}
 	delete(q.fly, b.id)
 	if f.full {
@@ -896,27 +941,21 @@ func (q *Queue) Done(b Batch, err error) uint64 {
 		}
 	}
 	q.wakeLocked()
-	now := q.now()
-	if err == nil {
-		if !f.full {
-			q.runAvg += (now.Sub(f.cutAt) - q.runAvg) / 8
-		}
-		q.failures = 0
-		q.holdUntil = time.Time{}
-		t := q.triedLocked()
-		q.mu.Unlock()
-		return t
-	}
+	return f
+}
 
-	q.failures++
-	next := q.backoffLocked()
-	q.holdUntil = now.Add(next)
-	q.stats.retries++
+// requeueLocked puts the paths of the landed flight f back to pending,
+// except those a newer change has superseded meanwhile (the newer change
+// wins), and requests a full flight again. tried says that f ran (and
+// failed): its attempts count.
+func (q *Queue) requeueLocked(f *flight, tried bool) {
 	if f.full {
 		q.full.on = true
 		q.full.explicit = true
 		q.full.reason = addReason(f.reason, q.full.reason)
-		q.full.attempt = max(q.full.attempt, f.attempt+1)
+		if tried {
+			q.full.attempt = max(q.full.attempt, f.attempt+1)
+		}
 	}
 	for _, e := range f.ents {
 		if nt, newer := q.pend[e.path]; newer {
@@ -929,8 +968,15 @@ func (q *Queue) Done(b Batch, err error) uint64 {
 			q.stats.superseded++
 			continue
 		}
-		e.it.attempt++
-		e.it.first = 0
+		if tried {
+			e.it.attempt++
+			e.it.first = 0
+			q.stats.requeued++
+		} else {
+			// Not tried yet: the batch's oldest Add keeps the plugin
+			// watermark below it.
+			e.it.first = f.low
+		}
 		// A retry never moves: the source's remote path may hold a newer
 		// file by then.
 		e.it.from = ""
@@ -941,15 +987,7 @@ func (q *Queue) Done(b Batch, err error) uint64 {
 		q.order = append(q.order, e.path)
 		q.pend[e.path] = e.it
 		q.peak = max(q.peak, len(q.pend))
-		q.stats.requeued++
 	}
-	t := q.triedLocked()
-	q.mu.Unlock()
-
-	if q.opt.OnRetry != nil {
-		q.opt.OnRetry(b, err, next)
-	}
-	return t
 }
 
 // backoffLocked returns the hold-off after the q.failures-th consecutive

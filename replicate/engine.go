@@ -19,6 +19,7 @@ import (
 	"github.com/sersync-go/sersync2/internal/outbuf"
 	"github.com/sersync-go/sersync2/plugins"
 	"github.com/sersync-go/sersync2/queue"
+	"github.com/sersync-go/sersync2/rootid"
 	"github.com/sersync-go/sersync2/rsyncexec"
 )
 
@@ -130,6 +131,10 @@ type Engine struct {
 	// handedOver is set when a reload hands this engine's pending changes
 	// and state file to its successor: stopping then records nothing.
 	handedOver atomic.Bool
+	// ids follows the identity of every root, gates holds the workers of
+	// an absent one (sync mode; nil otherwise).
+	ids   *rootid.Tracker
+	gates map[string]*gate
 }
 
 // New checks rsync (sync mode), starts the plugin and the watcher, and
@@ -149,7 +154,8 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 	if opts.Console == nil {
 		opts.Console = io.Discard
 	}
-	e := &Engine{cfg: cfg, opts: opts, log: opts.Log, console: outbuf.NewWriter(opts.Console), byRoot: map[string][]*remote{}, ov: map[string]*counter{}}
+	e := &Engine{cfg: cfg, opts: opts, log: opts.Log, console: outbuf.NewWriter(opts.Console), byRoot: map[string][]*remote{}, ov: map[string]*counter{},
+		gates: map[string]*gate{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -187,6 +193,11 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 		}()
 	}
 	e.build(roots, exclude)
+	if e.runner != nil {
+		if err := e.openIdentities(); err != nil {
+			return nil, err
+		}
+	}
 	if e.runner != nil && !opts.successor {
 		if err := e.openFailLog(); err != nil {
 			return nil, err
@@ -209,6 +220,9 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 	}
 
 	wo := inotifymask.Options{Roots: e.roots, Inotify: cfg.Inotify, Filter: cfg.Filter, Logger: e.log}
+	if e.ids != nil {
+		wo.RootCheck = e.ids.Check
+	}
 	if e.echo != nil {
 		wo.Debug = func(line string) { fmt.Fprintln(e.console, line) }
 	}
@@ -450,6 +464,11 @@ func (e *Engine) dispatchOne(ev inotifymask.Event) {
 		}
 		e.log.Warn("events lost; full sync of the root follows", "root", ev.Root, "err", ev.Err)
 	}
+	defer func() {
+		if ev.Op == inotifymask.OpOverflow && errors.Is(ev.Err, inotifymask.ErrRootReturned) {
+			e.rootBack(ev.Root)
+		}
+	}()
 	rs := e.byRoot[ev.Root]
 	xs, n := route(ev, e.queues)
 	for _, x := range xs[:n] {
@@ -473,9 +492,15 @@ func (e *Engine) dispatchOne(ev inotifymask.Event) {
 // it back, and tells plugin delivery that the batch's changes were tried.
 func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 	for {
+		if !e.waitPresent(ctx, r) {
+			return
+		}
 		b, err := q.Next(ctx)
 		if err != nil {
 			return
+		}
+		if r.rsync && !e.present(r, q, b) {
+			continue
 		}
 		var res rsyncexec.Result
 		if r.rsync {

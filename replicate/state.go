@@ -106,8 +106,11 @@ type State struct {
 	RsyncWaiting int
 	// Threads and QueuesPerRemote are the effective -n and --queues.
 	Threads, QueuesPerRemote int
-	// Roots lists the watched directories.
-	Roots []string
+	// Roots lists the watched directories, Absent those of them that are
+	// not their recorded file system (or gone): nothing is synced from
+	// them until they are back.
+	Roots  []string
+	Absent []AbsentRoot
 	// FailLog counts the failLog's entries and what happened to them:
 	// changes that kept failing after a retry (zero in plugin-only mode).
 	FailLog failog.Stats
@@ -167,6 +170,7 @@ func (e *Engine) State() State {
 	if e.watcher != nil {
 		ws := e.watcher.Stats()
 		s.Watches, s.Overflows, s.EventsRead, s.WatchLimitErrors = ws.Watches, ws.Overflows, ws.EventsRead, ws.WatchLimitErrors
+		s.Absent = ws.Missing
 	}
 	s.Overflows += e.carried.overflows
 	s.EventsRead += e.carried.eventsRead

@@ -58,6 +58,9 @@ func WriteText(w io.Writer, r Report) error {
 	fmt.Fprintf(&b, "sersync2 status %s\n", r.Time.Format(time.RFC3339))
 	fmt.Fprintf(&b, "version: %s\nstarted: %s\n", r.Version, r.StartedAt.Format(time.RFC3339))
 	fmt.Fprintf(&b, "watches: %d of %d (max_user_watches)\n", r.Watches, r.MaxUserWatches)
+	for _, a := range r.AbsentRoots {
+		fmt.Fprintf(&b, "absent root: %s since %s (nothing synced from it): %s\n", a.Root, a.Since.Format(time.RFC3339), oneLine(a.Reason))
+	}
 	fmt.Fprintf(&b, "events read: %d\noverflows: %d\nreloads: %d (%d refused)\n", r.EventsRead, r.Overflows, r.Reloads, r.ReloadFailures)
 	fmt.Fprintf(&b, "failLog entries: %d\n", r.FailLogEntries)
 	if r.Plugin != nil {

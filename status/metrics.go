@@ -15,6 +15,7 @@ var (
 	descInfo           = prometheus.NewDesc("sersync2_build_info", "Always 1; the labels say which sersync2 runs: its version, VCS revision (\"\" when none was recorded), whether the tree had changes, and the Go version.", []string{"version", "revision", "modified", "goversion"}, nil)
 	descEventsRead     = prometheus.NewDesc("sersync2_events_read_total", "Raw inotify events read from the kernel.", nil, nil)
 	descOverflows      = prometheus.NewDesc("sersync2_overflows_total", "Kernel event queue overflows of a watch root (each one makes a full sync).", []string{"root"}, nil)
+	descRootAbsent     = prometheus.NewDesc("sersync2_root_absent", "1 while the watch root is not its recorded file system (unmounted disk, another file system, gone): nothing is synced from it.", []string{"root"}, nil)
 	descWatches        = prometheus.NewDesc("sersync2_watches", "Directories watched (inotify watches held).", nil, nil)
 	descMaxWatches     = prometheus.NewDesc("sersync2_max_user_watches", "The kernel's per-user inotify watch limit (fs.inotify.max_user_watches).", nil, nil)
 	descWatchLimitErrs = prometheus.NewDesc("sersync2_watch_limit_errors_total", "Directories left unwatched because the watch limit was reached.", nil, nil)
@@ -67,6 +68,17 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descInfo, 1, b.Version, b.Revision, strconv.FormatBool(b.Modified), b.GoVersion)
 	count(descEventsRead, st.EventsRead)
 	gauge(descWatches, float64(st.Watches))
+	absent := map[string]bool{}
+	for _, a := range st.Absent {
+		absent[a.Root] = true
+	}
+	for _, root := range st.Roots {
+		v := 0.0
+		if absent[root] {
+			v = 1
+		}
+		gauge(descRootAbsent, v, root)
+	}
 	gauge(descMaxWatches, float64(c.s.maxWatches()))
 	count(descWatchLimitErrs, st.WatchLimitErrors)
 	gauge(descRsyncWaiting, float64(st.RsyncWaiting))

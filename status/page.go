@@ -47,7 +47,8 @@ td.chart{white-space:nowrap}
 <p><small>updated {{.Time.Format "2006-01-02 15:04:05 MST"}}, up {{.Uptime}}, refreshes every {{.Refresh}} s.
 Watching {{.Watching}}; {{.Watches}} directories watched of {{if .MaxUserWatches}}{{.MaxUserWatches}}{{else}}?{{end}} allowed;
 {{.EventsRead}} events read; {{.Overflows}} overflows; {{.Reloads}} reloads.</small></p>
-<table id="remotes">
+{{range .AbsentRoots}}<p class="failing absent" data-root="{{.Root}}">Watch root {{.Root}} is absent since {{.Since.Format "2006-01-02 15:04:05"}}: nothing is synced from it. <span class="err">{{.Reason}}</span></p>
+{{end}}<table id="remotes">
 <tr><th>root → remote</th><th>state</th><th>lag</th><th>pending</th><th>last sync</th><th>last error</th><th>lag, last hour</th><th>paths/s, last hour</th></tr>
 {{range .Rows}}<tr class="remote" data-remote="{{.Remote}}" data-root="{{.Root}}">
 <td>{{.Name}}</td><td class="{{.State}}">{{.State}}</td><td class="lag">{{.Lag}}</td>

@@ -18,6 +18,10 @@ type Report struct {
 	Version   string    `json:"version"`
 	StartedAt time.Time `json:"started_at"`
 	Roots     []string  `json:"roots"`
+	// AbsentRoots are the roots that are not their recorded file system
+	// (an unmounted disk, another file system, gone): nothing is synced
+	// from them, their changes wait.
+	AbsentRoots []AbsentRootReport `json:"absent_roots"`
 	// Watches is the number of directories watched; MaxUserWatches the
 	// kernel's per-user limit (fs.inotify.max_user_watches, 0 when it
 	// could not be read).
@@ -36,6 +40,13 @@ type Report struct {
 	Remotes        []RemoteReport `json:"remotes"`
 	// LastErrors are the most recent failures of any remote, newest first.
 	LastErrors []ErrorReport `json:"last_errors"`
+}
+
+// AbsentRootReport is one absent root, why, and since when.
+type AbsentRootReport struct {
+	Root   string    `json:"root"`
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
 }
 
 // PluginReport counts the changes handed to the plugin.
@@ -122,6 +133,10 @@ func build(st replicate.State, now time.Time, version string, started time.Time,
 		Threads: st.Threads, Reloads: st.Reloads, ReloadFailures: st.ReloadFailures, FailLogEntries: st.FailLog.Entries, Remotes: []RemoteReport{}, LastErrors: errs}
 	if r.Roots == nil {
 		r.Roots = []string{}
+	}
+	r.AbsentRoots = []AbsentRootReport{}
+	for _, a := range st.Absent {
+		r.AbsentRoots = append(r.AbsentRoots, AbsentRootReport{Root: a.Root, Reason: a.Reason, Since: a.Since})
 	}
 	if r.LastErrors == nil {
 		r.LastErrors = []ErrorReport{}

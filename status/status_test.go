@@ -58,7 +58,9 @@ func (f fixed) State() replicate.State { return replicate.State(f) }
 
 func sample(now time.Time) replicate.State {
 	return replicate.State{
-		Roots: []string{"/data"}, Watches: 7, EventsRead: 42, Overflows: 1, Plugin: "socket", PluginDelivered: 3, PluginFailed: 1,
+		Roots: []string{"/data", "/srv"}, Watches: 7,
+		Absent: []replicate.AbsentRoot{{Root: "/srv", Since: now.Add(-time.Minute),
+			Reason: "watch root /srv is absent: its file system is not mounted (the bare mount point is there)"}}, EventsRead: 42, Overflows: 1, Plugin: "socket", PluginDelivered: 3, PluginFailed: 1,
 		FailLog: failog.Stats{Entries: 3, Recorded: 5, Cleared: 2},
 		Remotes: []replicate.RemoteState{
 			{Root: "/data", Remote: "10.0.0.2::www", Pending: 5, PendingSince: now.Add(-90 * time.Second), Batches: 4, Failures: 2, Retries: 2,
@@ -114,6 +116,8 @@ func TestMetrics(t *testing.T) {
 		`sersync2_build_info{goversion="go1.99",modified="false",revision="abc123",version="v-test"} 1`,
 		`sersync2_events_read_total 42`,
 		`sersync2_watches 7`,
+		`sersync2_root_absent{root="/data"} 0`,
+		`sersync2_root_absent{root="/srv"} 1`,
 		`sersync2_max_user_watches 8192`,
 		`sersync2_overflows_total{root="/data"} 0`,
 		`sersync2_pending_changes{remote="10.0.0.2::www",root="/data"} 5`,
@@ -152,7 +156,8 @@ func TestStatusJSONAndPage(t *testing.T) {
 	if err := dec.Decode(&r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Remotes) != 2 || r.MaxUserWatches != 8192 || r.Plugin == nil || r.Plugin.Deliveries != 3 || len(r.LastErrors) != 1 {
+	if len(r.Remotes) != 2 || r.MaxUserWatches != 8192 || r.Plugin == nil || r.Plugin.Deliveries != 3 || len(r.LastErrors) != 1 ||
+		len(r.AbsentRoots) != 1 || r.AbsentRoots[0].Root != "/srv" || r.AbsentRoots[0].Since.IsZero() {
 		t.Fatalf("report = %+v", r)
 	}
 	a := r.Remotes[0]
@@ -163,7 +168,8 @@ func TestStatusJSONAndPage(t *testing.T) {
 	if f := r.Remotes[1].FullSync; f == nil || f.Percent != 50 || f.ETASeconds < 9 || f.ETASeconds > 11 || f.BytesPerSecond < 400 {
 		t.Errorf("full sync = %+v", f)
 	}
-	for _, want := range []string{`http-equiv="refresh"`, "10.0.0.2::www", "10.0.0.3::www", `class="failing"`, "<svg", "full sync 50%, 7 files, ETA 10 s"} {
+	for _, want := range []string{`http-equiv="refresh"`, "10.0.0.2::www", "10.0.0.3::www", `class="failing"`, "<svg", "full sync 50%, 7 files, ETA 10 s",
+		`class="failing absent" data-root="/srv"`, "Watch root /srv is absent since"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)
 		}
@@ -186,7 +192,8 @@ func TestWriteFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"watches: 7 of 100", "remote /data -> 10.0.0.2::www", "failing: true", "last error: ", "pending: 5",
-		"full sync: 50% (SIGUSR1), 7 files, 5000 bytes, 500 bytes/s, ETA 10 s"} {
+		"full sync: 50% (SIGUSR1), 7 files, 5000 bytes, 500 bytes/s, ETA 10 s",
+		"absent root: /srv since "} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("status file lacks %q:\n%s", want, b)
 		}

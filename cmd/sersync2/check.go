@@ -90,6 +90,8 @@ func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr 
 		fmt.Fprintf(w, "  max-delete           a full sync deletes at most %d remote paths (with delete on); one stopped by it is not retried\n", o.maxDelete)
 	}
 	fmt.Fprintf(w, "  state directory      %s (after an unclean stop every root is synced in full)\n", o.stateDirOrDefault())
+	fmt.Fprintln(w, "  watch root identity  (a root that is not its recorded file system is absent: nothing is synced from it)")
+	printIdentities(w, cfg, o)
 	plan, err := replicate.Plan(cfg, o.maxDelete)
 	if err != nil {
 		fmt.Fprintf(w, "filter: %v\n", err)

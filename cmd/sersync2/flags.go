@@ -37,9 +37,10 @@ type options struct {
 	queues        int
 	logLevel      string
 	logFormat     string
-	logFile       string // --log-file
-	syslog        bool   // --syslog
-	stateDir      string // "" before defaulting; see stateDir
+	logFile       string   // --log-file
+	syslog        bool     // --syslog
+	stateDir      string   // "" before defaulting; see stateDir
+	acceptRoots   []string // --accept-root: record these roots' file systems, exit
 	positional    []string
 	// daemonChild is set in the process -d started: its stderr may still
 	// be the terminal it was started from, but nobody watches it.
@@ -107,7 +108,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.noRemoteMoves, "no-remote-moves", false, "over ssh, send renamed files again instead of renaming them on the remote (for comparisons and remotes whose mv misbehaves)")
 	_ = fs.MarkHidden("no-remote-moves")
 	fs.IntVar(&o.maxDelete, "max-delete", 0, "a full sync (-r, crontab, overflow, SIGUSR1) deletes at most `N` paths on the remote (rsync --max-delete); one stopped by it sends everything else, logs an error and is not retried (default 0: no limit)")
-	fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the state file that tells a clean stop from a crash; after a crash every root is synced in full (default "+defaultStateDirText+")")
+	fs.StringArrayVar(&o.acceptRoots, "accept-root", nil, "record the file system now at watch root `DIR` as its own (repeatable) and exit: for data really moved to another file system; an absent root (an unmounted disk) is otherwise never synced")
+	fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the state file that tells a clean stop from a crash (after a crash every root is synced in full) and of the file recording each watch root's file system (default "+defaultStateDirText+")")
 	return fs
 }
 

@@ -86,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// them.
 	var held bytes.Buffer
 	out := io.Writer(&held)
-	banner := !child && !o.help && !o.check
+	banner := !child && !o.help && !o.check && len(o.acceptRoots) == 0
 	release := func(tune bool) {
 		if banner {
 			fmt.Fprintln(stdout, "set the system param")
@@ -167,6 +167,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.check {
 		return runCheck(stdout, cfg, o, mode, hostErr)
+	}
+	if len(o.acceptRoots) > 0 {
+		return acceptRoots(stdout, stderr, cfg, o, mode)
 	}
 	if !child {
 		printHeader(stdout, cfg)

@@ -16,13 +16,14 @@ const module = "github.com/sersync-go/sersync2"
 var allowed = map[string][]string{
 	"cmd/sersync2": {"replicate", "status", "confxml"},
 	"status":       {"replicate"},
-	"replicate":    {"confxml", "inotifymask", "queue", "rsyncexec", "plugins", "failog"},
+	"replicate":    {"confxml", "inotifymask", "queue", "rsyncexec", "plugins", "failog", "rootid"},
 	"failog":       {"rsyncexec", "confxml", "queue"},
 	"plugins":      {"queue", "confxml"},
 	"rsyncexec":    {"queue", "confxml"},
 	"queue":        {"inotifymask"},
 	"inotifymask":  {"confxml"},
 	"confxml":      {},
+	"rootid":       {},
 }
 
 // external lists the modules outside the standard library each package may
@@ -30,6 +31,7 @@ var allowed = map[string][]string{
 var external = map[string][]string{
 	"confxml":      {"github.com/beevik/etree"},
 	"inotifymask":  {"github.com/fsnotify/fsnotify", "golang.org/x/sys/unix"},
+	"rootid":       {"golang.org/x/sys/unix"},
 	"cmd/sersync2": {"github.com/spf13/pflag", "golang.org/x/term"},
 	"replicate":    {"github.com/robfig/cron/v3"},
 	"status":       {"github.com/prometheus/client_golang", "golang.org/x/net/netutil"},
