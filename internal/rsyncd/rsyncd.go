@@ -1,6 +1,7 @@
 package rsyncd
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -34,7 +35,7 @@ type Options struct {
 	// Auth turns on "auth users" with a secrets file.
 	Auth bool
 	// User and Password are the credentials when Auth is on (defaults
-	// "rsync_backup" and "sersync-test-secret").
+	// "rsync_backup" and processPassword).
 	User, Password string
 	// IP is a loopback address to listen on (default 127.0.0.1); two
 	// daemons on 127.0.0.1 and 127.0.0.2 can share one port, as the remotes
@@ -172,7 +173,7 @@ func (d *Daemon) writeConfig(opts Options) error {
 		}
 		pw := opts.Password
 		if pw == "" {
-			pw = "sersync-test-secret"
+			pw = processPassword
 		}
 		secrets := filepath.Join(d.Dir, "rsyncd.secrets")
 		if d.PasswordFile == "" { // written once: a running daemon may be reading it
@@ -372,11 +373,39 @@ func (d *Daemon) Running() bool {
 	}
 }
 
+// processPassword is the default password of this process's daemons: one
+// for all of them, since a configuration has one password file for all its
+// remotes, and another in each test binary, so that a client of another
+// package's test that finds a daemon of this one on the port its own daemon
+// had is refused.
+var processPassword = rand.Text()
+
+// taken are the ports every daemon of this process has had: a daemon
+// stopped for a test's outage is restarted on its port, and meanwhile the
+// kernel may offer that free port to a new daemon, whose files the first
+// test's sersync2 would then write. freePort never hands one out twice.
+var taken struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
 func freePort(ip string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("rsyncd: find a free port: %w", err)
+	taken.Lock()
+	defer taken.Unlock()
+	if taken.ports == nil {
+		taken.ports = map[int]bool{}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	for range 100 {
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			return 0, fmt.Errorf("rsyncd: find a free port: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !taken.ports[port] {
+			taken.ports[port] = true
+			return port, nil
+		}
+	}
+	return 0, errors.New("rsyncd: find a free port: only ports other daemons had were offered")
 }
