@@ -73,32 +73,50 @@ func recursionOf(params []string) Recursion {
 // undoes -q, and -q silences the lines a dry run reports its deletions
 // with.
 func (r Rsync) ParamsWithoutQuiet() []string {
+	return paramsWithout(r.Params, func(w string) bool { return w == "--quiet" }, 'q')
+}
+
+// ParamsWithoutDeletion returns r.Params without the options that make
+// rsync delete on the receiver (--del, --delete and every --delete-…
+// option).
+func (r Rsync) ParamsWithoutDeletion() []string {
+	return paramsWithout(r.Params, func(w string) bool {
+		w, _, _ = strings.Cut(w, "=")
+		return w == "--del" || w == "--delete" || strings.HasPrefix(w, "--delete-")
+	}, 0)
+}
+
+// paramsWithout returns params without the long options long matches and
+// the short option letter short (0: none), taken out of its clusters.
+func paramsWithout(params []string, long func(string) bool, short byte) []string {
 	drop := map[int][]int{} // word index: letters to take out (none: the whole word)
-	eachOption(r.Params, func(i, j int) {
+	eachOption(params, func(i, j int) {
 		switch {
-		case j == 0 && r.Params[i] == "--quiet":
+		case j == 0 && long(params[i]):
 			drop[i] = nil
-		case j > 0 && r.Params[i][j] == 'q':
+		case j > 0 && short != 0 && params[i][j] == short:
 			drop[i] = append(drop[i], j)
 		}
 	})
-	out := make([]string, 0, len(r.Params))
-	for i, w := range r.Params {
+	out := make([]string, 0, len(params))
+	for i, w := range params {
 		letters, ok := drop[i]
-		if !ok {
+		switch {
+		case !ok:
 			out = append(out, w)
-			continue
-		}
-		var b strings.Builder
-		for j := 0; j < len(w); j++ {
-			if len(letters) > 0 && letters[0] == j {
-				letters = letters[1:]
-				continue
+		case letters == nil: // a long option
+		default:
+			var b strings.Builder
+			for j := 0; j < len(w); j++ {
+				if len(letters) > 0 && letters[0] == j {
+					letters = letters[1:]
+					continue
+				}
+				b.WriteByte(w[j])
 			}
-			b.WriteByte(w[j])
-		}
-		if kept := b.String(); kept != "-" && kept != "--quiet" {
-			out = append(out, kept)
+			if b.Len() > 1 {
+				out = append(out, b.String())
+			}
 		}
 	}
 	return out

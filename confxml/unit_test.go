@@ -155,3 +155,23 @@ func TestParamsWithoutQuiet(t *testing.T) {
 		})
 	}
 }
+
+// TestParamsWithoutDeletion: every deletion option goes, other words stay.
+func TestParamsWithoutDeletion(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ params, want []string }{
+		{[]string{"-artuz", "--delete"}, []string{"-artuz"}},
+		{[]string{"--del", "-a", "--delete-after", "--delete-excluded", "--delete-delay"}, []string{"-a"}},
+		{[]string{"-a", "--delay-updates", "--max-delete=5"}, []string{"-a", "--delay-updates", "--max-delete=5"}},
+		{[]string{"--exclude", "--delete", "-a"}, []string{"--exclude", "--delete", "-a"}}, // an argument
+		{[]string{"-a", "--", "--delete"}, []string{"-a", "--", "--delete"}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.params), func(t *testing.T) {
+			got := Rsync{Params: tt.params}.ParamsWithoutDeletion()
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("ParamsWithoutDeletion(%q) = %q, want %q", tt.params, got, tt.want)
+			}
+		})
+	}
+}

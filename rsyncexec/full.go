@@ -39,7 +39,7 @@ func DryRunCommand(t Target, excluded []queue.Entry) Command {
 // failed dry run fails the full run: it is retried, never run without
 // that protection. One exception: a dry run that ends with exit 23 (some
 // file could not be read; rsync then skips deletion) is followed by the
-// full run without <delete>, so the readable files are sent, and the
+// full run without deletion, so the readable files are sent, and the
 // dry run's error is returned so that the full sync is retried.
 func (r *Runner) runFull(ctx context.Context, t Target, opts RunOptions) Result {
 	excluded, err := ExcludedPaths(t.Root, t.Exclude)
@@ -67,9 +67,9 @@ func (r *Runner) runFull(ctx context.Context, t Target, opts RunOptions) Result 
 				r.log.Info("full run keeps remote paths the filter excludes", "root", t.Root, "dest", Destination(t), "paths", len(kept))
 			}
 			excluded = append(excluded, kept...)
-		case errors.As(err, &xe) && xe.Code == 23 && !paramsDelete(t):
+		case errors.As(err, &xe) && xe.Code == 23:
 			errs = append(errs, err)
-			t.Delete = false
+			t = withoutDeletion(t)
 		default:
 			res.Err = err
 			return res
@@ -81,6 +81,27 @@ func (r *Runner) runFull(ctx context.Context, t Target, opts RunOptions) Result 
 	}
 	res.Err = errors.Join(append(errs, err)...)
 	return res
+}
+
+// ByHandFullCommand is the full run as the failLog writes it for an
+// operator to run by hand: FullCommand, except that with a filter it
+// deletes nothing (no --delete, no deletion option of PARAMS). Only
+// sersync2's own dry run can tell which remote paths the filter's
+// regexes protect, and a shell line cannot run it; sersync2 replays the
+// failLog itself with the protection.
+func ByHandFullCommand(t Target, excluded []queue.Entry) Command {
+	if t.Exclude != nil && deletes(t) {
+		t = withoutDeletion(t)
+	}
+	return FullCommand(t, excluded)
+}
+
+// withoutDeletion returns t with <delete> off and no deletion option in
+// PARAMS.
+func withoutDeletion(t Target) Target {
+	t.Delete = false
+	t.Rsync.Params = t.Rsync.ParamsWithoutDeletion()
+	return t
 }
 
 // deletes reports whether the full run of t deletes on the remote:
