@@ -3,6 +3,7 @@ package confxml
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -125,5 +126,52 @@ func TestEscapeRoundTrip(t *testing.T) {
 	}
 	if got, want := unescape("a\U0010FFE9b"), "a\xe9b"; got != want {
 		t.Errorf("unescape = %q, want %q", got, want)
+	}
+}
+
+// TestParamsWithoutQuiet: -q goes, whether alone, long or in a cluster;
+// a q that is an option's argument stays.
+func TestParamsWithoutQuiet(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ params, want []string }{
+		{[]string{"-artuz"}, []string{"-artuz"}},
+		{[]string{"-artuzq"}, []string{"-artuz"}},
+		{[]string{"-qartuz", "-q"}, []string{"-artuz"}},
+		{[]string{"-q", "--quiet", "-a"}, []string{"-a"}},
+		{[]string{"-qessh -q"}, []string{"-essh -q"}},            // attached argument
+		{[]string{"-e", "-q", "-a"}, []string{"-e", "-q", "-a"}}, // -q is -e's argument
+		{[]string{"--exclude", "-q"}, []string{"--exclude", "-q"}},
+		{[]string{"--exclude=-q", "-aq"}, []string{"--exclude=-q", "-a"}},
+		{[]string{"-a", "--", "-q"}, []string{"-a", "--", "-q"}},
+		{[]string{"--quiet=1"}, []string{"--quiet=1"}}, // not rsync's spelling: left for rsync to refuse
+		{nil, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.params), func(t *testing.T) {
+			got := Rsync{Params: tt.params}.ParamsWithoutQuiet()
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("ParamsWithoutQuiet(%q) = %q, want %q", tt.params, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestParamsWithoutDeletion: every deletion option goes, other words stay.
+func TestParamsWithoutDeletion(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ params, want []string }{
+		{[]string{"-artuz", "--delete"}, []string{"-artuz"}},
+		{[]string{"--del", "-a", "--delete-after", "--delete-excluded", "--delete-delay"}, []string{"-a"}},
+		{[]string{"-a", "--delay-updates", "--max-delete=5"}, []string{"-a", "--delay-updates", "--max-delete=5"}},
+		{[]string{"--exclude", "--delete", "-a"}, []string{"--exclude", "--delete", "-a"}}, // an argument
+		{[]string{"-a", "--", "--delete"}, []string{"-a", "--", "--delete"}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.params), func(t *testing.T) {
+			got := Rsync{Params: tt.params}.ParamsWithoutDeletion()
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("ParamsWithoutDeletion(%q) = %q, want %q", tt.params, got, tt.want)
+			}
+		})
 	}
 }

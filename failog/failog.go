@@ -662,7 +662,8 @@ func (l *Log) writeHeld() error {
 }
 
 // entryText renders one entry of a configured target: #errno line, the
-// #sersync2 line, the rsync command.
+// #sersync2 line, the rsync command (for a full sync with a filter, one
+// that deletes nothing: ByHandFullCommand).
 func (l *Log) entryText(e Entry) string {
 	t := l.targets[e.key()]
 	t.CrontabExcludes = nil // a recovery full sync sends everything
@@ -675,7 +676,7 @@ func (l *Log) entryText(e Entry) string {
 			if err != nil {
 				l.log.Warn("failLog: cannot list excluded paths for the full-sync command", "root", t.Root, "err", err)
 			}
-			cmd = rsyncexec.FullCommand(t, excluded).String()
+			cmd = rsyncexec.ByHandFullCommand(t, excluded).String()
 			l.fullCmd[e.key()] = cmd
 		}
 	case e.Op == Remove || e.Replaced:

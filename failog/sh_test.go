@@ -25,11 +25,12 @@ import (
 // name starting with '-' opens the printf format), module full a full
 // sync. The file is then run with the shell. On www exactly the recorded
 // files arrive, the recorded removes (and nothing else) are deleted, and
-// files not in the failLog stay away. On full the tree is mirrored with
-// --delete while the filter's excludes hold: an excluded file is not sent,
-// and the remote's own copy of an excluded name is neither replaced nor
-// deleted (every exclude rule starts with '-': a shell whose printf reads
-// it as an option would feed rsync no excludes). No file name is run as a
+// files not in the failLog stay away. On full the tree is sent while the
+// filter's excludes hold: an excluded file is not sent, and the remote's
+// own copy of an excluded name is not replaced (every exclude rule starts
+// with '-': a shell whose printf reads it as an option would feed rsync no
+// excludes); with a filter the line deletes nothing, so a remote-only file
+// the filter excludes stays (and so does a stale one). No file name is run as a
 // command (no PWNED anywhere). The file is mode 0600 throughout.
 func TestRunByHand(t *testing.T) {
 	t.Parallel()
@@ -86,6 +87,7 @@ func TestRunByHand(t *testing.T) {
 				writeTestFile(t, filepath.Join(src, "gz", n+".gz"), "local, excluded")
 				writeTestFile(t, filepath.Join(full, n+".gz"), "remote")
 				writeTestFile(t, filepath.Join(full, "stale", n), "stale")
+				writeTestFile(t, filepath.Join(full, "old", n+".gz"), "remote only")
 				writeTestFile(t, filepath.Join(dst, "gone", n), "stale")
 				writeTestFile(t, filepath.Join(dst, "keep", n), "keep")
 				b.Updates = append(b.Updates, queue.Entry{Path: n}, queue.Entry{Path: "h/" + n})
@@ -149,10 +151,17 @@ func TestRunByHand(t *testing.T) {
 			if got := list(t, filepath.Join(full, "gz")); len(got) != 0 {
 				t.Errorf("full: excluded files were sent: %q", got)
 			}
-			if _, err := os.Lstat(filepath.Join(full, "stale")); !os.IsNotExist(err) {
-				t.Errorf("full: --delete did not run: %v", err)
+			for _, n := range names {
+				if b, err := os.ReadFile(filepath.Join(full, "old", n+".gz")); err != nil || string(b) != "remote only" {
+					t.Errorf("full: the remote-only excluded %q: content %q, %v; want it kept", "old/"+n+".gz", b, err)
+				}
 			}
-			treecmp.EqualT(t, src, full, treecmp.Options{Skip: exclude})
+			if got := list(t, filepath.Join(full, "stale")); len(got) != len(names) {
+				t.Errorf("full: by hand, with a filter, nothing is deleted: %d of %d stale files left", len(got), len(names))
+			}
+			treecmp.EqualT(t, src, full, treecmp.Options{Skip: func(rel string, dir bool) bool {
+				return exclude(rel, dir) || rel == "stale" || rel == "old"
+			}})
 		})
 	}
 }

@@ -47,6 +47,9 @@ const (
 	Remove
 	// Full mirrors the whole root (-r, overflow, crontab).
 	Full
+	// DryRun is a full run with --dry-run, listing what the full run
+	// would delete (DryRunCommand).
+	DryRun
 )
 
 func (k Kind) String() string {
@@ -57,6 +60,8 @@ func (k Kind) String() string {
 		return "remove"
 	case Full:
 		return "full"
+	case DryRun:
+		return "dry-run"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }

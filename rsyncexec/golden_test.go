@@ -69,6 +69,8 @@ func goldenCases(t *testing.T) []goldenCase {
 	filtered.CrontabExcludes = []string{"*.php"}
 	filtered.Exclude = func(string, bool) bool { return false } // only its presence matters to FullCommand
 	excluded := append(dirs("cache", "a/.svn"), files("x.svn", "br[1].svn", "nl\n.svn")...)
+	quietFiltered := filtered
+	quietFiltered.Rsync.Params = []string{"-artuzq", "--max-delete=100"}
 
 	sshCmd := with(ssh)
 	sshCmd.Rsync.SSH.Command = "ssh -p 2222 -i /root/.ssh/mirror"
@@ -104,6 +106,7 @@ func goldenCases(t *testing.T) []goldenCase {
 			return t
 		}), nil)},
 		{"filter-full", FullCommand(filtered, excluded)},
+		{"filter-dry-run", DryRunCommand(quietFiltered, excluded)},
 		{"ipv6-update", UpdateCommand(ipv6, files("a.txt"))},
 		{"hostile-update", UpdateCommand(stock(), hostile)},
 		{"hostile-remove", RemoveCommand(stock(), hostile)},

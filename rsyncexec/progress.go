@@ -52,16 +52,33 @@ func ParseProgress(line string) (p Progress, ok bool) {
 	return p, true
 }
 
-// progressWriter splits rsync's stdout at carriage returns and newlines
-// and reports each progress line.
-type progressWriter struct {
-	mu   sync.Mutex
-	buf  []byte
-	last Progress
-	fn   func(Progress)
+// newProgressWriter returns a writer for rsync's stdout that reports each
+// progress line to fn.
+func newProgressWriter(fn func(Progress)) *lineWriter {
+	var last Progress
+	return &lineWriter{max: 4096, fn: func(line string) { // longer: not a progress line
+		if p, ok := ParseProgress(line); ok {
+			// Lines without the xfr/chk part keep the last counts.
+			if p.Total == 0 {
+				p.Files, p.Checked, p.Total = last.Files, last.Checked, last.Total
+			}
+			last = p
+			fn(p)
+		}
+	}}
 }
 
-func (w *progressWriter) Write(b []byte) (int, error) {
+// lineWriter splits what rsync writes at carriage returns and newlines
+// (rsync rewrites its progress line with carriage returns and writes
+// neither inside a name) and calls fn with each line, one at a time.
+type lineWriter struct {
+	mu  sync.Mutex
+	buf []byte
+	max int // when > 0, an unfinished line longer than this is dropped
+	fn  func(line string)
+}
+
+func (w *lineWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, b...)
@@ -72,17 +89,20 @@ func (w *progressWriter) Write(b []byte) (int, error) {
 		}
 		line := string(w.buf[:i])
 		w.buf = w.buf[i+1:]
-		if p, ok := ParseProgress(line); ok {
-			// Lines without the xfr/chk part keep the last counts.
-			if p.Total == 0 {
-				p.Files, p.Checked, p.Total = w.last.Files, w.last.Checked, w.last.Total
-			}
-			w.last = p
-			w.fn(p)
-		}
+		w.fn(line)
 	}
-	if len(w.buf) > 4096 { // not a progress line
+	if w.max > 0 && len(w.buf) > w.max {
 		w.buf = w.buf[:0]
 	}
 	return len(b), nil
+}
+
+// flush passes on an unfinished last line.
+func (w *lineWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.fn(string(w.buf))
+		w.buf = w.buf[:0]
+	}
 }

@@ -40,7 +40,7 @@ func TestParseProgress(t *testing.T) {
 func TestProgressWriter(t *testing.T) {
 	t.Parallel()
 	var got []Progress
-	w := &progressWriter{fn: func(p Progress) { got = append(got, p) }}
+	w := newProgressWriter(func(p Progress) { got = append(got, p) })
 	out := "sending incremental file list\n  100  10%  1.00kB/s  0:00:01 (xfr#1, to-chk=9/10)\r  2" +
 		"00  20%  1.00kB/s  0:00:01\r  1,000 100%  1.00kB/s  0:00:02 (xfr#10, to-chk=0/10)\n"
 	for i := 0; i < len(out); i += 7 {

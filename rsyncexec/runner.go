@@ -67,6 +67,10 @@ type RunOptions struct {
 	// allow over ssh (see Runner.Run): the batch's runs alone make the
 	// remote equal, sending the data of renamed paths again.
 	NoMoves bool
+
+	// lines, when not nil, is called with each line rsync writes to its
+	// stdout or stderr (the dry run before a full run reads them).
+	lines func(line string)
 }
 
 // Result is the outcome of one batch for one target.
@@ -138,16 +142,7 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 		return Result{Err: errors.New("rsyncexec: no root directory")}
 	}
 	if b.Full {
-		excluded, err := ExcludedPaths(t.Root, t.Exclude)
-		if err != nil {
-			return Result{Err: err}
-		}
-		started, err := r.exec(ctx, FullCommand(t, excluded), opts)
-		res := Result{Err: err}
-		if started {
-			res.Runs = 1
-		}
-		return res
+		return r.runFull(ctx, t, opts)
 	}
 
 	var res Result
@@ -376,8 +371,11 @@ func (r *Runner) release() { <-r.slots }
 // after WaitDelay) gives an error wrapping ctx.Err().
 func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started bool, _ error) {
 	what := fmt.Sprintf("rsyncexec: %s run of %d paths to %s", c.Kind, len(c.Entries), destOf(c.Argv))
-	if c.Kind == Full {
+	switch c.Kind {
+	case Full:
 		what = fmt.Sprintf("rsyncexec: full run of %s to %s", c.Dir, destOf(c.Argv))
+	case DryRun:
+		what = fmt.Sprintf("rsyncexec: dry run of the full run of %s to %s", c.Dir, destOf(c.Argv))
 	}
 	if len(c.Argv) == 0 {
 		return false, fmt.Errorf("%s: empty argv", what)
@@ -419,12 +417,13 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 		cmd.Stderr = io.MultiWriter(w, tail)
 	}
 	if c.Kind == Full && opts.Progress != nil {
-		pw := &progressWriter{fn: opts.Progress}
-		if cmd.Stdout != nil {
-			cmd.Stdout = io.MultiWriter(cmd.Stdout, pw)
-		} else {
-			cmd.Stdout = pw
-		}
+		cmd.Stdout = tee(cmd.Stdout, newProgressWriter(opts.Progress))
+	}
+	if opts.lines != nil {
+		out, errOut := &lineWriter{fn: opts.lines}, &lineWriter{fn: opts.lines}
+		cmd.Stdout, cmd.Stderr = tee(cmd.Stdout, out), tee(cmd.Stderr, errOut)
+		defer out.flush()
+		defer errOut.flush()
 	}
 
 	var exited exitWatch
@@ -478,6 +477,14 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 // a --files-from list that resolves outside the directory an error instead
 // of a transfer.
 const confineRootFlag = "--confine-root="
+
+// tee returns a writer that writes to w (when not nil) and to more.
+func tee(w, more io.Writer) io.Writer {
+	if w == nil {
+		return more
+	}
+	return io.MultiWriter(w, more)
+}
 
 // binPath returns the program to start for r.bin: looked up in PATH once
 // and remembered until a start fails (a lookup per run, a stat per PATH

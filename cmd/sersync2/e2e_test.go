@@ -261,6 +261,57 @@ func TestE2ESyncAllWithFilter(t *testing.T) {
 	}
 }
 
+// TestE2ESyncAllKeepsRemoteExcluded: -r on a configuration whose <filter>
+// excludes `(.*)\.gz` and `(.*)/cache` keeps the files only the remote
+// holds that the filter excludes (at the top, nested, inside an excluded
+// directory, under hostile names) and deletes the remote-only files it
+// does not exclude; local excluded files are not sent.
+func TestE2ESyncAllKeepsRemoteExcluded(t *testing.T) {
+	t.Parallel()
+	d := rsyncd.StartT(t, rsyncd.Options{Auth: true})
+	work := t.TempDir()
+	src := filepath.Join(work, "src")
+	dst := d.ModuleDir("www")
+	writeFile(t, filepath.Join(src, "a.txt"), "a")
+	writeFile(t, filepath.Join(src, "d/local.gz"), "local, excluded")
+	keep := map[string]string{"old.gz": "remote only", "d/e/deep.gz": "nested", "x/cache/inner": "excluded directory"}
+	var gone []string
+	for _, n := range hostileNames(t) {
+		keep["h/"+n+".gz"] = n
+		gone = append(gone, "h/"+n)
+	}
+	gone = append(gone, "stale.txt", "d/stale")
+	for p, content := range keep {
+		writeFile(t, filepath.Join(dst, p), content)
+	}
+	for _, p := range gone {
+		writeFile(t, filepath.Join(dst, p), "remote only, not excluded")
+	}
+	c := confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: d.IP, Name: "www"}}}},
+		Users: d.User, PasswordFile: d.PasswordFile, Port: d.Port,
+		Filter: []string{`(.*)\.gz`, `(.*)/cache`}}
+	p := startSersync(t, work, "-r", "-o", writeConf(t, work, c))
+	p.waitReady(t)
+	skip := func(rel string, dir bool) bool {
+		return strings.HasSuffix(rel, ".gz") || rel == "h" || rel == "d/e" || rel == "x"
+	}
+	waitTreesEqual(t, src, dst, treecmp.Options{Skip: skip})
+	for f, want := range keep {
+		if b, err := os.ReadFile(filepath.Join(dst, f)); err != nil || string(b) != want {
+			t.Errorf("remote-only excluded %q: content %q, %v; want it kept", f, b, err)
+		}
+	}
+	for _, f := range gone {
+		if _, err := os.Lstat(filepath.Join(dst, f)); !os.IsNotExist(err) {
+			t.Errorf("remote-only %q not deleted: %v", f, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dst, "d/local.gz")); !os.IsNotExist(err) {
+		t.Errorf("excluded d/local.gz was sent: %v", err)
+	}
+	hostile.NoPWNED(t, src, dst, work)
+}
+
 // TestE2ESSH: ssh mode against a real sshd on a loopback port.
 func TestE2ESSH(t *testing.T) {
 	t.Parallel()
