@@ -27,7 +27,8 @@ type options struct {
 	check         bool
 	version       bool
 	noTune        bool
-	noRemoteMoves bool // --no-remote-moves (hidden)
+	noRemoteMoves bool  // --no-remote-moves (hidden)
+	maxPending    int64 // --max-pending-bytes (hidden; 0: the queue's default)
 	pidFile       string
 	minDelay      time.Duration
 	batching      string
@@ -95,6 +96,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	_ = fs.MarkHidden("man")
 	fs.BoolVar(&o.noRemoteMoves, "no-remote-moves", false, "over ssh, send renamed files again instead of renaming them on the remote (for comparisons and remotes whose mv misbehaves)")
 	_ = fs.MarkHidden("no-remote-moves")
+	fs.Int64Var(&o.maxPending, "max-pending-bytes", 0, fmt.Sprintf("bytes of changes one remote of one root may have pending before they collapse into one full sync of it (each path counts its length plus a fixed cost; default %d, about 1,000,000 paths)", replicate.DefaultMaxPending))
+	_ = fs.MarkHidden("max-pending-bytes")
 	fs.StringVar(&o.stateDir, "state-dir", "", "directory of the state file that tells a clean stop from a crash; after a crash every root is synced in full (default "+defaultStateDirText+")")
 	return fs
 }

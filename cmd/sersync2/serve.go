@@ -57,8 +57,8 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	}
 	e, err := replicate.NewService(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
 		MinDelay: o.minDelay, Eager: o.batching == "eager", SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, ProgressEvery: o.progressEvery, StateDir: o.stateDirOrDefault(),
-		NoRemoteMoves: o.noRemoteMoves,
-		Terminal:      terminal(stderr, o.daemonChild), Log: log, Console: stdout})
+		NoRemoteMoves: o.noRemoteMoves, MaxPending: o.maxPending,
+		Terminal: terminal(stderr, o.daemonChild), Log: log, Console: stdout})
 	if err != nil {
 		return err
 	}
