@@ -16,13 +16,14 @@ type counters struct {
 // Stats is a point-in-time view of a queue's state and counters.
 type Stats struct {
 	Pending       int  // paths waiting for a batch
-	FullPending   bool // a full sync is requested and not yet cut
+	FullPending   bool // a full sync is requested and not yet cut, or owed for changes this queue folded (Bound)
 	InFlight      int  // batches handed out by Next and not yet Done (up to MaxInFlight)
 	InFlightPaths int  // paths of the in-flight batches
 	InFlightFull  bool // a full sync is in flight
 	// PendingSince is when paths last started to be pending without a
 	// break (zero when none are): the age of the oldest pending change,
-	// or older when a capped batch left newer ones behind.
+	// or older when a capped batch left newer ones behind. Changes folded
+	// into a full sync after a collapse count until it was tried.
 	PendingSince time.Time
 	// InFlightSince is when the oldest change of the in-flight batches
 	// started to wait (zero when none is in flight). A failed batch's
