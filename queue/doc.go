@@ -23,6 +23,7 @@
 // so the remote never ends older than the source; a rename can travel as
 // a Move for senders that rename on the remote; a failed batch returns to
 // pending with exponential backoff; an overflow becomes a spaced full
-// sync. docs/queue.md has the merge table, the ordering argument, the
+// sync; a remote's pending paths are bounded (Bound) and past the bound
+// collapse into one full sync of the remote. docs/queue.md has the merge table, the ordering argument, the
 // batching policy with its measured trade-off and the failure rules.
 package queue

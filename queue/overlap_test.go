@@ -58,6 +58,10 @@ type sender struct {
 func (s *sender) start(b Batch) (ups, rms []treeModel) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if b.Full {
+		// rsync lists the whole tree when it starts (--delete).
+		return []treeModel{maps.Clone(s.local)}, nil
+	}
 	if s.moves {
 		for _, m := range b.Moves {
 			src := s.remote.subtree(m.From)
@@ -88,6 +92,18 @@ func (s *sender) start(b Batch) (ups, rms []treeModel) {
 func (s *sender) finish(b Batch, ups, rms []treeModel, fail bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if b.Full {
+		if !fail {
+			s.remote = maps.Clone(ups[0])
+			return
+		}
+		for i, k := range slices.Sorted(maps.Keys(ups[0])) {
+			if i%2 == 0 {
+				s.remote[k] = ups[0][k]
+			}
+		}
+		return
+	}
 	for i, e := range b.Updates {
 		if fail && i%2 == 1 {
 			continue
@@ -132,10 +148,10 @@ func TestOverlapConverges(t *testing.T) {
 		}
 	})
 	for _, seed := range seeds {
-		for _, v := range []struct{ adaptive, moves, engine bool }{{false, false, false}, {false, true, false}, {true, true, false}, {true, true, true}} {
-			t.Run(fmt.Sprintf("seed=%d/adaptive=%v/moves=%v/engine=%v", seed, v.adaptive, v.moves, v.engine), func(t *testing.T) {
+		for _, v := range []struct{ adaptive, moves, engine, bound bool }{{false, false, false, false}, {false, true, false, false}, {true, true, false, false}, {true, true, true, false}, {true, true, true, true}} {
+			t.Run(fmt.Sprintf("seed=%d/adaptive=%v/moves=%v/engine=%v/bound=%v", seed, v.adaptive, v.moves, v.engine, v.bound), func(t *testing.T) {
 				t.Parallel()
-				overlapped.Add(int64(overlapRun(t, seed, v.adaptive, v.moves, v.engine)))
+				overlapped.Add(int64(overlapRun(t, seed, v.adaptive, v.moves, v.engine, v.bound)))
 			})
 		}
 	}
@@ -145,9 +161,10 @@ var opsShown = 400
 
 // overlapRun runs one sequence; engine sets the options as the replicate
 // engine does (overlap only after slow batches, a shared budget, and
-// phases where every batch fails, as with a remote down).
-// It returns how many batches it saw overlap others.
-func overlapRun(t *testing.T, seed uint64, adaptive, moves, engine bool) int {
+// phases where every batch fails, as with a remote down); bound makes
+// the pending budget so small that the down phases collapse the queue
+// into full syncs. It returns how many batches it saw overlap others.
+func overlapRun(t *testing.T, seed uint64, adaptive, moves, engine, bound bool) int {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	s := &sender{local: treeModel{}, remote: treeModel{}, moves: moves}
 	opt := Options{
@@ -157,6 +174,9 @@ func overlapRun(t *testing.T, seed uint64, adaptive, moves, engine bool) int {
 	var down atomic.Bool
 	if engine {
 		opt.MaxInFlight, opt.SlowRun, opt.Budget = 8, 2*time.Millisecond, NewBudget(6)
+	}
+	if bound {
+		opt.Bound = NewBound(40 * pathCost("a/x/"+hostile[0]+"0"))
 	}
 	q := New(root, opt)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -312,6 +332,9 @@ func overlapRun(t *testing.T, seed uint64, adaptive, moves, engine bool) int {
 	}
 	if failed == 0 || (moves && s.moved == 0) {
 		t.Fatalf("the run did not exercise failures (%d) or moves (%d)", failed, s.moved)
+	}
+	if st := q.Stats(); bound && st.Collapses == 0 {
+		t.Fatalf("the run did not exercise collapses: %+v", st)
 	}
 	t.Logf("%d batches (%d with others in flight, %d failed, %d with moves, %d moves done)", batches, overlapped, failed, withMoves, s.moved)
 	return overlapped

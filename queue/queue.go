@@ -65,6 +65,11 @@ type Options struct {
 	// Pace, if set, is shared with other queues (those of one remote): the
 	// adaptive hold follows the rate and pauses of their changes together.
 	Pace *Pace
+	// Bound, if set, is shared with other queues (those of one remote):
+	// the budget their pending paths share, past which they collapse into
+	// one full sync of the remote (see Bound). nil gives the queue a
+	// budget of its own of DefaultMaxPending.
+	Bound *Bound
 	// Moves says the sender can rename on the remote: a rename becomes a
 	// Batch.Move when the removal of its source leaves in the same batch,
 	// on the batch's first attempt, and the update of a directory moved so
@@ -150,12 +155,14 @@ type flight struct {
 	extra bool     // took one from Options.Budget
 	low   uint64   // oldest Add the batch handed out (0: none)
 	froms []string // sources of the batch's moves (busy while in flight)
+	gen   uint64   // the number of a collapse's full sync (Bound), 0 if not one
 }
 
 type fullRequest struct {
 	on       bool
 	explicit bool // requested by RequestFull or a failed full: not spaced
 	overflow bool // requested (also) by an overflow
+	bound    bool // requested (also) by a collapse: changes fold into it
 	reason   string
 	attempt  int
 	first    uint64 // the oldest Add that asked for it (overflow, root)
@@ -165,6 +172,14 @@ type overflowState struct {
 	interval  time.Duration // spacing after the next overflow-driven full
 	notBefore time.Time     // earliest cut of an overflow-driven full
 	last      time.Time     // time of the latest overflow
+}
+
+// folded is what a queue folded into a full sync of its remote after a
+// collapse, until the first attempt of that full sync is over.
+type folded struct {
+	gen   uint64    // the number of the full sync that covers it (0: nothing folded)
+	low   uint64    // the oldest Add folded (0: none), held back from Done's result
+	since time.Time // when the oldest change folded started to wait
 }
 
 // Queue coalesces the events of one watch root for one remote and hands
@@ -177,10 +192,7 @@ type Queue struct {
 	log  *slog.Logger
 
 	mu      sync.Mutex
-	pend    map[string]item
-	order   []string // pending paths in first-pending order; order[head:]
-	head    int
-	peak    int // most paths pending since the map was last allocated
+	pend    pendingSet
 	seq     uint64
 	firstAt time.Time // when pending last became non-empty
 
@@ -203,6 +215,20 @@ type Queue struct {
 
 	full fullRequest
 	ov   overflowState
+
+	// bound is the remote's pending budget; lead says this queue runs the
+	// full sync a collapse asks for. fold is what this queue folded into
+	// such a full sync. spread is set by a collapse of this queue, for the
+	// caller to pass on once the lock is released.
+	bound  *Bound
+	lead   bool
+	fold   folded
+	spread struct {
+		due          bool
+		paths        int
+		attempt      int
+		bytes, limit int64
+	}
 
 	stats  counters
 	wakeC  chan struct{} // closed to wake waiting Next calls; nil if none wait
@@ -237,7 +263,6 @@ func New(root string, opt Options) *Queue {
 		opt:     opt,
 		now:     opt.Now,
 		log:     opt.Log,
-		pend:    make(map[string]item),
 		fly:     make(map[uint64]*flight),
 		runAvg:  initialRunAvg,
 		evalSem: make(chan struct{}, 1),
@@ -254,6 +279,12 @@ func New(root string, opt Options) *Queue {
 		q.log = slog.New(slog.DiscardHandler)
 	}
 	q.ov.interval = opt.OverflowBase
+	q.bound = opt.Bound
+	if q.bound == nil {
+		q.bound = NewBound(0)
+	}
+	q.pend = newPendingSet(q.bound)
+	q.lead = q.bound.join(q)
 	return q
 }
 
@@ -303,10 +334,10 @@ func (q *Queue) Add(ev inotifymask.Event) uint64 {
 	}
 	// A waiting Next that sleeps until a deadline is woken only when this
 	// change can make a batch leave earlier: no wake-up per event.
-	if q.wantAdd || logRoot || logOverflow || len(q.pend) >= q.opt.MaxBatch || q.opt.Adaptive && len(q.pend) == holdPaths {
+	if q.wantAdd || logRoot || logOverflow || q.pend.len() >= q.opt.MaxBatch || q.opt.Adaptive && q.pend.len() == holdPaths {
 		q.wakeLocked()
 	}
-	q.mu.Unlock()
+	q.unlock()
 	if logOverflow {
 		q.log.Warn("event overflow, full sync requested", "root", q.root, "err", ev.Err)
 	}
@@ -316,9 +347,10 @@ func (q *Queue) Add(ev inotifymask.Event) uint64 {
 	return n
 }
 
-// putLocked merges one change of p, made by Add number n, into the pending
-// map. A change of the root itself (empty path) becomes a full sync
-// request, reported true.
+// putLocked merges one change of p, made by Add number n (0: none), into
+// the pending set, or folds it into the full sync owed to the remote
+// after a collapse. A change of the root itself (empty path) becomes a
+// full sync request, reported true.
 func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool {
 	if p == "" {
 		first := !q.full.on || !q.full.explicit
@@ -328,19 +360,21 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool 
 		}
 		return first
 	}
+	if q.foldLocked(n) {
+		return false
+	}
 	q.seq++
-	it, ok := q.pend[p]
+	it, ok := q.pend.get(p)
 	if ok {
 		q.stats.merged++
 	} else {
-		if len(q.pend) == 0 {
+		if q.pend.len() == 0 {
 			q.firstAt = q.now()
 			q.gatherAt = q.firstAt
 		}
 		if n != 0 {
 			q.newPaths++
 		}
-		q.order = append(q.order, p)
 	}
 	it.seq, it.op, it.dir = q.seq, op, dir
 	if it.first == 0 {
@@ -352,8 +386,9 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool 
 			it.rmSeq = q.seq
 		}
 	}
-	q.pend[p] = it
-	q.peak = max(q.peak, len(q.pend))
+	if q.pend.put(p, it) {
+		q.collapseLocked()
+	}
 	return false
 }
 
@@ -364,7 +399,7 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool 
 // last batch (the remote copy may be another file that had the name: no
 // move).
 func (q *Queue) originLocked(old string) string {
-	it, ok := q.pend[old]
+	it, ok := q.pend.get(old)
 	switch {
 	case !ok:
 		return old
@@ -377,12 +412,10 @@ func (q *Queue) originLocked(old string) string {
 // movedLocked records that the update pending for p came by a rename from
 // origin.
 func (q *Queue) movedLocked(p, origin string) {
-	it := q.pend[p]
 	if origin == p {
 		origin = ""
 	}
-	it.from, it.moveSeq = origin, q.seq
-	q.pend[p] = it
+	q.pend.update(p, func(it *item) { it.from, it.moveSeq = origin, q.seq })
 }
 
 // Restore puts back a change handed over from another queue's Snapshot
@@ -394,7 +427,7 @@ func (q *Queue) movedLocked(p, origin string) {
 // sent them.
 func (q *Queue) Restore(it Item, since time.Time) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	if q.closed {
 		return
 	}
@@ -402,9 +435,7 @@ func (q *Queue) Restore(it Item, since time.Time) {
 		q.putLocked(it.Path, inotifymask.OpRemove, true, 0)
 	}
 	q.putLocked(it.Path, it.Op, it.Dir, 0)
-	p := q.pend[it.Path]
-	p.attempt = max(p.attempt, int32(it.Attempt))
-	q.pend[it.Path] = p
+	q.pend.update(it.Path, func(p *item) { p.attempt = max(p.attempt, int32(it.Attempt)) })
 	if !since.IsZero() && since.Before(q.firstAt) {
 		q.firstAt = since
 	}
@@ -527,6 +558,12 @@ func (q *Queue) Next(ctx context.Context) (Batch, error) {
 // can.
 func (q *Queue) tryCutLocked(now time.Time) (Batch, bool, time.Time) {
 	q.wantAdd = false
+	if q.pend.len() > 0 {
+		// A full sync owed to the remote covers what is pending here.
+		if gen, ok := q.bound.fold(); ok {
+			q.foldPendingLocked(gen)
+		}
+	}
 	nf := len(q.fly)
 	if q.flyFull || nf >= q.opt.MaxInFlight {
 		return Batch{}, false, time.Time{}
@@ -544,7 +581,7 @@ func (q *Queue) tryCutLocked(now time.Time) (Batch, bool, time.Time) {
 		}
 		deadline = q.ov.notBefore
 	}
-	if len(q.pend) == 0 {
+	if q.pend.len() == 0 {
 		q.wantAdd = true
 		return Batch{}, false, deadline
 	}
@@ -592,7 +629,7 @@ func earliest(a, b time.Time) time.Time {
 // change has waited 1/MaxInFlight of the recent batch duration, so the
 // batches in flight are spread over the time one takes.
 func (q *Queue) holdLocked(now time.Time) (time.Time, bool) {
-	if len(q.pend) >= q.opt.MaxBatch || q.opt.Adaptive && len(q.pend) >= holdPaths {
+	if q.pend.len() >= q.opt.MaxBatch || q.opt.Adaptive && q.pend.len() >= holdPaths {
 		return time.Time{}, false
 	}
 	var h, quiet time.Duration
@@ -629,24 +666,25 @@ func (q *Queue) holdLocked(now time.Time) (time.Time, bool) {
 
 func (q *Queue) cutFullLocked(now time.Time) Batch {
 	since := now
-	if len(q.pend) > 0 {
+	if q.pend.len() > 0 {
 		since = q.firstAt
 	}
 	low := q.full.first
-	for _, it := range q.pend {
+	for _, it := range q.pend.all() {
 		low = oldestAdd(low, it.first)
 	}
-	q.stats.covered += uint64(len(q.pend))
-	clear(q.pend)
-	clear(q.order)
-	q.order, q.head = q.order[:0], 0
-	q.shrinkLocked()
+	q.stats.covered += uint64(q.pend.len())
+	q.pend.clear()
+	var gen uint64
+	if q.full.bound {
+		gen = q.bound.cutFull()
+	}
 	if q.full.overflow {
 		q.ov.notBefore = now.Add(q.ov.interval)
 		q.ov.interval = min(2*q.ov.interval, q.opt.MaxBackoff)
 	}
 	q.lastID++
-	f := &flight{id: q.lastID, full: true, reason: q.full.reason, attempt: q.full.attempt, since: since, cutAt: now, low: low}
+	f := &flight{id: q.lastID, full: true, reason: q.full.reason, attempt: q.full.attempt, since: since, cutAt: now, low: low, gen: gen}
 	q.fly[f.id] = f
 	q.flyFull = true
 	q.full = fullRequest{}
@@ -670,10 +708,7 @@ func (q *Queue) cutLocked(now time.Time) (Batch, bool) {
 			return Batch{}, false
 		}
 	}
-	if len(q.pend) == 0 {
-		q.order, q.head = q.order[:0], 0
-		q.shrinkLocked()
-	} else {
+	if q.pend.len() > 0 {
 		q.gatherAt = now
 	}
 
@@ -714,21 +749,7 @@ func (q *Queue) cutLocked(now time.Time) (Batch, bool) {
 
 // takeLocked takes up to MaxBatch pending paths, oldest first.
 func (q *Queue) takeLocked() []ent {
-	take := min(len(q.pend), q.opt.MaxBatch)
-	ents := make([]ent, take)
-	for i, p := range q.order[q.head : q.head+take] {
-		it := q.pend[p]
-		delete(q.pend, p)
-		ents[i] = ent{p, it}
-	}
-	clear(q.order[q.head : q.head+take])
-	q.head += take
-	if q.head > 1024 && q.head > len(q.order)/2 {
-		n := copy(q.order, q.order[q.head:])
-		clear(q.order[n:])
-		q.order, q.head = q.order[:n], 0
-	}
-	return ents
+	return q.pend.takeOldest(q.opt.MaxBatch)
 }
 
 // takeDisjointLocked takes up to MaxBatch pending paths, oldest first,
@@ -736,7 +757,7 @@ func (q *Queue) takeLocked() []ent {
 // below a pending path that does; the others stay pending in their order.
 func (q *Queue) takeDisjointLocked() []ent {
 	held := make(map[string]bool)
-	for _, p := range q.order[q.head:] {
+	for p := range q.pend.all() {
 		if q.busy.conflicts(p) {
 			held[p] = true
 		}
@@ -749,20 +770,9 @@ func (q *Queue) takeDisjointLocked() []ent {
 		}
 		return false
 	}
-	var ents []ent
-	w := q.head
-	for _, p := range q.order[q.head:] {
-		if len(ents) < q.opt.MaxBatch && !held[p] && (len(held) == 0 || !below(p)) {
-			ents = append(ents, ent{p, q.pend[p]})
-			delete(q.pend, p)
-			continue
-		}
-		q.order[w] = p
-		w++
-	}
-	clear(q.order[w:])
-	q.order = q.order[:w]
-	return ents
+	return q.pend.takeWhere(q.opt.MaxBatch, func(p string) bool {
+		return !held[p] && (len(held) == 0 || !below(p))
+	})
 }
 
 // movesLocked returns the renames behind the batch's updates, oldest
@@ -828,7 +838,10 @@ func (q *Queue) triedLocked() uint64 {
 	if q.full.on {
 		low = q.full.first
 	}
-	for _, it := range q.pend {
+	if q.owesLocked() {
+		low = oldestAdd(low, q.fold.low)
+	}
+	for _, it := range q.pend.all() {
 		low = oldestAdd(low, it.first)
 	}
 	for _, f := range q.fly {
@@ -846,19 +859,6 @@ func oldestAdd(a, b uint64) uint64 {
 		return b
 	}
 	return a
-}
-
-// shrinkLocked gives back the memory of a storm once nothing is pending:
-// Go maps never shrink, so a map that held many paths is replaced.
-func (q *Queue) shrinkLocked() {
-	const keep = 1 << 14
-	if q.peak > keep {
-		q.pend = make(map[string]item)
-		q.peak = 0
-	}
-	if cap(q.order) > keep {
-		q.order = nil
-	}
 }
 
 // Done hands back a batch returned by Next with the result of syncing it.
@@ -879,6 +879,9 @@ func (q *Queue) Done(b Batch, err error) uint64 {
 		q.mu.Unlock()
 		return 0
 	}
+	if f.gen != 0 {
+		q.bound.fullDone(f.gen, err != nil)
+	}
 	now := q.now()
 	if err == nil {
 		if !f.full {
@@ -897,7 +900,7 @@ func (q *Queue) Done(b Batch, err error) uint64 {
 	q.stats.retries++
 	q.requeueLocked(f, true)
 	t := q.triedLocked()
-	q.mu.Unlock()
+	q.unlock()
 
 	if q.opt.OnRetry != nil {
 		q.opt.OnRetry(b, err, next)
@@ -908,13 +911,20 @@ func (q *Queue) Done(b Batch, err error) uint64 {
 // Hold hands back a batch returned by Next that was not run (its root was
 // absent). Its paths go back to pending and a full batch is requested
 // again, as after a failure, but nothing counts as tried: no attempt is
-// added, no retry counted, no hold-off follows.
+// added, no retry counted, no hold-off follows. A full sync the pending
+// bound asked for stays owed.
 func (q *Queue) Hold(b Batch) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	if f := q.landLocked(b, "Hold"); f != nil {
-		q.requeueLocked(f, false)
+	f := q.landLocked(b, "Hold")
+	if f == nil {
+		q.mu.Unlock()
+		return
 	}
+	if f.gen != 0 {
+		q.bound.fullDone(f.gen, true)
+	}
+	q.requeueLocked(f, false)
+	q.unlock()
 }
 
 // landLocked takes the batch b out of flight and returns its flight (nil,
@@ -946,26 +956,35 @@ func (q *Queue) landLocked(b Batch, op string) *flight {
 
 // requeueLocked puts the paths of the landed flight f back to pending,
 // except those a newer change has superseded meanwhile (the newer change
-// wins), and requests a full flight again. tried says that f ran (and
-// failed): its attempts count.
+// wins) and those a full sync the pending bound owes takes in, and
+// requests a full flight again. tried says that f ran (and failed): its
+// attempts count. The caller unlocks with q.unlock (a collapse may be
+// due).
 func (q *Queue) requeueLocked(f *flight, tried bool) {
 	if f.full {
 		q.full.on = true
 		q.full.explicit = true
+		q.full.bound = q.full.bound || f.gen != 0
 		q.full.reason = addReason(f.reason, q.full.reason)
 		if tried {
 			q.full.attempt = max(q.full.attempt, f.attempt+1)
 		}
 	}
 	for _, e := range f.ents {
-		if nt, newer := q.pend[e.path]; newer {
+		if nt, newer := q.pend.get(e.path); newer {
 			if nt.op == inotifymask.OpUpdate && e.it.moved {
 				// The failed batch may have moved a directory there: the
 				// newer update still syncs it with deletion.
-				nt.moved = true
-				q.pend[e.path] = nt
+				q.pend.update(e.path, func(it *item) { it.moved = true })
 			}
 			q.stats.superseded++
+			continue
+		}
+		low := uint64(0)
+		if !tried {
+			low = f.low
+		}
+		if q.foldLocked(low) {
 			continue
 		}
 		if tried {
@@ -980,13 +999,13 @@ func (q *Queue) requeueLocked(f *flight, tried bool) {
 		// A retry never moves: the source's remote path may hold a newer
 		// file by then.
 		e.it.from = ""
-		if len(q.pend) == 0 || f.since.Before(q.firstAt) {
+		if q.pend.len() == 0 || f.since.Before(q.firstAt) {
 			q.firstAt = f.since
 			q.gatherAt = f.since
 		}
-		q.order = append(q.order, e.path)
-		q.pend[e.path] = e.it
-		q.peak = max(q.peak, len(q.pend))
+		if q.pend.put(e.path, e.it) {
+			q.collapseLocked()
+		}
 	}
 }
 

@@ -10,19 +10,20 @@ import (
 // counters are the monotonic parts of Stats, kept under Queue.mu.
 type counters struct {
 	events, merged, covered, batches, fulls, overflows uint64
-	retries, requeued, superseded                      uint64
+	retries, requeued, superseded, collapses, folded   uint64
 }
 
 // Stats is a point-in-time view of a queue's state and counters.
 type Stats struct {
 	Pending       int  // paths waiting for a batch
-	FullPending   bool // a full sync is requested and not yet cut
+	FullPending   bool // a full sync is requested and not yet cut, or owed for changes this queue folded (Bound)
 	InFlight      int  // batches handed out by Next and not yet Done (up to MaxInFlight)
 	InFlightPaths int  // paths of the in-flight batches
 	InFlightFull  bool // a full sync is in flight
 	// PendingSince is when paths last started to be pending without a
 	// break (zero when none are): the age of the oldest pending change,
-	// or older when a capped batch left newer ones behind.
+	// or older when a capped batch left newer ones behind. Changes folded
+	// into a full sync after a collapse count until it was tried.
 	PendingSince time.Time
 	// InFlightSince is when the oldest change of the in-flight batches
 	// started to wait (zero when none is in flight). A failed batch's
@@ -39,6 +40,11 @@ type Stats struct {
 	Retries    uint64 // failed batches (Done with an error)
 	Requeued   uint64 // paths put back to pending after a failure
 	Superseded uint64 // failed paths not put back because a newer change was pending
+	// Collapses counts the times this queue found the remote's pending
+	// paths past their Bound and collapsed them into one full sync;
+	// Folded the changes folded into such a full sync instead of being
+	// stored.
+	Collapses, Folded uint64
 }
 
 // Stats returns the queue's current state and counters.
@@ -46,8 +52,8 @@ func (q *Queue) Stats() Stats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	s := Stats{
-		Pending:     len(q.pend),
-		FullPending: q.full.on,
+		Pending:     q.pend.len(),
+		FullPending: q.full.on || q.owesLocked(),
 		Events:      q.stats.events,
 		Merged:      q.stats.merged,
 		Covered:     q.stats.covered,
@@ -57,9 +63,14 @@ func (q *Queue) Stats() Stats {
 		Retries:     q.stats.retries,
 		Requeued:    q.stats.requeued,
 		Superseded:  q.stats.superseded,
+		Collapses:   q.stats.collapses,
+		Folded:      q.stats.folded,
 	}
-	if len(q.pend) > 0 {
+	if q.pend.len() > 0 {
 		s.PendingSince = q.firstAt
+	}
+	if q.owesLocked() && (s.PendingSince.IsZero() || q.fold.since.Before(s.PendingSince)) {
+		s.PendingSince = q.fold.since
 	}
 	s.InFlight = len(q.fly)
 	s.InFlightFull = q.flyFull
@@ -87,10 +98,13 @@ func (e ent) item(inFlight bool) Item {
 // Snapshot is everything a queue still owes its remote: what a crash
 // journal or failLog would need to record to lose nothing.
 type Snapshot struct {
-	// Full is true when a full sync is requested or in flight.
+	// Full is true when a full sync is requested or in flight, or owed
+	// to the remote for changes this queue folded into it (a collapse);
+	// Reason says why, as Batch.Reason would.
 	Full         bool
 	FullAttempt  int
 	FullInFlight bool
+	Reason       string
 	// Items are the pending and in-flight paths in tree order. A path can
 	// appear twice: in flight and pending again with a newer change.
 	Items []Item
@@ -104,18 +118,24 @@ func (q *Queue) Snapshot() Snapshot {
 	if q.full.on {
 		s.Full = true
 		s.FullAttempt = q.full.attempt
+		s.Reason = q.full.reason
 	}
-	s.Items = make([]Item, 0, len(q.pend))
+	if q.owesLocked() {
+		s.Full = true
+		s.Reason = addReason(s.Reason, ReasonPendingBound)
+	}
+	s.Items = make([]Item, 0, q.pend.len())
 	for _, f := range q.fly {
 		if f.full {
 			s.Full, s.FullInFlight = true, true
 			s.FullAttempt = max(s.FullAttempt, f.attempt)
+			s.Reason = addReason(s.Reason, f.reason)
 		}
 		for _, e := range f.ents {
 			s.Items = append(s.Items, e.item(true))
 		}
 	}
-	for p, it := range q.pend {
+	for p, it := range q.pend.all() {
 		s.Items = append(s.Items, ent{p, it}.item(false))
 	}
 	slices.SortStableFunc(s.Items, func(a, b Item) int {

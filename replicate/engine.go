@@ -27,6 +27,9 @@ import (
 // at once (the original's default thread count).
 const DefaultThreads = rsyncexec.DefaultSlots
 
+// DefaultMaxPending is the default of Options.MaxPending.
+const DefaultMaxPending = queue.DefaultMaxPending
+
 // shutdownGrace is how long in-flight rsyncs and plugin runs may go on
 // after Run's context ends before they are stopped too.
 const shutdownGrace = 10 * time.Second
@@ -81,6 +84,10 @@ type Options struct {
 	ProgressEvery time.Duration
 	// MaxRetry caps that hold-off; <= 0 means DefaultMaxRetry.
 	MaxRetry time.Duration
+	// MaxPending is the budget in bytes of the changes one remote of one
+	// root may have pending; past it they collapse into one full sync of
+	// the remote (queue.Bound). <= 0 means DefaultMaxPending.
+	MaxPending int64
 	// StateDir holds the state file that tells a clean stop from a crash,
 	// one per configuration file (failog.StateFile); after an unclean stop
 	// every root gets a full sync to every remote. "" turns this off. Sync
@@ -297,6 +304,10 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 				o.MaxInFlight = 1
 			}
 			o.Budget, o.Pace = queue.NewBudget(extra), queue.NewPace()
+			if r.rsync {
+				o.Bound = queue.NewBound(e.opts.MaxPending)
+				o.Log = e.log.With("remote", r.dest)
+			}
 			// Over ssh a rename can be done on the remote (rsyncexec runs
 			// the batch's Moves first); with deletion off the mirror keeps
 			// the old name, so nothing is moved.
@@ -531,5 +542,14 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 		}
 		// Success or not, the first attempt of these changes is over.
 		e.notes.attempted(q, q.Done(b, done))
+		if b.Full {
+			// It also covered what the remote's other queues folded
+			// into it when their pending changes collapsed.
+			for _, o := range r.queues {
+				if o != q {
+					e.notes.attempted(o, o.Tried())
+				}
+			}
+		}
 	}
 }

@@ -89,12 +89,13 @@ func (e *Engine) openState(path string) error {
 }
 
 // targetOf returns the target a batch is run with: a full sync that
-// recovers lost track sends everything, the crontab's excludes included.
+// recovers lost track, or replaces changes a collapse dropped, sends
+// everything, the crontab's excludes included.
 func targetOf(r *remote, b queue.Batch) rsyncexec.Target {
 	t := r.target
 	if b.Full && len(t.CrontabExcludes) > 0 {
 		for reason := range strings.SplitSeq(b.Reason, ",") {
-			if reason == ReasonUnclean || reason == ReasonFailLog {
+			if reason == ReasonUnclean || reason == ReasonFailLog || reason == queue.ReasonPendingBound {
 				t.CrontabExcludes = nil
 			}
 		}

@@ -61,6 +61,7 @@ func TestTargetOf(t *testing.T) {
 		{queue.Batch{Full: true, Reason: "overflow"}, true},
 		{queue.Batch{Full: true, Reason: ReasonUnclean}, false},
 		{queue.Batch{Full: true, Reason: "crontab," + ReasonFailLog}, false},
+		{queue.Batch{Full: true, Reason: "crontab," + queue.ReasonPendingBound}, false},
 		{queue.Batch{Updates: []queue.Entry{{Path: "a"}}}, true},
 	}
 	for _, tt := range tests {

@@ -206,11 +206,12 @@ func (e *Engine) adopt(old *Engine) (moved, dropped int) {
 		r.failures.Add(o.failures.Load())
 		r.movesDone.Add(o.movesDone.Load())
 		r.movesFailed.Add(o.movesFailed.Load())
-		r.carriedEvents, r.carriedRetries = o.carriedEvents, o.carriedRetries
+		r.carriedEvents, r.carriedRetries, r.carriedCollapses = o.carriedEvents, o.carriedRetries, o.carriedCollapses
 		for _, q := range o.queues {
 			qs := q.Stats()
 			r.carriedEvents += qs.Events
 			r.carriedRetries += qs.Retries
+			r.carriedCollapses += qs.Collapses
 		}
 		r.out.carry(&o.out)
 		o.mu.Lock()
@@ -239,6 +240,8 @@ func (r *remote) take(o *remote) int {
 		}
 		if snap.Full {
 			r.queues[0].RequestFull("kept over a reload")
+			// A collapsed remote's full sync must still send everything.
+			r.queues[0].RequestFull(snap.Reason)
 		}
 		for _, it := range snap.Items {
 			ev := inotifymask.Event{Root: r.root, Path: it.Path, Op: it.Op, Dir: it.Dir}

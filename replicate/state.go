@@ -29,6 +29,7 @@ type remote struct {
 	// carried are queue counters of the same remote in the engine this
 	// one replaced (Service.Reload), added to its queues' own.
 	carriedEvents, carriedRetries uint64
+	carriedCollapses              uint64
 	out                           outcomes
 	full                          fullProgress
 
@@ -138,8 +139,9 @@ type RemoteState struct {
 	// (their data was sent).
 	MovesDone, MovesFailed uint64
 	// Events counts the changes routed to this remote, Retries its failed
-	// batches put back for a retry.
-	Events, Retries uint64
+	// batches put back for a retry, Collapses the times its pending
+	// changes passed their bound and collapsed into one full sync.
+	Events, Retries, Collapses uint64
 	// FullSync is the running full sync's progress, nil when none runs.
 	FullSync *FullSyncProgress
 	// SyncedPaths counts the paths of successful batches (sync mode).
@@ -190,13 +192,14 @@ func (e *Engine) State() State {
 	for _, r := range e.remotes {
 		rs := RemoteState{Root: r.root, Remote: r.dest, Batches: r.batches.Load(), RsyncRuns: r.runs.Load(),
 			Paths: r.paths.Load(), Failures: r.failures.Load(), Overflows: e.ov[r.root].Load(),
-			Events: r.carriedEvents, Retries: r.carriedRetries, MovesDone: r.movesDone.Load(), MovesFailed: r.movesFailed.Load()}
+			Events: r.carriedEvents, Retries: r.carriedRetries, Collapses: r.carriedCollapses, MovesDone: r.movesDone.Load(), MovesFailed: r.movesFailed.Load()}
 		rs.Runs, rs.LastFailure, rs.LastSuccess, rs.SyncedPaths = r.out.snapshot()
 		rs.FullSync = r.full.get()
 		for _, q := range r.queues {
 			qs := q.Stats()
 			rs.Events += qs.Events
 			rs.Retries += qs.Retries
+			rs.Collapses += qs.Collapses
 			rs.Pending += qs.Pending
 			rs.InFlight += qs.InFlightPaths
 			rs.FullPending = rs.FullPending || qs.FullPending || qs.InFlightFull
@@ -226,6 +229,7 @@ func (s State) Total() RemoteState {
 		t.Paths += r.Paths
 		t.Failures += r.Failures
 		t.Retries += r.Retries
+		t.Collapses += r.Collapses
 		t.Events += r.Events
 		t.MovesDone += r.MovesDone
 		t.MovesFailed += r.MovesFailed

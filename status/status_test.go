@@ -63,7 +63,7 @@ func sample(now time.Time) replicate.State {
 			Reason: "watch root /srv is absent: its file system is not mounted (the bare mount point is there)"}}, EventsRead: 42, Overflows: 1, Plugin: "socket", PluginDelivered: 3, PluginFailed: 1,
 		FailLog: failog.Stats{Entries: 3, Recorded: 5, Cleared: 2},
 		Remotes: []replicate.RemoteState{
-			{Root: "/data", Remote: "10.0.0.2::www", Pending: 5, PendingSince: now.Add(-90 * time.Second), Batches: 4, Failures: 2, Retries: 2,
+			{Root: "/data", Remote: "10.0.0.2::www", Pending: 5, PendingSince: now.Add(-90 * time.Second), Batches: 4, Failures: 2, Retries: 2, Collapses: 1,
 				MovesDone: 6, MovesFailed: 1,
 				Runs:        []replicate.RunCount{{Kind: "changes", Exit: 0, N: 2}, {Kind: "changes", Exit: 10, N: 2}},
 				Last:        replicate.Result{At: now.Add(-time.Second), Err: errors.New("rsync exit code 10")},
@@ -126,6 +126,7 @@ func TestMetrics(t *testing.T) {
 		`sersync2_lag_seconds{remote="10.0.0.3::www",root="/data"} 0`,
 		`sersync2_rsync_runs_total{exit="10",kind="changes",remote="10.0.0.2::www",root="/data"} 2`,
 		`sersync2_retries_total{remote="10.0.0.2::www",root="/data"} 2`,
+		`sersync2_queue_collapses_total{remote="10.0.0.2::www",root="/data"} 1`,
 		`sersync2_remote_moves_total{remote="10.0.0.2::www",result="done",root="/data"} 6`,
 		`sersync2_remote_moves_total{remote="10.0.0.2::www",result="failed",root="/data"} 1`,
 		`sersync2_plugin_deliveries_total{plugin="socket"} 3`,

@@ -95,6 +95,23 @@ func missing(t *testing.T, src, dst string) int {
 	return n
 }
 
+// restartAndDrain restarts the daemon d, waits until dst mirrors src and
+// then until the failLog fl is empty, and returns when the daemon was
+// back and how long the mirror took to be equal from then.
+func restartAndDrain(t *testing.T, d *rsyncd.Daemon, src, dst, fl string) (time.Time, time.Duration) {
+	t.Helper()
+	if err := d.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	took := waitEqual(t, src, dst, 120*time.Second)
+	poll.Until(t, 60*time.Second, "the failLog to empty", func() (bool, string) {
+		es := failLogOf(t, fl)
+		return len(es) == 0, fmt.Sprintf("%d entries left", len(es))
+	})
+	return back, took
+}
+
 // churn writes n files in 20 directories, renames a fifth of them and
 // deletes another fifth, and renames one directory.
 func churn(t *testing.T, src string, n int) {
@@ -140,15 +157,7 @@ func TestFaultDaemonOutage(t *testing.T) {
 	})
 	held := len(failLogOf(t, fl))
 	time.Sleep(time.Until(down.Add(outage))) // the outage itself, not synchronisation
-	if err := d.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	back := time.Now()
-	took := waitEqual(t, src, dst, 120*time.Second)
-	poll.Until(t, 60*time.Second, "the failLog to empty", func() (bool, string) {
-		es := failLogOf(t, fl)
-		return len(es) == 0, fmt.Sprintf("%d entries left", len(es))
-	})
+	back, took := restartAndDrain(t, d, src, dst, fl)
 	t.Logf("daemon down %.1f s during 1,000 writes, 200 renames, 200 deletes: failLog held %d entries; mirror equal %.1f s after the daemon came back, failLog empty %.1f s after; lost: nothing (trees equal)",
 		back.Sub(down).Seconds(), held, took.Seconds(), time.Since(back).Seconds())
 }

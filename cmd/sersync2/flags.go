@@ -29,8 +29,9 @@ type options struct {
 	check         bool
 	version       bool
 	noTune        bool
-	noRemoteMoves bool // --no-remote-moves (hidden)
-	maxDelete     int  // --max-delete: 0 no limit
+	noRemoteMoves bool  // --no-remote-moves (hidden)
+	maxDelete     int   // --max-delete: 0 no limit
+	maxPending    int64 // --max-pending-bytes (hidden; 0: the queue's default)
 	pidFile       string
 	minDelay      time.Duration
 	batching      string
@@ -108,6 +109,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.noRemoteMoves, "no-remote-moves", false, "over ssh, send renamed files again instead of renaming them on the remote (for comparisons and remotes whose mv misbehaves)")
 	_ = fs.MarkHidden("no-remote-moves")
 	fs.IntVar(&o.maxDelete, "max-delete", 0, "a full sync (-r, crontab, overflow, SIGUSR1) deletes at most `N` paths on the remote (rsync --max-delete); one stopped by it sends everything else, logs an error and is not retried (default 0: no limit)")
+	fs.Int64Var(&o.maxPending, "max-pending-bytes", 0, fmt.Sprintf("bytes of changes one remote of one root may have pending before they collapse into one full sync of it (each path counts its length plus a fixed cost; default %d, about 1,000,000 paths)", replicate.DefaultMaxPending))
+	_ = fs.MarkHidden("max-pending-bytes")
 	fs.StringArrayVar(&o.acceptRoots, "accept-root", nil, "record the file system now at watch root `DIR` as its own (repeatable) and exit: for data really moved to another file system; an absent root (an unmounted disk) is otherwise never synced")
 	fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the state file that tells a clean stop from a crash (after a crash every root is synced in full) and of the file recording each watch root's file system (default "+defaultStateDirText+")")
 	return fs
