@@ -14,14 +14,14 @@ const refreshSeconds = 5
 // pageRemote is one row of the page.
 type pageRemote struct {
 	RemoteReport
-	Name              string
-	Lag, LastSync     string
+	Name          string
+	Lag, LastSync string
 	// LastError is the last failure in one line (time, exit code and
 	// meaning); LastErrorFull its whole text, shown on hover and in the
 	// list of recent errors.
 	LastError, LastErrorFull string
-	LagChart, Through template.HTML
-	State             string // "ok", "behind", "failing"
+	LagChart, Through        template.HTML
+	State                    string // "ok", "behind", "failing"
 }
 
 type pageData struct {
