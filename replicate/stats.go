@@ -1,7 +1,9 @@
 package replicate
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,4 +106,32 @@ func (o *outcomes) carry(from *outcomes) {
 	if o.lastOK.At.Before(ok.At) {
 		o.lastOK = ok
 	}
+}
+
+// summaryRunes bounds ErrorSummary's text.
+const summaryRunes = 80
+
+// ErrorSummary is a one-line account of a batch's failure, for tables
+// (the status page): the first failed rsync run's exit code and meaning,
+// or else the error's first line, cut to 80 characters. The full text
+// stays in the error.
+func ErrorSummary(err error) string {
+	if err == nil {
+		return ""
+	}
+	if codes := rsyncexec.ExitCodes(err); len(codes) > 0 {
+		s := fmt.Sprintf("rsync exit %d: %s", codes[0], rsyncexec.ExitMeaning(codes[0]))
+		if codes[0] == -1 {
+			s = "rsync " + rsyncexec.ExitMeaning(-1)
+		}
+		if len(codes) > 1 {
+			s += fmt.Sprintf(" (+%d more)", len(codes)-1)
+		}
+		return s
+	}
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	if r := []rune(line); len(r) > summaryRunes {
+		line = string(r[:summaryRunes-1]) + "…"
+	}
+	return line
 }

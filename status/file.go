@@ -78,7 +78,7 @@ func WriteText(w io.Writer, r Report) error {
 			fmt.Fprintf(&b, "  full sync: %d%% (%s), %d files, %d bytes, %.0f bytes/s, ETA %.0f s\n", p.Percent, p.Reason, p.Files, p.Bytes, p.BytesPerSecond, p.ETASeconds)
 		}
 		if rr.LastSync != nil {
-			fmt.Fprintf(&b, "  last sync: %s (%d paths, %.3f s)\n", rr.LastSync.At.Format(time.RFC3339), rr.LastSync.Paths, rr.LastSync.TookSeconds)
+			fmt.Fprintf(&b, "  last sync: %s (%s, %.3f s)\n", rr.LastSync.At.Format(time.RFC3339), plural(rr.LastSync.Paths, "path", "paths"), rr.LastSync.TookSeconds)
 		} else {
 			fmt.Fprintf(&b, "  last sync: never\n")
 		}

@@ -14,11 +14,14 @@ const refreshSeconds = 5
 // pageRemote is one row of the page.
 type pageRemote struct {
 	RemoteReport
-	Name              string
-	Lag, LastSync     string
-	LastError         string
-	LagChart, Through template.HTML
-	State             string // "ok", "behind", "failing"
+	Name          string
+	Lag, LastSync string
+	// LastError is the last failure in one line (time, exit code and
+	// meaning); LastErrorFull its whole text, shown on hover and in the
+	// list of recent errors.
+	LastError, LastErrorFull string
+	LagChart, Through        template.HTML
+	State                    string // "ok", "behind", "failing"
 }
 
 type pageData struct {
@@ -29,7 +32,7 @@ type pageData struct {
 	Watching string
 }
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{"plural": plural}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{{.Refresh}}">
 <title>sersync2 status</title>
@@ -40,20 +43,21 @@ th,td{border-bottom:1px solid #ddd;padding:.4em .6em;text-align:left;vertical-al
 th{background:#f4f4f4}
 .ok{color:#1a7f37}.behind{color:#9a6700}.failing{color:#cf222e;font-weight:bold}
 .err{font-family:monospace;font-size:85%;max-width:32em;overflow-wrap:anywhere}
+td.err{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:24em;overflow-wrap:normal}
 small{color:#666}
 td.chart{white-space:nowrap}
 </style></head><body>
 <h1>sersync2 {{.Version}}</h1>
 <p><small>updated {{.Time.Format "2006-01-02 15:04:05 MST"}}, up {{.Uptime}}, refreshes every {{.Refresh}} s.
-Watching {{.Watching}}; {{.Watches}} directories watched of {{if .MaxUserWatches}}{{.MaxUserWatches}}{{else}}?{{end}} allowed;
-{{.EventsRead}} events read; {{.Overflows}} overflows; {{.Reloads}} reloads.</small></p>
+Watching {{.Watching}}; {{plural .Watches "directory" "directories"}} watched of {{if .MaxUserWatches}}{{.MaxUserWatches}}{{else}}?{{end}} allowed;
+{{plural .EventsRead "event" "events"}} read; {{plural .Overflows "overflow" "overflows"}}; {{plural .Reloads "reload" "reloads"}}.</small></p>
 {{range .AbsentRoots}}<p class="failing absent" data-root="{{.Root}}">Watch root {{.Root}} is absent since {{.Since.Format "2006-01-02 15:04:05"}}: nothing is synced from it. <span class="err">{{.Reason}}</span></p>
 {{end}}<table id="remotes">
 <tr><th>root → remote</th><th>state</th><th>lag</th><th>pending</th><th>last sync</th><th>last error</th><th>lag, last hour</th><th>paths/s, last hour</th></tr>
 {{range .Rows}}<tr class="remote" data-remote="{{.Remote}}" data-root="{{.Root}}">
 <td>{{.Name}}</td><td class="{{.State}}">{{.State}}</td><td class="lag">{{.Lag}}</td>
 <td>{{.Pending}}{{if .InFlight}} (+{{.InFlight}} syncing){{end}}{{if .FullSync}} full sync {{.FullSync.Percent}}%, {{.FullSync.Files}} files{{if .FullSync.ETASeconds}}, ETA {{printf "%.0f" .FullSync.ETASeconds}} s{{end}}{{else if .FullPending}} full sync{{end}}</td>
-<td>{{.LastSync}}</td><td class="err">{{.LastError}}</td><td class="chart">{{.LagChart}}</td><td class="chart">{{.Through}}</td></tr>
+<td>{{.LastSync}}</td><td class="err" title="{{.LastErrorFull}}">{{.LastError}}</td><td class="chart">{{.LagChart}}</td><td class="chart">{{.Through}}</td></tr>
 {{end}}</table>
 {{if .LastErrors}}<h2>Recent errors</h2><ul>{{range .LastErrors}}<li><small>{{.At.Format "15:04:05"}}</small> {{.Root}} → {{.Remote}}: <span class="err">{{.Error}}</span></li>{{end}}</ul>{{end}}
 <p><small><a href="/status">/status</a> (JSON) · <a href="/metrics">/metrics</a> (Prometheus)</small></p>
@@ -83,10 +87,11 @@ func (s *Server) page(w http.ResponseWriter, _ *http.Request) {
 			row.Name = rr.Root + " (plugin)"
 		}
 		if rr.LastSync != nil {
-			row.LastSync = fmt.Sprintf("%s ago, %d paths", r.Time.Sub(rr.LastSync.At).Round(time.Second), rr.LastSync.Paths)
+			row.LastSync = fmt.Sprintf("%s ago, %s", r.Time.Sub(rr.LastSync.At).Round(time.Second), plural(rr.LastSync.Paths, "path", "paths"))
 		}
 		if rr.LastError != nil {
-			row.LastError = rr.LastError.At.Format("15:04:05") + " " + rr.LastError.Error
+			row.LastError = rr.LastError.At.Format("15:04:05") + " " + rr.LastError.Summary
+			row.LastErrorFull = rr.LastError.Error
 		}
 		switch {
 		case rr.Failing:
@@ -135,4 +140,15 @@ func sparkline(vs []float64, color string) template.HTML {
 	// Only numbers and a fixed colour go into the markup.
 	return template.HTML(fmt.Sprintf(`<svg class="spark" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f"><polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/></svg> <small>max %.1f</small>`,
 		w, h, w, h, color, strings.TrimSpace(pts.String()), top))
+}
+
+// plural writes the count n with the singular or plural noun:
+// "1 directory", "2 directories". n is any integer type (the template
+// passes the report's fields as they are).
+func plural(n any, one, many string) string {
+	s := fmt.Sprint(n)
+	if s == "1" {
+		return s + " " + one
+	}
+	return s + " " + many
 }

@@ -124,6 +124,9 @@ type ErrorReport struct {
 	Full   bool      `json:"full"`
 	Paths  int       `json:"paths"`
 	Error  string    `json:"error"`
+	// Summary is Error in one short line: rsync's exit code and its
+	// meaning, or the first line of the error.
+	Summary string `json:"summary"`
 }
 
 // build turns a state snapshot into a Report.
@@ -176,7 +179,7 @@ func build(st replicate.State, now time.Time, version string, started time.Time,
 }
 
 func errorReport(rs replicate.RemoteState, f replicate.Result) *ErrorReport {
-	return &ErrorReport{At: f.At, Root: rs.Root, Remote: rs.Remote, Full: f.Full, Paths: f.Paths, Error: f.Err.Error()}
+	return &ErrorReport{At: f.At, Root: rs.Root, Remote: rs.Remote, Full: f.Full, Paths: f.Paths, Error: f.Err.Error(), Summary: replicate.ErrorSummary(f.Err)}
 }
 
 // errorLog keeps the most recent distinct failures seen in state

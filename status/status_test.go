@@ -3,6 +3,7 @@ package status
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -58,16 +59,17 @@ func (f fixed) State() replicate.State { return replicate.State(f) }
 
 func sample(now time.Time) replicate.State {
 	return replicate.State{
-		Roots: []string{"/data", "/srv"}, Watches: 7,
+		Roots: []string{"/data", "/srv"}, Watches: 1,
 		Absent: []replicate.AbsentRoot{{Root: "/srv", Since: now.Add(-time.Minute),
 			Reason: "watch root /srv is absent: its file system is not mounted (the bare mount point is there)"}}, EventsRead: 42, Overflows: 1, Plugin: "socket", PluginDelivered: 3, PluginFailed: 1,
 		FailLog: failog.Stats{Entries: 3, Recorded: 5, Cleared: 2},
 		Remotes: []replicate.RemoteState{
 			{Root: "/data", Remote: "10.0.0.2::www", Pending: 5, PendingSince: now.Add(-90 * time.Second), Batches: 4, Failures: 2, Retries: 2, Collapses: 1,
 				MovesDone: 6, MovesFailed: 1,
-				Runs:        []replicate.RunCount{{Kind: "changes", Exit: 0, N: 2}, {Kind: "changes", Exit: 10, N: 2}},
-				Last:        replicate.Result{At: now.Add(-time.Second), Err: errors.New("rsync exit code 10")},
-				LastFailure: replicate.Result{At: now.Add(-time.Second), Paths: 5, Err: errors.New("rsync exit code 10")},
+				Runs: []replicate.RunCount{{Kind: "changes", Exit: 0, N: 2}, {Kind: "changes", Exit: 10, N: 2}},
+				Last: replicate.Result{At: now.Add(-time.Second), Err: errors.New("rsync exit code 10")},
+				LastFailure: replicate.Result{At: now.Add(-time.Second), Paths: 5, Err: fmt.Errorf("rsyncexec: update run of 5 paths to 10.0.0.2::www: %w",
+					&rsyncexec.ExitError{Code: 10, Stderr: "rsync: [sender] failed to connect to 10.0.0.2 (10.0.0.2): Connection refused (111)\nrsync error: error in socket IO (code 10) at clientserver.c(139) [sender=3.2.7]"})},
 				LastSuccess: replicate.Result{At: now.Add(-time.Minute), Paths: 9}},
 			{Root: "/data", Remote: "10.0.0.3::www", Batches: 4, LastSuccess: replicate.Result{At: now.Add(-time.Second), Paths: 1},
 				Last:     replicate.Result{At: now.Add(-time.Second), Paths: 1},
@@ -115,7 +117,7 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{
 		`sersync2_build_info{goversion="go1.99",modified="false",revision="abc123",version="v-test"} 1`,
 		`sersync2_events_read_total 42`,
-		`sersync2_watches 7`,
+		`sersync2_watches 1`,
 		`sersync2_root_absent{root="/data"} 0`,
 		`sersync2_root_absent{root="/srv"} 1`,
 		`sersync2_max_user_watches 8192`,
@@ -170,7 +172,10 @@ func TestStatusJSONAndPage(t *testing.T) {
 		t.Errorf("full sync = %+v", f)
 	}
 	for _, want := range []string{`http-equiv="refresh"`, "10.0.0.2::www", "10.0.0.3::www", `class="failing"`, "<svg", "full sync 50%, 7 files, ETA 10 s",
-		`class="failing absent" data-root="/srv"`, "Watch root /srv is absent since"} {
+		`class="failing absent" data-root="/srv"`, "Watch root /srv is absent since",
+		// One line in the table, the whole text on hover and in the list.
+		"rsync exit 10: error in socket I/O</td>", `title="rsyncexec: update run of 5 paths`, "Connection refused (111)",
+		"1 directory watched", "42 events read", "1 overflow;", "9 paths</td>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)
 		}
@@ -192,7 +197,7 @@ func TestWriteFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"watches: 7 of 100", "remote /data -> 10.0.0.2::www", "failing: true", "last error: ", "pending: 5",
+	for _, want := range []string{"watches: 1 of 100", "remote /data -> 10.0.0.2::www", "failing: true", "last error: ", "pending: 5",
 		"full sync: 50% (SIGUSR1), 7 files, 5000 bytes, 500 bytes/s, ETA 10 s",
 		"absent root: /srv since "} {
 		if !strings.Contains(string(b), want) {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -162,6 +164,25 @@ func showsRemoteAndLag(t *testing.T, addr, remote string) {
 	}
 	if title != "sersync2 status" || !strings.Contains(rows, remote) || lag == "" || lag == "0 s" || state != "failing" || charts != 2 {
 		t.Errorf("page: title %q, remote %q in %q, lag %q, state %q, charts %d", title, remote, rows, lag, state, charts)
+	}
+	// With the remote down its last error is one line in the table (the
+	// whole text is in the list below): a screenshot of the table is about
+	// a header and one row high, not a column of rsync's words.
+	cell := must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr.remote td.err`))))
+	if !strings.Contains(cell, "rsync exit ") || strings.Contains(cell, "\n") {
+		t.Errorf("last error cell %q: want one line with rsync's exit code", cell)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`#remotes`)))
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	rowHeight := must(chromedp.Run(ctx, chromedp.Evaluate[string](`String(document.querySelector("tr.remote").getBoundingClientRect().height)`)))
+	if h := img.Bounds().Dy(); h > 150 {
+		t.Errorf("the table is %d px high in a screenshot (its row %s px), want at most 150 with one remote", h, rowHeight)
 	}
 }
 
