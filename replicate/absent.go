@@ -53,7 +53,7 @@ func RootIdentities(cfg confxml.Config, dir string) ([]rootid.Report, error) {
 // recorded in the state directory, or for this run only without one.
 func (e *Engine) openIdentities() error {
 	file := ""
-	if e.opts.StateDir != "" {
+	if e.opts.StateDir != "" && !e.opts.DryRun {
 		file = RootsFile(e.opts.StateDir, e.cfg.Path)
 	}
 	ids, err := rootid.Open(file, e.roots, e.log)

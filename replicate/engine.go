@@ -97,6 +97,12 @@ type Options struct {
 	// deletes (rsync --max-delete; rsyncexec.Target.MaxDelete). A full
 	// sync stopped by it is not retried.
 	MaxDelete int
+	// DryRun (--dry-run) watches and batches as usual but runs nothing:
+	// every rsync command and ssh rename session is logged with its paths
+	// instead (rsyncexec.Runner.Pretend), no plugin is started, and
+	// neither the failLog, the state file nor the roots' identities are
+	// written. Sync mode only.
+	DryRun bool
 	// NoRemoteMoves turns off renames on ssh remotes (see
 	// rsyncexec.RunOptions.NoMoves): renamed data is sent again.
 	NoRemoteMoves bool
@@ -187,6 +193,12 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 			return nil, err
 		}
 		e.runner = rsyncexec.NewRunner(opts.Rsync, opts.Threads, e.log)
+		if opts.DryRun {
+			e.runner.Pretend()
+		}
+	}
+	if opts.DryRun && cfg.Sersync.Plugin.Enabled {
+		e.log.Info("dry run: the plugin is not run", "plugin", cfg.Sersync.Plugin.Name)
 	}
 	if name := e.pluginName(); name != "" {
 		if e.plugin, err = plugins.New(name, cfg, e.log, e.echo); err != nil {
@@ -205,7 +217,7 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 			return nil, err
 		}
 	}
-	if e.runner != nil && !opts.successor {
+	if e.runner != nil && !opts.successor && !opts.DryRun {
 		if err := e.openFailLog(); err != nil {
 			return nil, err
 		}
@@ -246,6 +258,9 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 func (e *Engine) pluginName() string {
 	if e.opts.Plugin != "" {
 		return e.opts.Plugin
+	}
+	if e.opts.DryRun {
+		return ""
 	}
 	if e.cfg.Sersync.Plugin.Enabled {
 		return e.cfg.Sersync.Plugin.Name

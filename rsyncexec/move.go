@@ -217,6 +217,10 @@ func (r *Runner) runMoves(ctx context.Context, t Target, moves []queue.Move, opt
 		return 0, 0
 	}
 	for _, s := range sessions {
+		if r.pretend {
+			r.log.Info("dry run: remote renames not run", "dest", Destination(t), "moves", len(s.Moves), "command", s.String())
+			continue
+		}
 		n := r.execMoves(ctx, t, s, opts)
 		done += n
 		failed += len(s.Moves) - n

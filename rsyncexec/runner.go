@@ -47,6 +47,8 @@ type Runner struct {
 	slots   chan struct{}
 	log     *slog.Logger
 	chunk   int
+	// pretend is set by Pretend (sersync2 --dry-run).
+	pretend bool
 
 	waiting atomic.Int32 // runs waiting for a slot
 }
@@ -103,6 +105,13 @@ func NewRunner(bin string, slots int, log *slog.Logger) *Runner {
 	}
 	return &Runner{bin: bin, slots: make(chan struct{}, slots), log: log, chunk: ChunkSize}
 }
+
+// Pretend makes the Runner run nothing from now on: each rsync command it
+// would start, and each ssh rename session, is logged at info level with
+// its paths (the sh form a person can read and run), and counts as done
+// without starting a process. For sersync2 --dry-run; call it before the
+// Runner is used.
+func (r *Runner) Pretend() { r.pretend = true }
 
 // Run makes the remote of t reflect batch b. A full batch is one full run.
 // Otherwise, over ssh with deletion on (Target.Delete) and unless
@@ -387,6 +396,10 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 
 	if _, err := os.Stat(c.Dir); err != nil {
 		return false, fmt.Errorf("%s: watch root: %w", what, err)
+	}
+	if r.pretend {
+		r.log.Info("dry run: rsync not run", "kind", c.Kind, "dest", destOf(c.Argv), "paths", len(c.Entries), "command", Shell(c.Argv, c.Dir, c.Stdin))
+		return false, nil
 	}
 	bin := r.binPath()
 	argv := append([]string{r.bin}, c.Argv[1:]...)

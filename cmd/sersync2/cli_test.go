@@ -152,6 +152,12 @@ func TestCommandLineForms(t *testing.T) {
 			stderr: []string{`-n "many"`},
 		},
 		{
+			name:   "dry run of a plugin",
+			args:   []string{"--no-tune-kernel", "--dry-run", "-m", "command", "-o", "x.xml"},
+			code:   exitUsage,
+			stderr: []string{"--dry-run replicates without running rsync; -m runs a plugin only"},
+		},
+		{
 			name:   "bad log level",
 			args:   []string{"--no-tune-kernel", "--log-level", "loud", "-o", "x.xml"},
 			code:   exitUsage,

@@ -32,6 +32,7 @@ type options struct {
 	noRemoteMoves bool  // --no-remote-moves (hidden)
 	maxDelete     int   // --max-delete: 0 no limit
 	maxPending    int64 // --max-pending-bytes (hidden; 0: the queue's default)
+	dryRun        bool  // --dry-run
 	pidFile       string
 	minDelay      time.Duration
 	batching      string
@@ -85,6 +86,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVarP(&o.config, "config", "o", "confxml.xml", "configuration `FILE`")
 	fs.StringArrayVarP(&o.modules, "module", "m", nil, "plugin-only mode: `NAME` is refreshCDN, socket or command (no rsync)")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "watch and batch as usual, but run nothing: log every rsync command (with its paths) and ssh rename that would run; no plugin, and nothing written to the failLog or the state directory")
 	fs.BoolVar(&o.check, "check", false, "load and validate the config, print the effective settings and the rsync commands, exit 0 or 1")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.noTune, "no-tune-kernel", false, "do not raise fs.inotify.max_user_watches / max_queued_events")
@@ -165,6 +167,9 @@ func parseArgs(args []string) (*options, error) {
 	}
 	if o.statusAuthFile != "" && o.statusAddr == "" {
 		return o, errors.New("--status-auth-file needs --status-addr")
+	}
+	if o.dryRun && len(o.modules) > 0 {
+		return o, errors.New("--dry-run replicates without running rsync; -m runs a plugin only: give one of them")
 	}
 	if o.maxDelete < 0 {
 		return o, fmt.Errorf("--max-delete %d: must be 0 (no limit) or more", o.maxDelete)

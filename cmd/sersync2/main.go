@@ -204,13 +204,17 @@ func loadConfig(path, mode string) (confxml.Config, error) {
 
 // start writes the pid file and runs the engine until a signal.
 func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string, ready func(error)) int {
-	unlock, err := instance.Lock(o.lockDir, o.config)
-	if err != nil {
-		ready(err)
-		fmt.Fprintf(stderr, "sersync2: %v\n", err)
-		return exitHost
+	// A dry run changes nothing, so it may rehearse next to the instance
+	// that replicates with the same file.
+	if !o.dryRun {
+		unlock, err := instance.Lock(o.lockDir, o.config)
+		if err != nil {
+			ready(err)
+			fmt.Fprintf(stderr, "sersync2: %v\n", err)
+			return exitHost
+		}
+		defer unlock()
 	}
-	defer unlock()
 	if o.pidFile != "" {
 		remove, err := instance.WritePidFile(o.pidFile)
 		if err != nil {

@@ -65,7 +65,7 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	}
 	e, err := replicate.NewService(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
 		MinDelay: o.minDelay, Eager: o.batching == "eager", SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, ProgressEvery: o.progressEvery, StateDir: o.stateDirOrDefault(),
-		NoRemoteMoves: o.noRemoteMoves, MaxDelete: o.maxDelete, MaxPending: o.maxPending,
+		NoRemoteMoves: o.noRemoteMoves, MaxDelete: o.maxDelete, MaxPending: o.maxPending, DryRun: o.dryRun,
 		Terminal: terminal(stderr, o.daemonChild), Log: log, Console: stdout})
 	if err != nil {
 		return err
