@@ -11,7 +11,7 @@ import (
 )
 
 // handleSignals turns the operator's signals, received on sig (SIGHUP,
-// SIGUSR1, SIGUSR2), into engine calls until ctx ends (README, "Signals"):
+// SIGUSR1, SIGUSR2), into engine calls until ctx ends (docs/operations.md, "Signals"):
 //   - SIGHUP opens --log-file again and reloads the configuration file: a file that does not load, or
 //     a configuration the engine cannot start, is refused with the error
 //     and the running configuration stays;
