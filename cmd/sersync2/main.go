@@ -28,7 +28,7 @@ var version = "dev"
 // proc/sys/fs/inotify: "/", or a copy in tests.
 var sysctlRoot = "/"
 
-// Exit codes (README "Exit codes", the man page): 1 and 255 are the
+// Exit codes (README "Signals and exit codes", the man page): 1 and 255 are the
 // original's, kept for scripts written for it; 3 and 4 tell a service
 // manager what a restart can fix (a late mount, a remote that comes back)
 // from what only an edit can (1, 255).
