@@ -3,7 +3,6 @@ package replicate
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 
@@ -273,10 +272,10 @@ func (n *notifier) releaseLocked(rn *rootNotes, i int) {
 	}
 }
 
+// workerOf returns the delivery worker of the change at abs among n: the
+// same hash as the queues use, so a path always meets the same worker.
 func workerOf(abs string, n int) int {
-	h := fnv.New32a()
-	h.Write([]byte(abs))
-	return int(h.Sum32() % uint32(n))
+	return int(fnv1a(abs) % uint32(n))
 }
 
 // deliver runs worker w until the notifier is closed and w's changes are
