@@ -41,6 +41,12 @@
 // recorded, replays the entries Due returns, and tells the Log what was
 // synced.
 //
+// Inside, the rules and the file stay apart: set.go holds the entries and
+// the rules that change them (no file, no clock, no log), store.go and
+// lock.go the file on disk (read, atomic write, the writers' lock),
+// entry.go and file.go the text of an entry and of the file, and
+// failog.go the Log that joins them.
+//
 // The state file (OpenState) is a small locked file written "running" at
 // start and "clean" by MarkClean at a clean stop: a start that finds
 // "running" follows a crash, a kill -9, an OOM kill or a power cut.

@@ -1,18 +1,10 @@
 package failog
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sersync-go/sersync2/queue"
@@ -79,27 +71,24 @@ type Stats struct {
 	WriteErrs uint64 // failed writes of the file (the entries stay in memory)
 }
 
-// Log is the failLog of one sersync2 process. Its methods are safe for
-// concurrent use.
+// Log is the failLog of one sersync2 process: the entries (set), the file
+// (store), and what joins them: every change to the entries is written
+// whole, with the blocks of the file that are not ours kept. Its methods
+// are safe for concurrent use.
 type Log struct {
-	path    string
 	opt     Options
 	now     func() time.Time
 	log     *slog.Logger
 	targets map[key]rsyncexec.Target
 
 	mu      sync.Mutex
-	paths   map[key]map[string]*Entry // per remote: path -> entry
-	full    map[key]*Entry            // per remote: its full-sync entry
-	fullCmd map[key]string            // rendered full command, per remote
-	next    time.Time                 // next Due
+	set     *set
+	file    *store
+	fullCmd map[key]string // rendered full command, per remote
+	next    time.Time      // next Due
 	others  int
 	dirty   bool // the file lags behind memory (a write failed)
 	st      Stats
-	// lockFile is LockFile in Options.StateDir, "" without one;
-	// busyUntil ends the backoff after a wait for it ran out (nextWait).
-	lockFile  string
-	busyUntil time.Time
 }
 
 // Open reads the failLog at path for the given targets (every remote of
@@ -125,10 +114,8 @@ func Open(path string, targets []rsyncexec.Target, o Options) (*Log, error) {
 		o.LockWait = DefaultLockWait
 	}
 	l := &Log{
-		path: path, opt: o, now: o.Now, log: o.Log,
+		opt: o, now: o.Now, log: o.Log,
 		targets: map[key]rsyncexec.Target{},
-		paths:   map[key]map[string]*Entry{},
-		full:    map[key]*Entry{},
 		fullCmd: map[key]string{},
 	}
 	if l.now == nil {
@@ -137,12 +124,13 @@ func Open(path string, targets []rsyncexec.Target, o Options) (*Log, error) {
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
+	var keys []key
 	for _, t := range targets {
 		l.targets[keyOf(t)] = t
+		keys = append(keys, keyOf(t))
 	}
-	if o.StateDir != "" {
-		l.lockFile = LockFile(o.StateDir, path)
-	}
+	l.set = newSet(keys, o.MaxEntries, o.Recursive)
+	l.file = newStore(path, o.StateDir, o.LockWait, l.log)
 	l.next = l.now().Add(o.Interval)
 	if dir, ok := Exposed(path); ok {
 		l.log.Warn("failLog in a directory every user may write; a private directory is safer",
@@ -151,43 +139,39 @@ func Open(path string, targets []rsyncexec.Target, o Options) (*Log, error) {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	unlock, lockErr := l.lock(o.LockWait)
+	unlock, lockErr := l.file.lock(o.LockWait)
 	if lockErr != nil && !errors.Is(lockErr, ErrLockBusy) {
 		return nil, lockErr
 	}
 	if lockErr == nil {
 		defer unlock()
 	}
-	data, err := l.read(true)
+	data, err := l.file.read(true)
 	if err != nil {
 		return nil, err
 	}
 	if lockErr == nil {
-		removeTemps(path)
+		l.file.removeTemps()
 	}
 	var converted, kept int
 	for _, b := range parse(data) {
 		switch {
-		case b.e != nil && l.mine(b.e.key()):
-			l.load(*b.e)
+		case b.e != nil && l.set.mine(b.e.key()):
+			l.set.load(*b.e)
 		case b.e != nil:
 			kept++
 		default:
-			if n := l.adopt(b.raw); n > 0 {
+			if n := l.set.adopt(b.raw, l.now()); n > 0 {
 				converted++
 			} else {
 				kept++
 			}
 		}
 	}
-	for k := range l.paths {
-		if l.full[k] != nil {
-			l.absorb(k)
-		} else {
-			l.collapseIfFull(k)
-		}
+	for _, c := range l.set.settle() {
+		l.collapsed(c)
 	}
-	if n := l.count(); n > 0 {
+	if n := l.set.count(); n > 0 {
 		l.log.Warn("failLog holds changes not yet synced; they are replayed now", "file", path, "entries", n)
 	}
 	if converted > 0 {
@@ -197,104 +181,17 @@ func Open(path string, targets []rsyncexec.Target, o Options) (*Log, error) {
 		l.log.Warn("failLog holds entries of other remotes or other lines; kept, not replayed", "file", path, "blocks", kept)
 	}
 	if lockErr != nil {
-		l.lockFailed(lockErr, o.LockWait)
+		l.file.lockFailed(lockErr, o.LockWait)
 		l.dirty = true
 		l.st.WriteErrs++
 		l.log.Error("failLog not written: its lock is held by another process; the entries stay in memory and are written at the next change or replay",
-			"file", path, "lock", l.lockFile, "err", lockErr)
+			"file", path, "lock", l.file.lockFile, "err", lockErr)
 		return l, nil
 	}
 	if err := l.writeHeld(); err != nil {
 		return nil, err
 	}
 	return l, nil
-}
-
-// removeTemps removes the temporary files of a write a crash interrupted;
-// the caller holds the lock, so no other writer's are among them.
-func removeTemps(path string) {
-	des, err := os.ReadDir(filepath.Dir(path))
-	if err != nil {
-		return
-	}
-	for _, de := range des {
-		if strings.HasPrefix(de.Name(), "."+filepath.Base(path)+".tmp") && de.Type().IsRegular() {
-			os.Remove(filepath.Join(filepath.Dir(path), de.Name()))
-		}
-	}
-}
-
-func (l *Log) mine(k key) bool { _, ok := l.targets[k]; return ok }
-
-// load adds e, or folds it into the entry of the same path (or the
-// full-sync entry) already held: the earliest first failure, the failure
-// counts added up, and the latest failure's operation and errno.
-func (l *Log) load(e Entry) {
-	k := e.key()
-	var slot **Entry
-	if e.Op == Full {
-		p := l.full[k]
-		slot = &p
-		defer func() { l.full[k] = *slot }()
-	} else {
-		m := l.paths[k]
-		if m == nil {
-			m = map[string]*Entry{}
-			l.paths[k] = m
-		}
-		p := m[e.Path]
-		slot = &p
-		defer func() { m[e.Path] = *slot }()
-	}
-	old := *slot
-	if old == nil {
-		*slot = &e
-		return
-	}
-	old.First = minTime(old.First, e.First)
-	old.Failures += e.Failures
-	if !e.Last.Before(old.Last) {
-		old.Last, old.Errno, old.Op, old.Dir, old.Replaced = e.Last, e.Errno, e.Op, e.Dir, e.Replaced
-	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) && !b.IsZero() || a.IsZero() {
-		return b
-	}
-	return a
-}
-
-// adopt turns a block of the original binary that names one of our roots
-// into full-sync entries for the remotes of that root, and reports how
-// many it made.
-func (l *Log) adopt(raw string) int {
-	errno := -1
-	var root string
-	for line := range strings.Lines(raw) {
-		line = strings.TrimRight(line, "\n")
-		var status int
-		if _, err := fmt.Sscanf(line, "#errno %d", &status); err == nil && status > 0 && status%256 == 0 {
-			errno = status / 256 // the original's wait status
-		}
-		for k := range l.targets {
-			if strings.HasPrefix(line, "cd "+k.root+" && ") || strings.HasPrefix(line, rsyncexec.Shell(nil, k.root, nil)) {
-				root = k.root
-			}
-		}
-	}
-	if root == "" {
-		return 0
-	}
-	now := l.now()
-	n := 0
-	for k := range l.targets {
-		if k.root == root {
-			l.load(Entry{Root: k.root, Remote: k.remote, Op: Full, Errno: errno, Failures: 1, First: now, Last: now})
-			n++
-		}
-	}
-	return n
 }
 
 // Fail records that batch b failed for target t with err (a success, nil
@@ -308,77 +205,33 @@ func (l *Log) Fail(t rsyncexec.Target, b queue.Batch, err error) (collapsed bool
 		return false, nil
 	}
 	k := keyOf(t)
-	if !l.mine(k) {
+	if !l.set.mine(k) {
 		return false, fmt.Errorf("%w: %s to %s", ErrUnknownTarget, k.root, k.remote)
 	}
 	now := l.now()
-	base := Entry{Root: k.root, Remote: k.remote, Errno: errnoOf(err), Failures: 1, First: now, Last: now}
+	errno := errnoOf(err)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.st.Recorded++
-	if b.Full || l.full[k] != nil {
-		had := l.full[k] != nil
-		e := base
-		e.Op = Full
-		l.load(e)
-		l.absorb(k)
-		if !had {
-			l.log.Warn("full sync recorded in the failLog", "file", l.path, "root", k.root, "remote", k.remote, "errno", base.Errno)
-		}
-		return false, l.writeLocked()
+	r := l.set.fail(k, b, errno, now)
+	if r.newFull {
+		l.log.Warn("full sync recorded in the failLog", "file", l.file.path, "root", k.root, "remote", k.remote, "errno", errno)
 	}
-	added := 0
-	for _, list := range []struct {
-		op Op
-		es []queue.Entry
-	}{{Remove, b.Removes}, {Update, b.Updates}} {
-		for _, qe := range list.es {
-			e := base
-			e.Op, e.Path, e.Dir, e.Replaced = list.op, qe.Path, qe.Dir, qe.Replaced && list.op == Update
-			if rsyncexec.CleanRel(e.Path) != nil {
-				continue // rsyncexec would refuse it; nothing to replay
-			}
-			if l.paths[k] == nil || l.paths[k][e.Path] == nil {
-				added++
-			}
-			l.load(e)
-		}
+	if r.added > 0 {
+		l.log.Warn("changes recorded in the failLog", "file", l.file.path, "root", k.root, "remote", k.remote,
+			"new", r.added, "entries", r.entries, "errno", errno)
 	}
-	if added > 0 {
-		l.log.Warn("changes recorded in the failLog", "file", l.path, "root", k.root, "remote", k.remote,
-			"new", added, "entries", len(l.paths[k]), "errno", base.Errno)
+	if r.collapsed > 0 {
+		l.collapsed(collapse{k, r.collapsed})
 	}
-	collapsed = l.collapseIfFull(k)
-	return collapsed, l.writeLocked()
+	return r.collapsed > 0, l.writeLocked()
 }
 
-// collapseIfFull replaces the path entries of k by one full-sync entry
-// when there are more than MaxEntries of them.
-func (l *Log) collapseIfFull(k key) bool {
-	if len(l.paths[k]) <= l.opt.MaxEntries {
-		return false
-	}
-	n := len(l.paths[k])
-	l.load(Entry{Root: k.root, Remote: k.remote, Op: Full, Errno: -1, Failures: 0})
-	l.absorb(k)
+// collapsed counts and logs a collapse into a full-sync entry.
+func (l *Log) collapsed(c collapse) {
 	l.st.Collapses++
 	l.log.Warn("too many failLog entries for one remote; collapsed into one full sync",
-		"file", l.path, "root", k.root, "remote", k.remote, "entries", n, "max", l.opt.MaxEntries)
-	return true
-}
-
-// absorb folds the path entries of k into its full-sync entry.
-func (l *Log) absorb(k key) {
-	f := l.full[k]
-	for _, e := range l.paths[k] {
-		f.First = minTime(f.First, e.First)
-		if e.Last.After(f.Last) || f.Last.IsZero() {
-			f.Last, f.Errno = e.Last, e.Errno
-		}
-		f.Failures = max(f.Failures, e.Failures)
-	}
-	f.Failures = max(f.Failures, 1)
-	delete(l.paths, k)
+		"file", l.file.path, "root", c.root, "remote", c.remote, "entries", c.entries, "max", l.opt.MaxEntries)
 }
 
 // Synced tells the Log that batch b reached target t; started is a time
@@ -389,92 +242,22 @@ func (l *Log) absorb(k key) {
 // recorded before started; later ones stay, to be replayed.
 func (l *Log) Synced(t rsyncexec.Target, b queue.Batch, started time.Time) error {
 	k := keyOf(t)
-	if !l.mine(k) {
+	if !l.set.mine(k) {
 		return fmt.Errorf("%w: %s to %s", ErrUnknownTarget, k.root, k.remote)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	removed := 0
-	if b.Full {
-		if len(t.CrontabExcludes) > 0 {
-			return nil
-		}
-		if f := l.full[k]; f != nil && !f.Last.After(started) {
-			delete(l.full, k)
-			removed++
-		}
-		for p, e := range l.paths[k] {
-			if !e.Last.After(started) {
-				delete(l.paths[k], p)
-				removed++
-			}
-		}
-	} else if m := l.paths[k]; len(m) > 0 {
-		removed = l.clearPaths(t, m, b)
-	}
-	if len(l.paths[k]) == 0 {
-		delete(l.paths, k)
-	}
-	if removed == 0 && (!l.dirty || time.Now().Before(l.busyUntil)) {
+	removed, told := l.set.synced(t, b, started)
+	if !told || removed == 0 && (!l.dirty || l.file.backingOff()) {
 		// Nothing changed; a file that lags behind waits for the lock's
 		// backoff to end rather than fail (and be logged) at every batch.
 		return nil
 	}
 	l.st.Cleared += uint64(removed)
 	if removed > 0 {
-		l.log.Info("failLog entries synced", "file", l.path, "root", k.root, "remote", k.remote, "cleared", removed, "left", len(l.paths[k]))
+		l.log.Info("failLog entries synced", "file", l.file.path, "root", k.root, "remote", k.remote, "cleared", removed, "left", len(l.set.paths[k]))
 	}
 	return l.writeLocked()
-}
-
-// clearPaths removes from m the entries b made moot and returns how many.
-func (l *Log) clearPaths(t rsyncexec.Target, m map[string]*Entry, b queue.Batch) int {
-	removed := 0
-	// coverage by a synced directory: what it covers below itself.
-	type cover struct{ updates, removes bool }
-	dirs := map[string]cover{}
-	for _, qe := range b.Removes {
-		if m[qe.Path] != nil {
-			delete(m, qe.Path)
-			removed++
-		}
-		if qe.Dir && t.Delete {
-			dirs[qe.Path] = cover{updates: true, removes: true}
-		}
-	}
-	for _, qe := range b.Updates {
-		if m[qe.Path] != nil {
-			delete(m, qe.Path)
-			removed++
-		}
-		if qe.Dir && l.opt.Recursive {
-			c := dirs[qe.Path]
-			c.updates = true
-			c.removes = c.removes || (qe.Replaced && t.Delete)
-			dirs[qe.Path] = c
-		}
-	}
-	if len(dirs) == 0 {
-		return removed
-	}
-	for p, e := range m {
-		for a := parent(p); a != ""; a = parent(a) {
-			if c, ok := dirs[a]; ok && (e.Op == Update && c.updates || e.Op == Remove && c.removes) {
-				delete(m, p)
-				removed++
-				break
-			}
-		}
-	}
-	return removed
-}
-
-// parent returns the parent of the relative path p, "" at the top.
-func parent(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i > 0 {
-		return p[:i]
-	}
-	return ""
 }
 
 // errnoOf returns the exit code of the first failed rsync run in err, -1
@@ -491,32 +274,7 @@ func errnoOf(err error) int {
 func (l *Log) Entries() []Entry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.entriesLocked()
-}
-
-func (l *Log) entriesLocked() []Entry {
-	var out []Entry
-	for _, f := range l.full {
-		out = append(out, *f)
-	}
-	for _, m := range l.paths {
-		for _, e := range m {
-			out = append(out, *e)
-		}
-	}
-	slices.SortFunc(out, func(a, b Entry) int {
-		return cmp.Or(cmp.Compare(a.Root, b.Root), cmp.Compare(a.Remote, b.Remote),
-			cmp.Compare(b.Op/Full, a.Op/Full), cmp.Compare(a.Path, b.Path))
-	})
-	return out
-}
-
-func (l *Log) count() int {
-	n := len(l.full)
-	for _, m := range l.paths {
-		n += len(m)
-	}
-	return n
+	return l.set.entries()
 }
 
 // Due returns the entries to replay when the replay period (timeToExecute)
@@ -531,13 +289,13 @@ func (l *Log) Due(now time.Time) []Entry {
 	}
 	l.next = now.Add(l.opt.Interval)
 	if l.dirty {
-		l.busyUntil = time.Time{}
+		l.file.endBackoff()
 		if err := l.writeLocked(); err != nil {
 			l.log.Error("failLog not written; the entries stay in memory and are written at the next change or replay",
-				"file", l.path, "err", err)
+				"file", l.file.path, "err", err)
 		}
 	}
-	return l.entriesLocked()
+	return l.set.entries()
 }
 
 // NextReplay returns when Due will next hand entries out.
@@ -548,14 +306,14 @@ func (l *Log) NextReplay() time.Time {
 }
 
 // Path returns the failLog's file name.
-func (l *Log) Path() string { return l.path }
+func (l *Log) Path() string { return l.file.path }
 
 // Stats returns the counters.
 func (l *Log) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.st
-	s.Entries, s.Full, s.Others = l.count(), len(l.full), l.others
+	s.Entries, s.Full, s.Others = l.set.count(), len(l.set.full), l.others
 	return s
 }
 
@@ -567,50 +325,8 @@ func (l *Log) Close() error {
 	if !l.dirty {
 		return nil
 	}
-	l.busyUntil = time.Time{}
+	l.file.endBackoff()
 	return l.writeLocked()
-}
-
-// read returns the failLog's content ("" when it does not exist). It
-// refuses a symbolic link or a non-regular file; a file of another owner
-// is read as empty. At Open (first) a mode that lets others in is
-// tightened to 0600 with a warning.
-func (l *Log) read(first bool) (string, error) {
-	f, err := os.OpenFile(l.path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "", nil
-	case errors.Is(err, syscall.ELOOP):
-		return "", fmt.Errorf("failog: %s is a symbolic link; refusing to use it as the failLog", l.path)
-	case err != nil:
-		return "", fmt.Errorf("failog: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("failog: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("failog: %s is not a regular file (%s)", l.path, fi.Mode().Type())
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		if first {
-			l.log.Warn("failLog owned by another user: its content is not read and the file is replaced",
-				"file", l.path, "owner_uid", st.Uid)
-		}
-		return "", nil
-	}
-	if perm := fi.Mode().Perm(); first && perm&0o077 != 0 {
-		if err := f.Chmod(0o600); err != nil {
-			return "", fmt.Errorf("failog: tighten mode of %s: %w", l.path, err)
-		}
-		l.log.Warn("failLog was readable or writable by others; mode set to 0600", "file", l.path, "was", fmt.Sprintf("%04o", perm))
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return "", fmt.Errorf("failog: read %s: %w", l.path, err)
-	}
-	return string(data), nil
 }
 
 // writeLocked writes the file: the entries of this configuration's
@@ -625,10 +341,10 @@ func (l *Log) writeLocked() (err error) {
 			l.st.WriteErrs++
 		}
 	}()
-	wait := l.nextWait()
-	unlock, err := l.lock(wait)
+	wait := l.file.nextWait()
+	unlock, err := l.file.lock(wait)
 	if err != nil {
-		l.lockFailed(err, wait)
+		l.file.lockFailed(err, wait)
 		return err
 	}
 	defer unlock()
@@ -637,18 +353,18 @@ func (l *Log) writeLocked() (err error) {
 
 // writeHeld is writeLocked for a caller that also holds the file lock.
 func (l *Log) writeHeld() error {
-	data, err := l.read(false)
+	data, err := l.file.read(false)
 	if err != nil {
 		return err
 	}
 	var blocks []string
-	for _, e := range l.entriesLocked() {
+	for _, e := range l.set.entries() {
 		blocks = append(blocks, l.entryText(e))
 	}
 	l.others = 0
 	for _, b := range parse(data) {
 		switch {
-		case b.e != nil && l.mine(b.e.key()):
+		case b.e != nil && l.set.mine(b.e.key()):
 			// memory holds the current state of our entries
 		case b.e != nil:
 			blocks = append(blocks, b.raw)
@@ -658,7 +374,7 @@ func (l *Log) writeHeld() error {
 			l.others++
 		}
 	}
-	return writeAtomic(l.path, render(blocks))
+	return l.file.write(render(blocks))
 }
 
 // entryText renders one entry of a configured target: #errno line, the
@@ -685,43 +401,4 @@ func (l *Log) entryText(e Entry) string {
 		cmd = rsyncexec.UpdateCommand(t, []queue.Entry{e.QueueEntry()}).String()
 	}
 	return e.errnoLine() + "\n" + e.metaLine() + "\n" + cmd + "\n"
-}
-
-// writeAtomic replaces the file at p with data: a new file in the same
-// directory, mode 0600, written and fsynced, renamed over p, and the
-// directory fsynced. Readers see the old or the new file, never a part.
-func writeAtomic(p string, data []byte) error {
-	dir, base := filepath.Split(p)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("failog: write %s: %w", p, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err == nil {
-		if _, err = f.Write(data); err == nil {
-			err = f.Sync()
-		}
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		return fmt.Errorf("failog: write %s: %w", p, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync() // the rename is durable; best effort
-		d.Close()
-	}
-	return nil
 }

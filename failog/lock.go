@@ -35,40 +35,47 @@ func LockFile(dir, failLog string) string {
 // lock takes the writers' lock, an exclusive flock on the lock file,
 // waiting at most wait. Without a state directory there is no lock: see
 // Options.StateDir.
-func (l *Log) lock(wait time.Duration) (unlock func(), err error) {
-	if l.lockFile == "" {
+func (s *store) lock(wait time.Duration) (unlock func(), err error) {
+	if s.lockFile == "" {
 		return func() {}, nil
 	}
-	if err := mkdirState(l.opt.StateDir); err != nil {
+	if err := mkdirState(s.stateDir); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(l.lockFile, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
+	f, err := os.OpenFile(s.lockFile, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("failog: lock file: %w", err)
 	}
 	if err := lockWithin(f, wait); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s, waited %s", ErrLockBusy, l.lockFile, wait)
+			return nil, fmt.Errorf("%w: %s, waited %s", ErrLockBusy, s.lockFile, wait)
 		}
-		return nil, fmt.Errorf("failog: lock %s: %w", l.lockFile, err)
+		return nil, fmt.Errorf("failog: lock %s: %w", s.lockFile, err)
 	}
 	return func() { f.Close() }, nil // closing drops the lock
 }
 
 // nextWait returns how long the next write may wait for the lock: the
 // full LockWait, or nothing while a recent wait ran out (busyBackoff).
-func (l *Log) nextWait() time.Duration {
-	if time.Now().Before(l.busyUntil) {
+func (s *store) nextWait() time.Duration {
+	if s.backingOff() {
 		return 0
 	}
-	return l.opt.LockWait
+	return s.lockWait
 }
 
+// backingOff reports whether a recent wait for the lock ran out and the
+// busyBackoff after it lasts.
+func (s *store) backingOff() bool { return time.Now().Before(s.busyUntil) }
+
+// endBackoff makes the next write wait the full LockWait again.
+func (s *store) endBackoff() { s.busyUntil = time.Time{} }
+
 // lockFailed notes a failed attempt at the lock that waited wait.
-func (l *Log) lockFailed(err error, wait time.Duration) {
+func (s *store) lockFailed(err error, wait time.Duration) {
 	if errors.Is(err, ErrLockBusy) && wait > 0 {
-		l.busyUntil = time.Now().Add(busyBackoff)
+		s.busyUntil = time.Now().Add(busyBackoff)
 	}
 }
 

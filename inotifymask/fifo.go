@@ -1,13 +1,18 @@
 package inotifymask
 
-import "sync"
+import (
+	"sync"
+
+	internalfifo "github.com/sersync-go/sersync2/internal/fifo"
+)
 
 // fifo is an unbounded queue between one producer goroutine and one
-// consumer goroutine. The producer never blocks (the slice grows); ready
-// holds a token whenever items may be waiting.
+// consumer goroutine: internal/fifo's FIFO under a mutex. The producer
+// never blocks (the buffer grows); ready holds a token whenever items may
+// be waiting.
 type fifo[T any] struct {
 	mu    sync.Mutex
-	items []T
+	items internalfifo.FIFO[T]
 	ready chan struct{}
 }
 
@@ -21,7 +26,7 @@ func (q *fifo[T]) push(vs ...T) {
 		return
 	}
 	q.mu.Lock()
-	q.items = append(q.items, vs...)
+	q.items.Push(vs...)
 	q.mu.Unlock()
 	select {
 	case q.ready <- struct{}{}:
@@ -32,12 +37,7 @@ func (q *fifo[T]) push(vs ...T) {
 // take returns everything queued and keeps spare (emptied) as the next
 // buffer, so two slices alternate without allocating.
 func (q *fifo[T]) take(spare []T) []T {
-	if cap(spare) > 1<<16 {
-		spare = nil // do not keep a burst's memory forever
-	}
 	q.mu.Lock()
-	items := q.items
-	q.items = spare[:0]
-	q.mu.Unlock()
-	return items
+	defer q.mu.Unlock()
+	return q.items.Take(spare)
 }

@@ -15,5 +15,5 @@ func fsnotifyIdle(w *Watcher) bool {
 func (q *fifo[T]) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items)
+	return q.items.Len()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/internal/fifo"
 )
 
 // Socket plugin limits. Unlike the original's single 0.1 s budget that
@@ -53,7 +54,7 @@ type Socket struct {
 	log          *slog.Logger
 
 	mu      sync.Mutex
-	queue   []string
+	queue   fifo.FIFO[string]
 	ready   chan struct{}
 	started bool
 	closed  bool
@@ -117,7 +118,7 @@ func (p *Socket) Stats() SocketStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.stats
-	s.Queued = len(p.queue)
+	s.Queued = p.queue.Len()
 	return s
 }
 
@@ -134,15 +135,14 @@ func (p *Socket) Handle(_ context.Context, c Change) error {
 		p.started = true
 		go p.send()
 	}
-	if len(p.queue) >= p.backlog {
-		p.queue[0] = ""
-		p.queue = p.queue[1:]
+	if p.queue.Len() >= p.backlog {
+		p.queue.Pop()
 		p.stats.Dropped++
 		if p.stats.Dropped == 1 || p.stats.Dropped%1000 == 0 {
 			p.log.Warn("socket plugin backlog full: oldest change dropped", "addr", p.addr, "backlog", p.backlog, "dropped", p.stats.Dropped)
 		}
 	}
-	p.queue = append(p.queue, c.Abs)
+	p.queue.Push(c.Abs)
 	select {
 	case p.ready <- struct{}{}:
 	default:
@@ -156,7 +156,7 @@ func (p *Socket) send() {
 	wait := p.backoff
 	for {
 		p.mu.Lock()
-		if len(p.queue) == 0 {
+		if p.queue.Len() == 0 {
 			closed := p.closed
 			p.mu.Unlock()
 			if closed {
@@ -169,7 +169,7 @@ func (p *Socket) send() {
 			}
 			continue
 		}
-		payload, dropped := p.queue[0], p.stats.Dropped
+		payload, dropped := p.queue.Front(), p.stats.Dropped
 		p.mu.Unlock()
 
 		err := p.sendOne(p.ctx, payload)
@@ -178,16 +178,12 @@ func (p *Socket) send() {
 			// A drop (backlog full) removes the head: when one happened
 			// meanwhile, the change sent is gone already.
 			if p.stats.Dropped == dropped {
-				p.queue[0] = ""
-				p.queue = p.queue[1:]
-			}
-			if len(p.queue) == 0 {
-				p.queue = nil
+				p.queue.Pop()
 			}
 			p.stats.Sent++
 			if p.down {
 				p.down = false
-				p.log.Info("socket peer reachable again", "addr", p.addr, "queued", len(p.queue), "dropped", p.stats.Dropped)
+				p.log.Info("socket peer reachable again", "addr", p.addr, "queued", p.queue.Len(), "dropped", p.stats.Dropped)
 			}
 			p.mu.Unlock()
 			p.log.Debug("socket plugin sent", "path", payload, "addr", p.addr)
@@ -197,7 +193,7 @@ func (p *Socket) send() {
 		p.stats.Failures++
 		if !p.down && p.ctx.Err() == nil {
 			p.down = true
-			p.log.Warn("socket peer unreachable: changes are kept and sent when it is back", "addr", p.addr, "queued", len(p.queue), "err", err)
+			p.log.Warn("socket peer unreachable: changes are kept and sent when it is back", "addr", p.addr, "queued", p.queue.Len(), "err", err)
 		}
 		p.mu.Unlock()
 		t := time.NewTimer(wait)

@@ -245,7 +245,7 @@ func TestSocketBacklogDropsOldest(t *testing.T) {
 		t.Errorf("Stats = %+v, want 3 queued and 7 dropped", st)
 	}
 	p.mu.Lock()
-	q := slices.Clone(p.queue)
+	q := slices.Collect(p.queue.All())
 	p.mu.Unlock()
 	if want := []string{"/data/f7", "/data/f8", "/data/f9"}; !slices.Equal(q, want) {
 		t.Errorf("queue %q, want the newest %q", q, want)

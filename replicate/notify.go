@@ -3,11 +3,11 @@ package replicate
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 
 	"github.com/sersync-go/sersync2/inotifymask"
+	"github.com/sersync-go/sersync2/internal/fifo"
 	"github.com/sersync-go/sersync2/plugins"
 	"github.com/sersync-go/sersync2/queue"
 )
@@ -76,40 +76,11 @@ type note struct {
 	cost    int64
 }
 
-// line is a FIFO kept under notifier.mu.
-type line[T any] struct {
-	items []T
-	head  int
-}
-
-func (l *line[T]) len() int { return len(l.items) - l.head }
-func (l *line[T]) push(v T) { l.items = append(l.items, v) }
-func (l *line[T]) front() T { return l.items[l.head] }
-
-func (l *line[T]) pop() T {
-	var zero T
-	v := l.items[l.head]
-	l.items[l.head] = zero
-	l.head++
-	switch {
-	case l.head == len(l.items):
-		l.items, l.head = l.items[:0], 0
-		if cap(l.items) > 1<<14 {
-			l.items = nil // give a burst's memory back
-		}
-	case l.head > 1024 && l.head > len(l.items)/2:
-		n := copy(l.items, l.items[l.head:])
-		clear(l.items[n:])
-		l.items, l.head = l.items[:n], 0
-	}
-	return v
-}
-
 // rootNotes is the plugin delivery state of one watch root.
 type rootNotes struct {
-	watch string       // the watch path the plugin is told
-	lines []line[note] // per queue index
-	marks [][]uint64   // [remote][queue]: Add numbers tried so far
+	watch string            // the watch path the plugin is told
+	lines []fifo.FIFO[note] // per queue index, under notifier.mu
+	marks [][]uint64        // [remote][queue]: Add numbers tried so far
 }
 
 type laneRef struct {
@@ -118,7 +89,7 @@ type laneRef struct {
 }
 
 type deliveryWorker struct {
-	changes line[plugins.Change]
+	changes fifo.FIFO[plugins.Change] // under notifier.mu
 	ready   chan struct{}
 }
 
@@ -153,7 +124,7 @@ func newNotifier(p plugins.Plugin, log *slog.Logger, workers int, limit int64) *
 // addRoot registers a root, the watch path the plugin is told for it, and
 // its remotes (each with the same number of queues).
 func (n *notifier) addRoot(root, watch string, rs []*remote, queues int) {
-	rn := &rootNotes{watch: watch, lines: make([]line[note], queues)}
+	rn := &rootNotes{watch: watch, lines: make([]fifo.FIFO[note], queues)}
 	for j, r := range rs {
 		rn.marks = append(rn.marks, make([]uint64, len(r.queues)))
 		for i, q := range r.queues {
@@ -219,7 +190,7 @@ func (n *notifier) add(root string, i int, adds []uint64, ev inotifymask.Event) 
 	}
 	n.used += nt.cost
 	n.st.Waiting += len(cs)
-	rn.lines[i].push(nt)
+	rn.lines[i].Push(nt)
 	n.releaseLocked(rn, i)
 }
 
@@ -243,8 +214,8 @@ func (n *notifier) attempted(q *queue.Queue, through uint64) {
 // workers.
 func (n *notifier) releaseLocked(rn *rootNotes, i int) {
 	l := &rn.lines[i]
-	for l.len() > 0 {
-		nt := l.front()
+	for l.Len() > 0 {
+		nt := l.Front()
 		for j, a := range nt.adds {
 			// 0: the queue was closed before the event reached it; it is
 			// never tried.
@@ -252,12 +223,12 @@ func (n *notifier) releaseLocked(rn *rootNotes, i int) {
 				return
 			}
 		}
-		l.pop()
+		l.Pop()
 		n.st.Waiting -= len(nt.changes)
 		n.used -= int64(8 * len(nt.adds))
 		for _, c := range nt.changes {
 			w := n.workers[workerOf(c.Abs, len(n.workers))]
-			w.changes.push(c)
+			w.changes.Push(c)
 			select {
 			case w.ready <- struct{}{}:
 			default:
@@ -273,10 +244,10 @@ func (n *notifier) releaseLocked(rn *rootNotes, i int) {
 	}
 }
 
+// workerOf returns the delivery worker of the change at abs among n: the
+// same hash as the queues use, so a path always meets the same worker.
 func workerOf(abs string, n int) int {
-	h := fnv.New32a()
-	h.Write([]byte(abs))
-	return int(h.Sum32() % uint32(n))
+	return int(fnv1a(abs) % uint32(n))
 }
 
 // deliver runs worker w until the notifier is closed and w's changes are
@@ -284,7 +255,7 @@ func workerOf(abs string, n int) int {
 func (n *notifier) deliver(ctx context.Context, w *deliveryWorker) {
 	for {
 		n.mu.Lock()
-		if w.changes.len() == 0 {
+		if w.changes.Len() == 0 {
 			closed := n.closed
 			n.mu.Unlock()
 			if closed {
@@ -297,7 +268,7 @@ func (n *notifier) deliver(ctx context.Context, w *deliveryWorker) {
 			}
 			continue
 		}
-		c := w.changes.pop()
+		c := w.changes.Pop()
 		n.mu.Unlock()
 
 		err := ctx.Err()

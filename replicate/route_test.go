@@ -62,7 +62,8 @@ func TestQueueOfIsFNV1a(t *testing.T) {
 	}
 }
 
-// TestRouteAllocs: routing an event allocates nothing.
+// TestRouteAllocs: routing an event to a queue, or a plugin change to its
+// delivery worker, allocates nothing.
 func TestRouteAllocs(t *testing.T) {
 	ev := inotifymask.Event{Root: "/r", Path: "top/dir/file", Op: inotifymask.OpUpdate}
 	mv := inotifymask.Event{Root: "/r", OldPath: "a", Path: "b", Op: inotifymask.OpRename}
@@ -70,7 +71,7 @@ func TestRouteAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() {
 		xs, k := route(ev, 4)
 		ys, l := route(mv, 4)
-		sink += xs[0].queue + k + ys[0].queue + l
+		sink += xs[0].queue + k + ys[0].queue + l + workerOf("/r/top/dir/file", PluginWorkers)
 	}); n != 0 {
 		t.Errorf("route allocates %.1f times per call, want 0", n)
 	}
