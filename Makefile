@@ -49,7 +49,8 @@ help:
 	@echo "make bench   - micro-benchmarks, then sersync2 vs lsyncd and an inotifywait loop, W1-W7 and the scale cases (BENCH_QUICK=1: about 6 min)"
 
 # build makes the binary the .deb ships: static, no cgo (no libc mapped,
-# 1.4 MiB less resident memory; the pure-Go resolver and user lookup).
+# so less resident memory, see docs/benchmarks.md; the pure-Go resolver
+# and user lookup).
 build:
 	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sersync2
 

@@ -1,5 +1,5 @@
-// Command bench is the side-by-side benchmark behind `make bench` (issue
-// #5). It runs sersync2 (stock-style confxml.xml, -r, -n 10), lsyncd
+// Command bench is the side-by-side benchmark behind `make bench`
+// (results and targets in docs/benchmarks.md). It runs sersync2 (stock-style confxml.xml, -r, -n 10), lsyncd
 // (default.rsync with delay=1 and delay=0) and the classic
 // `inotifywait -mr … | while read; do rsync -az --delete …; done` loop
 // against a real rsync daemon on 127.0.0.1 with auth (internal/rsyncd),

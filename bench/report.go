@@ -328,10 +328,10 @@ func hasW7(aggs []agg) bool {
 	return false
 }
 
-// printTargets states each target of issue #5 as met or missed, and by
-// how much.
+// printTargets states each performance target (docs/benchmarks.md) as
+// met or missed, and by how much.
 func printTargets(w io.Writer, aggs []agg) {
-	fmt.Fprintf(w, "\nTargets (issue #5), sersync2 in this run:\n")
+	fmt.Fprintf(w, "\nTargets, sersync2 in this run:\n")
 	verdict := func(ok bool) string {
 		if ok {
 			return "met"

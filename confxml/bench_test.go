@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// BenchmarkLoad loads filter-on.xml (spec BASE, four exclude regexes) from a file: read, parse,
+// BenchmarkLoad loads filter-on.xml (base.xml with four exclude regexes) from a file: read, parse,
 // decode, validate (stat of the watch directory).
 func BenchmarkLoad(b *testing.B) {
 	e := newEnv(b, b.TempDir())

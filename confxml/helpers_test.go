@@ -175,7 +175,7 @@ func leafErrors(err error) []error {
 	return []error{err}
 }
 
-// base is the Config expected for testdata/confxml/base.xml (spec 10.1 BASE).
+// base is the Config expected for testdata/confxml/base.xml.
 func base(e env) Config {
 	return Config{
 		Host:    Host{IP: "localhost", Port: "8008"},

@@ -55,7 +55,7 @@ func TestLoad(t *testing.T) {
 			return c
 		}},
 		{
-			name: "ssh without start (C-54)", file: "ssh-missing-start.xml", want: base,
+			name: "ssh without start", file: "ssh-missing-start.xml", want: base,
 			warns: []string{`<sersync><rsync><ssh>: attribute start missing, taken as "false"`},
 		},
 		{

@@ -31,7 +31,7 @@ const (
 	// is started. The original truncated it every 1001 writes instead.
 	DefaultErrorLogMax = 16 << 20
 	// MaxCDNRequest is the largest request sent. The original silently cut
-	// requests at 1023 bytes; a longer one is now ErrRequestTooLarge. 8 KiB
+	// requests at 1023 bytes; here a longer one is ErrRequestTooLarge. 8 KiB
 	// is the request-line limit of common HTTP servers and holds a
 	// PATH_MAX path with the base URL and credentials.
 	MaxCDNRequest = 8 << 10

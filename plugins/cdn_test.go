@@ -105,7 +105,8 @@ func always(resp string) func(int) (string, bool) {
 	return func(int) (string, bool) { return resp, false }
 }
 
-// baseCDN is the refreshCDN block of the spec's BASE config (section 10.1),
+// baseCDN is the refreshCDN block of the base configuration
+// (testdata/confxml/base.xml),
 // with the watch as confxml gives it ("/data/" minus one slash).
 func baseCDN(port int) confxml.RefreshCDNPlugin {
 	return confxml.RefreshCDNPlugin{
@@ -134,17 +135,17 @@ type cdnCase struct {
 }
 
 var cdnCases = []cdnCase{
-	{"c50-file", baseCDN, Change{Abs: "/data/c1.jpg"}},
-	{"c50-dir", baseCDN, Change{Abs: "/data/img", Dir: true}},
-	{"c50-removed-file", baseCDN, Change{Abs: "/data/old.jpg", Removed: true}},
-	{"c51-regex-subdir", regexCDN, Change{Abs: "/data/img/c2.jpg"}},
-	{"c51-regex-upper", regexCDN, Change{Abs: "/data/UPPER.jpg"}},
-	{"c51-regex-dir", regexCDN, Change{Abs: "/data/img", Dir: true}},
+	{"file", baseCDN, Change{Abs: "/data/c1.jpg"}},
+	{"dir", baseCDN, Change{Abs: "/data/img", Dir: true}},
+	{"removed-file", baseCDN, Change{Abs: "/data/old.jpg", Removed: true}},
+	{"regex-subdir", regexCDN, Change{Abs: "/data/img/c2.jpg"}},
+	{"regex-upper", regexCDN, Change{Abs: "/data/UPPER.jpg"}},
+	{"regex-dir", regexCDN, Change{Abs: "/data/img", Dir: true}},
 	{"hostile-name", baseCDN, Change{Abs: "/data/sp ace&x=1'q\"`touch PWNED`$(touch PWNED);\\[1]*\xff\xfe.jpg"}},
 }
 
-// TestCDNRequestGolden checks the request bytes of spec 7.4 (C-50, C-51)
-// both as built and as received by a real listener, against golden files.
+// TestCDNRequestGolden checks the request bytes (plain and regex mode,
+// files and directories) both as built and as received by a real listener, against golden files.
 func TestCDNRequestGolden(t *testing.T) {
 	srv := startCDNServer(t, always(whatsupResponse))
 	log := filepath.Join(t.TempDir(), "errorlog.txt")
@@ -169,9 +170,9 @@ func TestCDNRequestGolden(t *testing.T) {
 	}
 }
 
-// TestCDNRequestSpecExamples pins the literal examples of spec 7.4 / C-50 /
-// C-51 independently of the golden files.
-func TestCDNRequestSpecExamples(t *testing.T) {
+// TestCDNRequestExamples pins literal requests of the original (plain and
+// regex mode) independently of the golden files.
+func TestCDNRequestExamples(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -181,27 +182,27 @@ func TestCDNRequestSpecExamples(t *testing.T) {
 		skip bool
 	}{
 		{
-			name: "C-50 file",
+			name: "file",
 			cfg:  baseCDN(8080), c: Change{Abs: "/data/c1.jpg"},
 			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&urls=http://img.example.com/cms/c1.jpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
 		},
 		{
-			name: "C-50 directory",
+			name: "directory",
 			cfg:  baseCDN(8080), c: Change{Abs: "/data/img", Dir: true},
 			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&dirs=http://img.example.com/cms/img/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
 		},
 		{
-			name: "7.4 non-regex subdir",
+			name: "non-regex subdir",
 			cfg:  baseCDN(8080), c: Change{Abs: "/data/img/c2.jpg"},
 			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&urls=http://img.example.com/cms/img/c2.jpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
 		},
 		{
-			name: "C-51 regex subdir",
+			name: "regex subdir",
 			cfg:  regexCDN(8080), c: Change{Abs: "/data/img/c2.jpg"},
 			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&urls=http://img.example.com/cms/img/c2.jpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
 		},
 		{
-			name: "C-51 regex upper case stops the group",
+			name: "regex upper case stops the group",
 			cfg:  regexCDN(8080), c: Change{Abs: "/data/UPPER.jpg"},
 			want: "HEAD /index.jsp?user=u1&pswd=p1&ok=ok&urls=http://img.example.com/cms/UPPER.jpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
 		},
@@ -288,7 +289,7 @@ func TestCDNRequestErrors(t *testing.T) {
 func TestErrorLogLine(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, resp, req, want string }{
-		{"C-50 whatsup header", whatsupResponse, "REQ", "whatsup: content=succeed REQ\n"},
+		{"whatsup header", whatsupResponse, "REQ", "whatsup: content=succeed REQ\n"},
 		{"no whatsup: whole response", "HTTP/1.0 404 Not Found\r\n\r\n", "REQ", "HTTP/1.0 404 Not Found\r\n\r\n REQ\n"},
 		{"whatsup without newline: whole", "x whatsup: ok", "REQ", "x whatsup: ok REQ\n"},
 		{"bare LF: the char before it is dropped too", "whatsup: ok\nrest", "REQ", "whatsup: o REQ\n"},
@@ -304,7 +305,8 @@ func TestErrorLogLine(t *testing.T) {
 }
 
 // TestCDNErrorLogGolden checks the errorlog.txt lines for both response
-// shapes of spec 7.4 against golden files, through a real exchange.
+// shapes (a whatsup header, or none) against golden files, through a real
+// exchange.
 func TestCDNErrorLogGolden(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, resp string }{

@@ -33,7 +33,7 @@ const maxCommandOutput = 64 << 10
 
 // Command is the command plugin: it runs prefix, the changed path, suffix as
 // one program for every change (updates and removes, files and directories,
-// as the original's rev B).
+// as the original does).
 type Command struct {
 	prefix, suffix []string
 	ignoreError    bool

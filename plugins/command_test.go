@@ -70,7 +70,7 @@ func TestCommandArgv(t *testing.T) {
 		want []string // nil: skipped
 	}{
 		{
-			name: "C-47 hook with suffix",
+			name: "hook with suffix",
 			cfg:  confxml.CommandPlugin{Present: true, Prefix: "/usr/local/bin/hook", Suffix: "--x", IgnoreError: true},
 			abs:  "/data/a.txt",
 			want: []string{"/usr/local/bin/hook", "/data/a.txt", "--x"},

@@ -61,7 +61,7 @@ func TestAbsPath(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ watch, rel, want string }{
 		{"/data", "a.txt", "/data/a.txt"},
-		{"/data2/", "s1.txt", "/data2//s1.txt"}, // spec 7.1: slash kept, "//" seen by plugins
+		{"/data2/", "s1.txt", "/data2//s1.txt"}, // as the original: slash kept, "//" seen by plugins
 		{"/data", "sub/f", "/data/sub/f"},
 		{"/data", "", "/data"},
 	}

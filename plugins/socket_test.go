@@ -87,9 +87,9 @@ func newTestSocket(t *testing.T, ip string, port int) *Socket {
 	return p
 }
 
-// TestSocketPayloadExact checks the wire format of spec 7.3: one connection
+// TestSocketPayloadExact checks the original's wire format: one connection
 // per change carrying exactly the path bytes, for updates and removes, for
-// the C-48 "//" form, hostile names and a path far above the original's
+// the "//" of a watch configured with a trailing slash, hostile names and a path far above the original's
 // 2048-byte buffer.
 func TestSocketPayloadExact(t *testing.T) {
 	t.Parallel()
@@ -97,9 +97,9 @@ func TestSocketPayloadExact(t *testing.T) {
 	p := newTestSocket(t, "127.0.0.1", srv.port(t))
 
 	changes := []Change{
-		{Abs: AbsPath("/data2/", "s1.txt")},                // C-48 update
-		{Abs: AbsPath("/data2/", "s1.txt"), Removed: true}, // C-48 remove
-		{Abs: AbsPath("/data", ".hdir"), Dir: true},        // C-49 directory
+		{Abs: AbsPath("/data2/", "s1.txt")},                // "//" update
+		{Abs: AbsPath("/data2/", "s1.txt"), Removed: true}, // "//" remove
+		{Abs: AbsPath("/data", ".hdir"), Dir: true},        // directory
 		{Abs: "/" + strings.Repeat("d/", 2500) + "long"},   // > 2048 bytes (D-21)
 	}
 	for _, n := range hostileNames {

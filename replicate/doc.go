@@ -31,5 +31,6 @@
 //
 // The engine does not parse the command line, print the original's
 // start-up lines, daemonize or handle signals: cmd/sersync2 does, and reads
-// the engine's State for its logs (and, later, metrics and status).
+// the engine's State for its logs; package status serves the same State as
+// metrics and a status page.
 package replicate

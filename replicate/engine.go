@@ -60,9 +60,9 @@ type Options struct {
 	// MinDelay makes every sync-mode queue wait this long after a change
 	// before cutting a batch (see queue.Options.MinDelay).
 	MinDelay time.Duration
-	// Eager turns the adaptive batching of sync-mode queues off: a batch
-	// leaves as soon as the queue's previous one is done, one at a time
-	// (the behaviour before adaptive batching; --batching eager).
+	// Eager (--batching eager) turns the adaptive batching of sync-mode
+	// queues off: a batch leaves as soon as the queue's previous one is
+	// done, one at a time.
 	// Otherwise queues hold batches under load (queue.Options.Adaptive)
 	// and keep up to MaxInFlight disjoint batches in flight.
 	Eager bool
@@ -138,7 +138,7 @@ type Engine struct {
 	// engines this one replaced (Service.Reload).
 	carried struct{ eventsRead, overflows, pluginDelivered, pluginFailed, pluginDropped uint64 }
 	faillog *failog.Log   // nil in plugin-only mode
-	state   *failog.State // nil without Options.StateFile
+	state   *failog.State // nil without Options.StateDir
 	// prevUnclean: the state file said the previous run stopped uncleanly.
 	prevUnclean bool
 	// handedOver is set when a reload hands this engine's pending changes

@@ -158,11 +158,6 @@ func (e *Engine) discard() {
 	}
 }
 
-// adopt takes over what old, stopped, still owed and counted: the pending
-// changes and counters of every remote both have (same root, same
-// destination). A remote only e has gets a full sync (sync mode); the
-// changes of a remote only old had are dropped. It returns how many
-// pending paths moved and how many were dropped.
 // takeOver gives a successor engine (Options.successor) the state file
 // of the engine it replaces, which has stopped, and opens the failLog now
 // that nothing else writes it: one owner at a time, so no entry the old
@@ -177,6 +172,12 @@ func (e *Engine) takeOver(old *Engine) {
 	}
 }
 
+// adopt takes over what old, stopped, still owed and counted: the
+// engine's counters (events read, overflows, plugin deliveries), and the
+// pending changes and counters of every remote both have (same root, same
+// destination). A remote only e has gets a full sync (sync mode); the
+// changes of a remote only old had are dropped. It returns how many
+// pending paths moved and how many were dropped.
 func (e *Engine) adopt(old *Engine) (moved, dropped int) {
 	ost := old.State()
 	e.carried.eventsRead, e.carried.overflows = ost.EventsRead, ost.Overflows

@@ -206,10 +206,10 @@ func Destination(t Target) string {
 
 // noDelay returns --sockopts=TCP_NODELAY for the real-time runs to a
 // daemon. rsync's daemon protocol writes many small messages; with Nagle's
-// algorithm and delayed ACKs each run waits about 3 x 40 ms on them
-// (measured on loopback: 130 ms per single-file run without, under 10 ms
-// with). It changes nothing that is transferred. Not for ssh (the socket
-// is ssh's) and not when PARAMS set --sockopts themselves.
+// algorithm and delayed ACKs each run waits on several of them, which
+// dominates a small run (figures in docs/compat.md, "The rsync commands").
+// It changes nothing that is transferred. Not for ssh (the socket is
+// ssh's) and not when PARAMS set --sockopts themselves.
 func noDelay(t Target) []string {
 	if t.Rsync.SSH.Enabled {
 		return nil

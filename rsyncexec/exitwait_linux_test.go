@@ -74,8 +74,8 @@ func TestExitWatch(t *testing.T) {
 }
 
 // TestExitWatchManyAtOnce: processes that exit at once, many at a time,
-// are all seen to exit. A readiness the poller reported before the wait
-// started used to be forgotten, and such waits hung for good.
+// are all seen to exit, also when the poller reported a readiness before
+// the wait started (a wait that forgot it would hang for good).
 func TestExitWatchManyAtOnce(t *testing.T) {
 	t.Parallel()
 	var wg sync.WaitGroup

@@ -180,11 +180,12 @@ func checkGolden(t *testing.T, name, got string) {
 	}
 }
 
-// TestArgvFromSpec checks the builders against the argv the original's
-// shell strings produce (spec 4.3 and conformance cases C-20, C-28..C-31,
-// C-44): full runs are identical; update and remove runs keep every option
-// and the destination and move the file names to stdin.
-func TestArgvFromSpec(t *testing.T) {
+// TestArgvFromOriginal checks the builders against the argv the original's
+// shell strings produce (daemon and ssh destinations, auth, port and
+// timeout, delete off, crontab excludes): full runs are identical; update
+// and remove runs keep every option and the destination and move the file
+// names to stdin.
+func TestArgvFromOriginal(t *testing.T) {
 	auth := stock()
 	auth.Rsync.Auth = confxml.Auth{Enabled: true, Users: "rsync_backup", PasswordFile: "/etc/rsync.password"}
 	pt := stock()
@@ -207,45 +208,45 @@ func TestArgvFromSpec(t *testing.T) {
 		stdin     []string
 		stdinNone bool
 	}{
-		{"C-17 update", UpdateCommand(stock(), files("a.txt")),
+		{"update of one file", UpdateCommand(stock(), files("a.txt")),
 			[]string{"rsync", "-artuz", "-R", "--sockopts=TCP_NODELAY", "--from0", "--files-from=-", "--ignore-missing-args", "./", "10.0.0.2::www"},
 			[]string{"a.txt"}, false},
-		{"C-20 remove nested file", RemoveCommand(stock(), files("d1/d2/old.txt")),
+		{"remove of a nested file", RemoveCommand(stock(), files("d1/d2/old.txt")),
 			[]string{"rsync", "-artuz", "-R", "--sockopts=TCP_NODELAY", "--delete", "./", "--from0", "--include-from=-", "--exclude=*", "10.0.0.2::www"},
 			[]string{"+ /d1/", "+ /d1/d2/", "+ /d1/d2/old.txt"}, false},
-		{"C-21 remove dir", RemoveCommand(stock(), dirs("rmme")),
+		{"remove of a directory", RemoveCommand(stock(), dirs("rmme")),
 			[]string{"rsync", "-artuz", "-R", "--sockopts=TCP_NODELAY", "--delete", "./", "--from0", "--include-from=-", "--exclude=*", "10.0.0.2::www"},
 			[]string{"+ /rmme", "+ /rmme/***"}, false},
-		{"C-28 remove delete off", RemoveCommand(noDel, files("moveout.txt")),
+		{"remove with delete off", RemoveCommand(noDel, files("moveout.txt")),
 			[]string{"rsync", "-artuz", "-R", "--sockopts=TCP_NODELAY", "./", "--from0", "--include-from=-", "--exclude=*", "10.0.0.2::www"},
 			[]string{"+ /moveout.txt"}, false},
-		{"C-28 full delete off", FullCommand(noDel, nil),
+		{"full sync with delete off", FullCommand(noDel, nil),
 			[]string{"rsync", "-artuz", "-R", "./", "10.0.0.2::www"}, nil, true},
-		{"C-29 auth update", UpdateCommand(auth, files("a.txt")),
+		{"update with auth", UpdateCommand(auth, files("a.txt")),
 			[]string{"rsync", "-artuz", "-R", "--sockopts=TCP_NODELAY", "--from0", "--files-from=-", "--ignore-missing-args", "./",
 				"rsync_backup@10.0.0.2::www", "--password-file=/etc/rsync.password"},
 			[]string{"a.txt"}, false},
-		{"1.3 auth full", FullCommand(auth, nil),
+		{"full sync with auth", FullCommand(auth, nil),
 			[]string{"rsync", "-artuz", "-R", "--delete", "./", "rsync_backup@10.0.0.2::www", "--password-file=/etc/rsync.password"},
 			nil, true},
-		{"C-30 port timeout update", UpdateCommand(pt, files("a.txt")),
+		{"update with port and timeout", UpdateCommand(pt, files("a.txt")),
 			[]string{"rsync", "-artuz", "-R", "--sockopts=TCP_NODELAY", "--port=874", "--timeout=100", "--from0", "--files-from=-", "--ignore-missing-args", "./", "10.0.0.2::www"},
 			[]string{"a.txt"}, false},
-		{"C-30 port timeout remove", RemoveCommand(pt, files("a.txt")),
+		{"remove with port and timeout", RemoveCommand(pt, files("a.txt")),
 			[]string{"rsync", "-artuz", "-R", "--sockopts=TCP_NODELAY", "--port=874", "--timeout=100", "--delete", "./", "--from0", "--include-from=-", "--exclude=*", "10.0.0.2::www"},
 			[]string{"+ /a.txt"}, false},
-		{"4.3 port timeout auth full", FullCommand(ptAuth, nil),
+		{"full sync with port, timeout and auth", FullCommand(ptAuth, nil),
 			[]string{"rsync", "-artuz", "-R", "--delete", "./", "--port=874", "--timeout=100", "rsync_backup@10.0.0.2::www", "--password-file=/etc/rsync.password"},
 			nil, true},
-		{"C-31 ssh update", UpdateCommand(ssh, files("a.txt")),
+		{"update over ssh", UpdateCommand(ssh, files("a.txt")),
 			[]string{"rsync", "-artuz", "-R", "-e", "ssh", "--from0", "--files-from=-", "--ignore-missing-args", "./", "10.0.0.2:/srv/www"},
 			[]string{"a.txt"}, false},
-		{"C-31 ssh remove", RemoveCommand(ssh, files("a.txt")),
+		{"remove over ssh", RemoveCommand(ssh, files("a.txt")),
 			[]string{"rsync", "-artuz", "-R", "-e", "ssh", "--delete", "./", "--from0", "--include-from=-", "--exclude=*", "10.0.0.2:/srv/www"},
 			[]string{"+ /a.txt"}, false},
-		{"C-31 ssh full", FullCommand(ssh, nil),
+		{"full sync over ssh", FullCommand(ssh, nil),
 			[]string{"rsync", "-artuz", "-R", "--delete", "./", "-e", "ssh", "10.0.0.2:/srv/www"}, nil, true},
-		{"C-44 crontab", FullCommand(cron, nil),
+		{"full sync with crontab excludes", FullCommand(cron, nil),
 			[]string{"rsync", "-artuz", "-R", "--delete", "./", "10.0.0.2::www", "--exclude=*.php", "--exclude=info/*"}, nil, true},
 	}
 	for _, tt := range tests {

@@ -26,7 +26,8 @@ func hostileNames(tb testing.TB) []string {
 	return names
 }
 
-// stock is the spec's BASE target: /data, -artuz, 10.0.0.2::www, delete on.
+// stock is the target of the base configuration (testdata/confxml/base.xml):
+// /data, -artuz, 10.0.0.2::www, delete on.
 func stock() Target {
 	return Target{
 		Root:   "/data",

@@ -500,8 +500,8 @@ func tee(w, more io.Writer) io.Writer {
 }
 
 // binPath returns the program to start for r.bin: looked up in PATH once
-// and remembered until a start fails (a lookup per run, a stat per PATH
-// entry, was a measurable share of the daemon's own CPU per run). When the
+// and remembered until a start fails (a lookup per run costs a stat per
+// PATH entry, a measurable share of the daemon's own CPU per run). When the
 // lookup fails, r.bin itself is returned and the start reports why.
 func (r *Runner) binPath() string {
 	if p := r.path.Load(); p != nil {

@@ -13,10 +13,11 @@ import (
 	"github.com/sersync-go/sersync2/internal/poll"
 )
 
-// TestStartGolden: the complete stdout of a start, byte for byte, for the
-// spec's BASE file and variants: foreground, -r, -d, -n, each plugin in
-// sync mode and in -m mode, crontab with and without crontabfilter, the
-// realtime filter with crontab, debug on, and a bad plugin name. Lines
+// TestStartGolden: the complete stdout of a start, byte for byte, for
+// testdata/confxml/base.xml and variants: foreground, -r, -d, -n, each
+// plugin in sync mode and in -m mode, crontab with and without
+// crontabfilter, the realtime filter with crontab, debug on, and a bad
+// plugin name. Lines
 // kept from the original are the original's bytes; the ones that differ
 // are listed in docs/compat.md ("Start-up lines").
 //
@@ -98,11 +99,11 @@ func TestStartGolden(t *testing.T) {
 	}
 }
 
-// specExample is the example start of the spec (section 1.3: stock-like
-// config with auth, "sersync2 -r -o /etc/c.xml") without its two kernel
+// originalStart is what the original prints for a stock-like config with
+// auth started as "sersync2 -r -o /etc/c.xml", without its two kernel
 // limit lines, with this test's directory, config name, remote address and
-// password file put in; \t stands for a tab, as in the spec.
-const specExample = `set the system param
+// password file put in; \t stands for a tab.
+const originalStart = `set the system param
 parse the command param
 option: -r \trsync all the local files to the remote servers before the sersync work
 option: -o \tconfig xml name：  TMP/auth-on.xml
@@ -125,16 +126,16 @@ run the sersync:
 watch path is: TMP/watch
 `
 
-// TestStartGoldenIsTheSpecExample: the golden start with auth and -r is
-// the spec's example, byte for byte.
-func TestStartGoldenIsTheSpecExample(t *testing.T) {
+// TestStartGoldenIsTheOriginal: the golden start with auth and -r is
+// the original's start, byte for byte.
+func TestStartGoldenIsTheOriginal(t *testing.T) {
 	t.Parallel()
 	got, err := os.ReadFile("../../testdata/cli/start-sync-all-auth.golden")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := strings.ReplaceAll(specExample, `\t`, "\t"); string(got) != want {
-		t.Errorf("start-sync-all-auth.golden differs from the spec's example:\n--- golden\n%s\n--- spec\n%s", got, want)
+	if want := strings.ReplaceAll(originalStart, `\t`, "\t"); string(got) != want {
+		t.Errorf("start-sync-all-auth.golden differs from the original's start:\n--- golden\n%s\n--- original\n%s", got, want)
 	}
 }
 
