@@ -29,7 +29,8 @@ func newClock() *clock                   { return &clock{now: t0} }
 func (c *clock) Now() time.Time          { return c.now }
 func (c *clock) Advance(d time.Duration) { c.now = c.now.Add(d) }
 
-// stock is the original's BASE target: -artuz to 10.0.0.2::www, delete on.
+// stock is the target of testdata/confxml/base.xml: -artuz to
+// 10.0.0.2::www, delete on.
 func stock(root string) rsyncexec.Target {
 	return rsyncexec.Target{
 		Root:   root,
