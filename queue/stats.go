@@ -158,12 +158,7 @@ func (q *Queue) Oldest(n int) Snapshot {
 	for _, e := range q.pend.oldest(n) {
 		s.Items = append(s.Items, e.item(false))
 	}
-	slices.SortStableFunc(s.Items, func(a, b Item) int {
-		if c := a.Since.Compare(b.Since); c != 0 {
-			return c
-		}
-		return inFlightFirst(a, b)
-	})
+	slices.SortStableFunc(s.Items, OldestFirst)
 	if len(s.Items) > n {
 		s.Items = slices.Clip(s.Items[:n])
 	}
@@ -190,6 +185,16 @@ func (q *Queue) fullLocked() Snapshot {
 		}
 	}
 	return s
+}
+
+// OldestFirst orders items as Oldest lists them: by Since, in flight
+// first on a tie. Sorted stably, pending items of one queue keep the
+// order they became pending in.
+func OldestFirst(a, b Item) int {
+	if c := a.Since.Compare(b.Since); c != 0 {
+		return c
+	}
+	return inFlightFirst(a, b)
 }
 
 func inFlightFirst(a, b Item) int {
