@@ -102,8 +102,9 @@ func pendingText(b *strings.Builder, rr RemoteReport) {
 
 // ReadPending reads a status file back as far as `sersync2 --pending`
 // needs it: the time it was written, and for each remote its root,
-// name and pending paths (Path holding the name's bytes). The rest of
-// the Report stays empty.
+// name, counts of paths pending and in flight, whether a full sync is
+// pending, and its pending paths listed (Path holding the name's bytes).
+// The rest of the Report stays empty.
 func ReadPending(r io.Reader) (Report, error) {
 	var rep Report
 	sc := bufio.NewScanner(r)
@@ -125,6 +126,17 @@ func ReadPending(r io.Reader) (Report, error) {
 		case strings.HasPrefix(line, "remote "):
 			root, remote, _ := strings.Cut(strings.TrimPrefix(line, "remote "), " -> ")
 			rep.Remotes = append(rep.Remotes, RemoteReport{Root: root, Remote: remote})
+		case strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "    ") && len(rep.Remotes) > 0:
+			rr := &rep.Remotes[len(rep.Remotes)-1]
+			k, v, _ := strings.Cut(strings.TrimSpace(line), ": ")
+			switch k {
+			case "pending":
+				rr.Pending, _ = strconv.Atoi(v)
+			case "in flight":
+				rr.InFlight, _ = strconv.Atoi(v)
+			case "full sync pending":
+				rr.FullPending = v == "true"
+			}
 		case strings.HasPrefix(line, "    ") && len(rep.Remotes) > 0:
 			p, err := readPendingLine(strings.TrimPrefix(line, "    "))
 			if err != nil {

@@ -250,7 +250,8 @@ func TestWriteFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := src.Pending(shownPending)
-	if len(back.Remotes) != 2 || back.Remotes[0].Remote != "10.0.0.2::www" || len(back.Remotes[0].PendingPaths) != shownPending || len(back.Remotes[1].PendingPaths) != 0 {
+	if len(back.Remotes) != 2 || back.Remotes[0].Remote != "10.0.0.2::www" || back.Remotes[0].Pending != 5 ||
+		len(back.Remotes[0].PendingPaths) != shownPending || len(back.Remotes[1].PendingPaths) != 0 {
 		t.Fatalf("read back %+v", back.Remotes)
 	}
 	for i, p := range back.Remotes[0].PendingPaths {
