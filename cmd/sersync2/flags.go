@@ -160,7 +160,8 @@ func parseArgs(args []string) (*options, error) {
 	if _, err := logging.ParseLevel(o.logLevel); err != nil {
 		return o, err
 	}
-	if o.statusAddr != "" {
+	// --pending only asks the server at --status-addr: any address will do.
+	if o.statusAddr != "" && !o.pending {
 		if err := status.CheckAddr(o.statusAddr, o.statusPublic); err != nil {
 			return o, err
 		}
