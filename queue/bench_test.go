@@ -139,3 +139,25 @@ func BenchmarkHandoff(b *testing.B) {
 	cancel()
 	wg.Wait()
 }
+
+// BenchmarkOldest lists the oldest 20 and 1000 of 1,000,000 pending
+// paths of a remote that is down: the cost of a status request while
+// the queue's lock is held (docs/queue.md).
+func BenchmarkOldest(b *testing.B) {
+	q := New(root, Options{})
+	for _, p := range benchPaths(1_000_000) {
+		q.Add(upd(p))
+	}
+	// A failed batch puts its paths back behind the others, older.
+	bt, _ := tryNext(b, q)
+	q.Done(bt, errDown)
+	for _, n := range []int{20, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				if s := q.Oldest(n); len(s.Items) != n {
+					b.Fatalf("%d items", len(s.Items))
+				}
+			}
+		})
+	}
+}

@@ -17,7 +17,7 @@ const ReasonPendingBound = "pending bound"
 
 // pathCostFixed is what one pending path costs besides its bytes: its
 // map slot and item, its slot in the order, the map's slack.
-const pathCostFixed = 200
+const pathCostFixed = 208
 
 // pathCost is what the pending path p is charged against its Bound.
 func pathCost(p string) int64 { return int64(len(p)) + pathCostFixed }

@@ -190,3 +190,13 @@ func paths(es []Entry) []string {
 }
 
 func sameEntries(a, b []Entry) bool { return slices.Equal(a, b) }
+
+// sinceless returns items with their Since cleared, for tests about the
+// rest.
+func sinceless(items []Item) []Item {
+	out := slices.Clone(items)
+	for i := range out {
+		out[i].Since = time.Time{}
+	}
+	return out
+}

@@ -1,6 +1,10 @@
 package queue
 
-import "iter"
+import (
+	"cmp"
+	"iter"
+	"slices"
+)
 
 // pendingSet is the pending state of a queue: one item per path, the
 // paths in first-pending order, and their cost charged to the remote's
@@ -62,6 +66,36 @@ func (s *pendingSet) update(p string, f func(*item)) {
 		f(&it)
 		s.m[p] = it
 	}
+}
+
+// oldest returns up to n paths with their items, those pending the
+// longest first (by item.since, then by order). A failed batch's paths
+// are put back at the end of the order with their older since, so the
+// order alone does not say it: the whole order is scanned, keeping a
+// buffer of at most 2n candidates.
+func (s *pendingSet) oldest(n int) []ent {
+	if n <= 0 || len(s.m) == 0 {
+		return nil
+	}
+	bySince := func(a, b ent) int { return cmp.Compare(a.it.since, b.it.since) }
+	var (
+		ents  []ent
+		limit int64 // once n are kept, only older ones can enter
+		full  bool
+	)
+	for _, p := range s.order[s.head:] {
+		it := s.m[p]
+		if full && it.since >= limit {
+			continue
+		}
+		ents = append(ents, ent{p, it})
+		if len(ents) == 2*n {
+			slices.SortStableFunc(ents, bySince)
+			ents, limit, full = ents[:n], ents[n-1].it.since, true
+		}
+	}
+	slices.SortStableFunc(ents, bySince)
+	return ents[:min(n, len(ents))]
 }
 
 // takeOldest removes up to n paths, oldest first, and returns them.

@@ -115,7 +115,11 @@ type item struct {
 	// first is the number of the oldest Add merged into the item that no
 	// batch has handed out yet (0 once handed out: a failed path put back
 	// has been tried).
-	first   uint64
+	first uint64
+	// since is when the path became pending (Unix nanoseconds): a merged
+	// change and a failed batch keep it, so it says how long the remote
+	// has lacked the path.
+	since   int64
 	attempt int32
 	op      inotifymask.Op // OpUpdate or OpRemove
 	dir     bool
@@ -368,8 +372,10 @@ func (q *Queue) putLocked(p string, op inotifymask.Op, dir bool, n uint64) bool 
 	if ok {
 		q.stats.merged++
 	} else {
+		now := q.now()
+		it.since = now.UnixNano()
 		if q.pend.len() == 0 {
-			q.firstAt = q.now()
+			q.firstAt = now
 			q.gatherAt = q.firstAt
 		}
 		if n != 0 {
@@ -421,8 +427,9 @@ func (q *Queue) movedLocked(p, origin string) {
 // Restore puts back a change handed over from another queue's Snapshot
 // (a configuration reload): it merges like Add, but it is no new event
 // (Stats.Events does not move and Batch.Through never waits for it), it
-// keeps its failed attempts, and the queue counts as pending since no
-// later than since, so the lag does not restart. A replaced directory is
+// keeps its failed attempts and its Item.Since (since when it has none),
+// and the queue counts as pending since no later than since, so the lag
+// does not restart. A replaced directory is
 // put back as its removal and then its update, as the watcher would have
 // sent them.
 func (q *Queue) Restore(it Item, since time.Time) {
@@ -435,7 +442,16 @@ func (q *Queue) Restore(it Item, since time.Time) {
 		q.putLocked(it.Path, inotifymask.OpRemove, true, 0)
 	}
 	q.putLocked(it.Path, it.Op, it.Dir, 0)
-	q.pend.update(it.Path, func(p *item) { p.attempt = max(p.attempt, int32(it.Attempt)) })
+	at := it.Since
+	if at.IsZero() {
+		at = since
+	}
+	q.pend.update(it.Path, func(p *item) {
+		p.attempt = max(p.attempt, int32(it.Attempt))
+		if !at.IsZero() {
+			p.since = min(p.since, at.UnixNano())
+		}
+	})
 	if !since.IsZero() && since.Before(q.firstAt) {
 		q.firstAt = since
 	}
@@ -972,11 +988,15 @@ func (q *Queue) requeueLocked(f *flight, tried bool) {
 	}
 	for _, e := range f.ents {
 		if nt, newer := q.pend.get(e.path); newer {
-			if nt.op == inotifymask.OpUpdate && e.it.moved {
-				// The failed batch may have moved a directory there: the
-				// newer update still syncs it with deletion.
-				q.pend.update(e.path, func(it *item) { it.moved = true })
-			}
+			q.pend.update(e.path, func(it *item) {
+				// The remote has lacked the path since the failed change.
+				it.since = min(it.since, e.it.since)
+				if nt.op == inotifymask.OpUpdate && e.it.moved {
+					// The failed batch may have moved a directory there:
+					// the newer update still syncs it with deletion.
+					it.moved = true
+				}
+			})
 			q.stats.superseded++
 			continue
 		}

@@ -15,7 +15,7 @@ func (s *Server) writeFiles(ctx context.Context, path string, every time.Duratio
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := WriteFile(path, s.Report()); err != nil {
+		if err := WriteFile(path, s.Report(shownPending)); err != nil {
 			s.log.Warn("status file not written", "path", path, "err", err)
 		}
 		select {
@@ -85,6 +85,7 @@ func WriteText(w io.Writer, r Report) error {
 		if rr.LastError != nil {
 			fmt.Fprintf(&b, "  last error: %s %s\n", rr.LastError.At.Format(time.RFC3339), oneLine(rr.LastError.Error))
 		}
+		pendingText(&b, rr)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -22,6 +22,7 @@ type pageRemote struct {
 	LastError, LastErrorFull string
 	LagChart, Through        template.HTML
 	State                    string // "ok", "behind", "failing"
+	PendingTotal             int    // paths pending or in flight
 }
 
 type pageData struct {
@@ -32,7 +33,7 @@ type pageData struct {
 	Watching string
 }
 
-var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{"plural": plural}).Parse(`<!DOCTYPE html>
+var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{"plural": plural, "show": ShowPath, "seconds": seconds}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{{.Refresh}}">
 <title>sersync2 status</title>
@@ -46,6 +47,7 @@ th{background:#f4f4f4}
 td.err{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:24em;overflow-wrap:normal}
 small{color:#666}
 td.chart{white-space:nowrap}
+td.path{font-family:monospace;white-space:pre;overflow-wrap:anywhere}
 </style></head><body>
 <h1>sersync2 {{.Version}}</h1>
 <p><small>updated {{.Time.Format "2006-01-02 15:04:05 MST"}}, up {{.Uptime}}, refreshes every {{.Refresh}} s.
@@ -59,13 +61,17 @@ Watching {{.Watching}}; {{plural .Watches "directory" "directories"}} watched of
 <td>{{.Pending}}{{if .InFlight}} (+{{.InFlight}} syncing){{end}}{{if .FullSync}} full sync {{.FullSync.Percent}}%, {{.FullSync.Files}} files{{if .FullSync.ETASeconds}}, ETA {{printf "%.0f" .FullSync.ETASeconds}} s{{end}}{{else if .FullPending}} full sync{{end}}</td>
 <td>{{.LastSync}}</td><td class="err" title="{{.LastErrorFull}}">{{.LastError}}</td><td class="chart">{{.LagChart}}</td><td class="chart">{{.Through}}</td></tr>
 {{end}}</table>
-{{if .LastErrors}}<h2>Recent errors</h2><ul>{{range .LastErrors}}<li><small>{{.At.Format "15:04:05"}}</small> {{.Root}} → {{.Remote}}: <span class="err">{{.Error}}</span></li>{{end}}</ul>{{end}}
+{{range .Rows}}{{if .PendingPaths}}<details class="pending" data-remote="{{.Remote}}" data-root="{{.Root}}"><summary>{{.Name}}: the oldest {{len .PendingPaths}} of {{plural .PendingTotal "path" "paths"}} not synced yet{{if .FullPending}} (a full sync covers them all){{end}}</summary>
+<table><tr><th>waiting</th><th>attempts</th><th>path</th></tr>
+{{range .PendingPaths}}<tr><td>{{seconds .AgeSeconds}}</td><td>{{.Attempts}}</td><td class="path">{{show .Name}}{{if .Dir}}/{{end}}{{if .Remove}} <small>(removal)</small>{{end}}{{if .InFlight}} <small>(syncing)</small>{{end}}</td></tr>
+{{end}}</table></details>
+{{end}}{{end}}{{if .LastErrors}}<h2>Recent errors</h2><ul>{{range .LastErrors}}<li><small>{{.At.Format "15:04:05"}}</small> {{.Root}} → {{.Remote}}: <span class="err">{{.Error}}</span></li>{{end}}</ul>{{end}}
 <p><small><a href="/status">/status</a> (JSON) · <a href="/metrics">/metrics</a> (Prometheus)</small></p>
 </body></html>
 `))
 
 func (s *Server) page(w http.ResponseWriter, _ *http.Request) {
-	r := s.Report()
+	r := s.Report(shownPending)
 	d := pageData{Report: r, Refresh: refreshSeconds, Uptime: r.Time.Sub(r.StartedAt).Round(time.Second).String(), Watching: strings.Join(r.Roots, ", ")}
 	for _, rr := range r.Remotes {
 		s.mu.Lock()
@@ -82,7 +88,7 @@ func (s *Server) page(w http.ResponseWriter, _ *http.Request) {
 			lags[i] = p.lag
 		}
 		row := pageRemote{RemoteReport: rr, Name: rr.Root + " → " + rr.Remote, Lag: seconds(rr.LagSeconds), LastSync: "never",
-			LagChart: sparkline(lags, "#9a6700"), Through: sparkline(rates(ps), "#0969da"), State: "ok"}
+			LagChart: sparkline(lags, "#9a6700"), Through: sparkline(rates(ps), "#0969da"), State: "ok", PendingTotal: rr.Pending + rr.InFlight}
 		if rr.Remote == "" {
 			row.Name = rr.Root + " (plugin)"
 		}

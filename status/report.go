@@ -86,6 +86,11 @@ type RemoteReport struct {
 	// recent failed one.
 	LastSync  *SyncReport  `json:"last_sync,omitempty"`
 	LastError *ErrorReport `json:"last_error,omitempty"`
+	// PendingPaths are the paths pending or in flight that have waited
+	// longest, oldest first: as many as /status?pending=N asks for,
+	// shownPending on the page and in the status file; absent when none.
+	// With FullPending set a full sync covers every path, listed or not.
+	PendingPaths []PendingPathReport `json:"pending_paths,omitempty"`
 }
 
 // FullSyncReport is how far a running full sync is.

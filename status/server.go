@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,11 @@ const (
 	historyLen  = 360
 	// lastErrors is how many recent failures /status keeps.
 	lastErrors = 20
+	// shownPending is how many pending paths per remote the page and the
+	// status file list; MaxPending caps /status?pending=N, so that a
+	// request cannot make the server copy a million paths.
+	shownPending = 20
+	MaxPending   = 10000
 )
 
 // limits bound what clients can hold of the HTTP server: every connection
@@ -54,9 +60,11 @@ var defaultLimits = limits{
 	conns:      32,
 }
 
-// Source is what the server reads: the engine's state snapshot.
+// Source is what the server reads: the engine's state snapshot, and the
+// paths each remote still lacks that have waited longest.
 type Source interface {
 	State() replicate.State
+	Pending(n int) []replicate.RemotePending
 }
 
 // Options configure a Server. The zero value is usable.
@@ -111,14 +119,21 @@ func New(src Source, o Options) *Server {
 
 func (s *Server) maxWatches() int { return readLimit(s.opts.MaxUserWatchesFile) }
 
-// Report returns the current facts.
-func (s *Server) Report() Report {
+// Report returns the current facts, with the pending paths of every
+// remote that have waited longest, at most pending of them (none when 0).
+func (s *Server) Report(pending int) Report {
 	st := s.src.State()
+	var pend []replicate.RemotePending
+	if pending > 0 {
+		pend = s.src.Pending(min(pending, MaxPending))
+	}
 	s.mu.Lock()
 	s.errs.see(st)
 	errs := s.errs.list()
 	s.mu.Unlock()
-	return build(st, time.Now(), s.opts.Build.Version, s.started, s.maxWatches(), errs)
+	r := build(st, time.Now(), s.opts.Build.Version, s.started, s.maxWatches(), errs)
+	r.addPending(pend)
+	return r
 }
 
 // Handler serves /metrics, /status and the page at /.
@@ -126,10 +141,18 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slogErrorLog{s.log}}))
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		n := 0
+		if v := r.URL.Query().Get("pending"); v != "" {
+			var err error
+			if n, err = strconv.Atoi(v); err != nil || n < 0 {
+				http.Error(w, "pending: want a count of paths, 0 or more", http.StatusBadRequest)
+				return
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(s.Report()); err != nil {
+		if err := enc.Encode(s.Report(n)); err != nil {
 			s.log.Debug("status: writing /status", "err", err)
 		}
 	})

@@ -30,7 +30,7 @@ func runServer(t *testing.T, addr string, o Options, lim limits) (string, *outbu
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(fixed(sample(time.Now())), o).withLimits(lim)
+	s := New(fixedSample(time.Now()), o).withLimits(lim)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, ln, "", 0) }()

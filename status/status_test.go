@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,10 +53,40 @@ func TestCheckAddr(t *testing.T) {
 	}
 }
 
-// fixed is a Source with a fixed state.
-type fixed replicate.State
+// fixed is a Source with a fixed state and pending paths.
+type fixed struct {
+	st   replicate.State
+	pend []replicate.RemotePending
+}
 
-func (f fixed) State() replicate.State { return replicate.State(f) }
+func (f fixed) State() replicate.State { return f.st }
+
+func (f fixed) Pending(n int) []replicate.RemotePending {
+	out := slices.Clone(f.pend)
+	for i := range out {
+		out[i].Paths = out[i].Paths[:min(n, len(out[i].Paths))]
+	}
+	return out
+}
+
+func fixedSample(now time.Time) fixed { return fixed{sample(now), samplePending(now)} }
+
+// samplePending are the pending paths of sample's remotes: 25 on the
+// failing one, hostile names first, none on the other.
+func samplePending(now time.Time) []replicate.RemotePending {
+	ps := []replicate.PendingPath{
+		{Path: "new\nline<b>x</b>", Since: now.Add(-90 * time.Second), Attempts: 3, InFlight: true},
+		{Path: "bad\xff\xfe<script>", Remove: true, Since: now.Add(-80 * time.Second), Attempts: 2},
+		{Path: `"quoted" & <i>`, Dir: true, Since: now.Add(-70 * time.Second), Attempts: 1},
+	}
+	for i := range 22 {
+		ps = append(ps, replicate.PendingPath{Path: fmt.Sprintf("dir/file-%02d", i), Since: now.Add(time.Duration(i-60) * time.Second), Attempts: 1})
+	}
+	return []replicate.RemotePending{
+		{Root: "/data", Remote: "10.0.0.2::www", Total: 25, Paths: ps},
+		{Root: "/data", Remote: "10.0.0.3::www"},
+	}
+}
 
 func sample(now time.Time) replicate.State {
 	return replicate.State{
@@ -84,7 +115,7 @@ func newTestServer(t *testing.T) *httptest.Server {
 	if err := os.WriteFile(limit, []byte("8192\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := New(fixed(sample(time.Now())), Options{Build: buildinfo.Info{Version: "v-test", Revision: "abc123", GoVersion: "go1.99"}, MaxUserWatchesFile: limit})
+	s := New(fixedSample(time.Now()), Options{Build: buildinfo.Info{Version: "v-test", Revision: "abc123", GoVersion: "go1.99"}, MaxUserWatchesFile: limit})
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	return hs
@@ -185,12 +216,17 @@ func TestStatusJSONAndPage(t *testing.T) {
 	}
 }
 
+// TestWriteFile: the status file has the figures of every remote and
+// its oldest pending paths, hostile names quoted, and ReadPending reads
+// the paths back as they were.
 func TestWriteFile(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
-	st := sample(now)
+	src := fixedSample(now)
 	p := filepath.Join(t.TempDir(), "status")
-	if err := WriteFile(p, build(st, now, "v", now, 100, nil)); err != nil {
+	r := build(src.st, now, "v", now, 100, nil)
+	r.addPending(src.Pending(shownPending))
+	if err := WriteFile(p, r); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(p)
@@ -199,9 +235,29 @@ func TestWriteFile(t *testing.T) {
 	}
 	for _, want := range []string{"watches: 1 of 100", "remote /data -> 10.0.0.2::www", "failing: true", "last error: ", "pending: 5",
 		"full sync: 50% (SIGUSR1), 7 files, 5000 bytes, 500 bytes/s, ETA 10 s",
-		"absent root: /srv since "} {
+		"absent root: /srv since ",
+		"  oldest pending paths (20 of 5):\n", `age 90.0 s, attempts 3, in flight: "new\nline<b>x</b>"`,
+		`attempts 2: "bad\xff\xfe<script>"`, "attempts 1: dir/file-16\n"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("status file lacks %q:\n%s", want, b)
+		}
+	}
+	if strings.Contains(string(b), "dir/file-17") {
+		t.Errorf("status file lists more than %d paths:\n%s", shownPending, b)
+	}
+	back, err := ReadPending(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := src.Pending(shownPending)
+	if len(back.Remotes) != 2 || back.Remotes[0].Remote != "10.0.0.2::www" || back.Remotes[0].Pending != 5 ||
+		len(back.Remotes[0].PendingPaths) != shownPending || len(back.Remotes[1].PendingPaths) != 0 {
+		t.Fatalf("read back %+v", back.Remotes)
+	}
+	for i, p := range back.Remotes[0].PendingPaths {
+		w := want[0].Paths[i]
+		if p.Name() != w.Path || !p.Since.Equal(w.Since) || p.Attempts != w.Attempts || p.InFlight != w.InFlight {
+			t.Errorf("path %d read back as %+v, want %+v", i, p, w)
 		}
 	}
 }
@@ -230,4 +286,102 @@ func TestSparkline(t *testing.T) {
 func rsyncexecProgress(percent, files int, bytes int64) (p rsyncexec.Progress) {
 	p.Percent, p.Files, p.Bytes = percent, files, bytes
 	return p
+}
+
+// TestStatusPending: /status lists no path unless asked; ?pending=N
+// lists the N oldest per remote with their age and attempts, a name that
+// is not UTF-8 with its exact bytes; a bad N is refused.
+func TestStatusPending(t *testing.T) {
+	t.Parallel()
+	hs := newTestServer(t)
+	report := func(q string) Report {
+		var r Report
+		dec := json.NewDecoder(strings.NewReader(get(t, hs.URL+"/status"+q)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := report(""); r.Remotes[0].PendingPaths != nil {
+		t.Errorf("/status without ?pending lists %d paths", len(r.Remotes[0].PendingPaths))
+	}
+	r := report("?pending=2")
+	ps := r.Remotes[0].PendingPaths
+	if len(ps) != 2 || len(r.Remotes[1].PendingPaths) != 0 {
+		t.Fatalf("?pending=2: %+v", r.Remotes)
+	}
+	if p := ps[0]; p.Name() != "new\nline<b>x</b>" || p.Attempts != 3 || !p.InFlight || p.AgeSeconds < 89 || p.AgeSeconds > 120 || p.PathBase64 != "" {
+		t.Errorf("first path %+v", p)
+	}
+	if p := ps[1]; p.Name() != "bad\xff\xfe<script>" || !p.Remove || p.Attempts != 2 || p.Path != "bad\uFFFD\uFFFD<script>" {
+		t.Errorf("second path %+v (name %q)", p, p.Name())
+	}
+	if n := len(report("?pending=100000").Remotes[0].PendingPaths); n != 25 {
+		t.Errorf("?pending=100000 lists %d paths, want all 25", n)
+	}
+	for _, q := range []string{"?pending=-1", "?pending=x"} {
+		resp, err := http.Get(hs.URL + "/status" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("/status%s: %s, want 400", q, resp.Status)
+		}
+	}
+}
+
+// TestPagePendingEscaped: the page lists the oldest 20 paths of a
+// remote; hostile names are quoted (a newline cannot break the line,
+// invalid UTF-8 shows as escapes) and escaped for HTML.
+func TestPagePendingEscaped(t *testing.T) {
+	t.Parallel()
+	page := get(t, newTestServer(t).URL+"/")
+	for _, want := range []string{
+		`<details class="pending" data-remote="10.0.0.2::www" data-root="/data">`,
+		`&#34;new\nline&lt;b&gt;x&lt;/b&gt;&#34; <small>(syncing)</small>`,
+		`&#34;bad\xff\xfe&lt;script&gt;&#34; <small>(removal)</small>`,
+		`&#34;\&#34;quoted\&#34; &amp; &lt;i&gt;&#34;/`,
+		"dir/file-16", "1m30s</td><td>3</td>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	for _, bad := range []string{"<b>x", "<script>", "<i>", "dir/file-17", "\xff"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page has %q", bad)
+		}
+	}
+	if strings.Contains(page, `data-remote="10.0.0.3::www" data-root="/data"><summary>`) {
+		t.Error("the page lists pending paths for a remote with none")
+	}
+}
+
+// TestShowPath: names that are printable UTF-8 stay as they are, others
+// are quoted, and a shown name reads back.
+func TestShowPath(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"dir/sp ace", "dir/sp ace"},
+		{"émoji-日本", "émoji-日本"},
+		{"nl\nline", `"nl\nline"`},
+		{"cr\rname", `"cr\rname"`},
+		{"\xff\xfe", `"\xff\xfe"`},
+		{`"quoted"`, `"\"quoted\""`},
+		{"trail ", `"trail "`},
+		{" lead", `" lead"`},
+		{"tab\there", `"tab\there"`},
+		{"a\u200bb", `"a\u200bb"`},
+	}
+	for _, tt := range tests {
+		got := ShowPath(tt.in)
+		if got != tt.want {
+			t.Errorf("ShowPath(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+		if back, err := unshowPath(got); err != nil || back != tt.in {
+			t.Errorf("unshowPath(%s) = %q, %v; want %q", got, back, err, tt.in)
+		}
+	}
 }

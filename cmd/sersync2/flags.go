@@ -57,6 +57,7 @@ type options struct {
 	progressEvery   time.Duration
 	lockDir         string
 	man             bool // --man (hidden): print the man page
+	pending         bool // --pending: print a running instance's pending paths
 	// reopenLog opens --log-file again (SIGHUP); run sets it.
 	reopenLog func() error
 
@@ -105,6 +106,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.statusAuthFile, "status-auth-file", "", "answer --status-addr requests only when they carry Authorization: Bearer TOKEN, TOKEN being the content of `FILE` without surrounding white space (Prometheus: authorization: credentials_file: FILE); the file must not be readable by others")
 	fs.StringVar(&o.statusFile, "status-file", "", "rewrite `FILE` with the status as text every --status-file-every")
 	fs.DurationVar(&o.statusFileEvery, "status-file-every", status.DefaultFileEvery, "how often --status-file is rewritten")
+	fs.BoolVar(&o.pending, "pending", false, "print the paths a running instance has not synced yet, oldest first (age, attempts, remote, path), read through its --status-addr (with --status-auth-file) or its --status-file, and exit (3: no instance answers)")
 	fs.StringVar(&o.lockDir, "lock-dir", instance.DefaultLockDir(), "`DIR` of the lock files that keep one instance per configuration file")
 	fs.BoolVar(&o.man, "man", false, "print the man page (roff) and exit")
 	_ = fs.MarkHidden("man")
@@ -160,7 +162,8 @@ func parseArgs(args []string) (*options, error) {
 	if _, err := logging.ParseLevel(o.logLevel); err != nil {
 		return o, err
 	}
-	if o.statusAddr != "" {
+	// --pending only asks the server at --status-addr: any address will do.
+	if o.statusAddr != "" && !o.pending {
 		if err := status.CheckAddr(o.statusAddr, o.statusPublic); err != nil {
 			return o, err
 		}
@@ -170,6 +173,9 @@ func parseArgs(args []string) (*options, error) {
 	}
 	if o.dryRun && len(o.modules) > 0 {
 		return o, errors.New("--dry-run replicates without running rsync; -m runs a plugin only: give one of them")
+	}
+	if o.pending && o.statusAddr == "" && o.statusFile == "" {
+		return o, errors.New("--pending needs --status-addr or --status-file: those the running instance was started with")
 	}
 	if o.maxDelete < 0 {
 		return o, fmt.Errorf("--max-delete %d: must be 0 (no limit) or more", o.maxDelete)

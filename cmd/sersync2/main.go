@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/internal/buildinfo"
@@ -69,6 +70,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.man {
 		manPage(stdout)
 		return exitOK
+	}
+	if o.pending && !o.help {
+		if err != nil {
+			fmt.Fprintf(stderr, "sersync2: %v\n", err)
+			return exitUsage
+		}
+		return printPending(stdout, stderr, o, time.Now())
 	}
 	lg, logErr := logging.New(logging.Options{Level: o.logLevel, Format: o.logFormat, Stderr: stderr, File: o.logFile, Syslog: o.syslog})
 	if logErr != nil {

@@ -107,7 +107,15 @@ next:
 // document has and status.Report does not is an error.
 func getStatus(t *testing.T, addr string) (status.Report, map[string]any) {
 	t.Helper()
-	body, err := httpGet(addr, "/status")
+	r, raw, _ := statusAt(t, addr, "/status")
+	return r, raw
+}
+
+// statusAt GETs path (/status with a query) and decodes it strictly; it
+// also returns the body as it came.
+func statusAt(t *testing.T, addr, path string) (status.Report, map[string]any, string) {
+	t.Helper()
+	body, err := httpGet(addr, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,13 +123,13 @@ func getStatus(t *testing.T, addr string) (status.Report, map[string]any) {
 	dec := json.NewDecoder(strings.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		t.Fatalf("/status: %v\n%s", err, body)
+		t.Fatalf("%s: %v\n%s", path, err, body)
 	}
 	var raw map[string]any
 	if err := json.Unmarshal([]byte(body), &raw); err != nil {
 		t.Fatal(err)
 	}
-	return r, raw
+	return r, raw, body
 }
 
 // confFor starts an authenticated rsync daemon and writes a confxml.xml

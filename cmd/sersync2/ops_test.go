@@ -214,7 +214,7 @@ func TestE2EStatusAddrRefused(t *testing.T) {
 // TestE2EStatusAuthFile: with --status-auth-file a public status server
 // answers 401 without the file's token and 200 with it, and warns of
 // nothing; a token file others may read stops the start (exit 1); the
-// flag without --status-addr is refused.
+// flag without --status-addr is refused. --pending sends the token.
 func TestE2EStatusAuthFile(t *testing.T) {
 	t.Parallel()
 	work, _, conf := confFor(t)
@@ -273,6 +273,20 @@ func TestE2EStatusAuthFile(t *testing.T) {
 	}
 	if strings.Contains(p.stderr.String(), "without authentication") {
 		t.Errorf("warning although a token is asked for:\n%s", p.stderr.String())
+	}
+	// sersync2 --pending sends the token of --status-auth-file; a token
+	// the server refuses is a bad command line.
+	wrong := filepath.Join(work, "wrong.token")
+	if err := os.WriteFile(wrong, []byte("tok-e2e-2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		file string
+		code int
+	}{{token, exitOK}, {wrong, exitUsage}} {
+		if out := runBin(t, work, "--pending", "-o", conf, "--status-addr", addr, "--status-auth-file", tt.file); out.code != tt.code {
+			t.Errorf("--pending with %s: exit %d, want %d\n%s", filepath.Base(tt.file), out.code, tt.code, out.stderr)
+		}
 	}
 }
 
