@@ -1,3 +1,6 @@
+// The adaptive hold: the rate of changes (Pace) and how long it holds
+// the next cut.
+
 package queue
 
 import (

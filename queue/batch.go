@@ -1,3 +1,5 @@
+// Batch, Entry and Move: what a queue hands out.
+
 package queue
 
 // Entry is one path of a batch, relative to the batch's root.

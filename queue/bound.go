@@ -1,9 +1,14 @@
+// The pending bound of a remote: the Bound its queues share, the
+// collapse of their pending paths into one full sync when it is passed,
+// and the folding of later changes into that full sync.
+
 package queue
 
 import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultMaxPending is the pending budget of one remote (see Bound) when
@@ -135,6 +140,14 @@ func (b *Bound) collapse() (uint64, bool) {
 	return b.cut + 1, first
 }
 
+// folded is what a queue folded into a full sync of its remote after a
+// collapse, until the first attempt of that full sync is over.
+type folded struct {
+	gen   uint64    // the number of the full sync that covers it (0: nothing folded)
+	low   uint64    // the oldest Add folded (0: none), held back from Done's result
+	since time.Time // when the oldest change folded started to wait
+}
+
 // collapseLocked runs when the pending paths of the remote passed its
 // Bound: this queue drops its pending paths and gives their memory back,
 // and the full sync that replaces them is requested (by the lead). The
@@ -246,14 +259,4 @@ func (q *Queue) owe(attempt int) {
 		q.foldPendingLocked(gen)
 	}
 	q.wakeLocked()
-}
-
-// Tried returns what Done last returned, brought up to date: the number
-// up to which every Add has been tried once. A queue whose changes were
-// folded into a full sync of another queue of the remote (a collapse)
-// learns here that its first attempt is over.
-func (q *Queue) Tried() uint64 {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.triedLocked()
 }

@@ -26,7 +26,7 @@ func name(i, plen int) string {
 func released(q *Queue) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.pend.len() == 0 && q.pend.peak == 0 && q.pend.order == nil && q.pend.bytes == 0
+	return q.pend.len() == 0 && q.pend.peak == 0 && q.pend.order.Cap() == 0 && q.pend.bytes == 0
 }
 
 // TestCollapseAtTheBound: the remote's pending paths collapse into one

@@ -1,9 +1,31 @@
+// The batches in flight: their record (flight), the index of their
+// paths that keeps overlapping batches disjoint, and the Budget of extra
+// batches the queues of a remote share.
+
 package queue
 
 import (
 	"strings"
 	"sync/atomic"
+	"time"
 )
+
+// flight is the batch handed out by Next and not yet Done.
+type flight struct {
+	id      uint64
+	full    bool
+	reason  string
+	attempt int
+	ents    []ent // kept entries, for requeueing on failure
+	// since is when the oldest change of the batch started to wait: a
+	// failed batch's paths keep it when they go back to pending.
+	since time.Time
+	cutAt time.Time
+	extra bool     // took one from Options.Budget
+	low   uint64   // oldest Add the batch handed out (0: none)
+	froms []string // sources of the batch's moves (busy while in flight)
+	gen   uint64   // the number of a collapse's full sync (Bound), 0 if not one
+}
 
 // busyPaths indexes the paths of the batches in flight, so that a batch
 // cut while others are in flight takes only paths disjoint from theirs: no

@@ -139,8 +139,8 @@ func TestOldestMatchesSort(t *testing.T) {
 		}
 		s.takeOldest(r.IntN(k/4 + 1))
 		var all []ent
-		for _, p := range s.order[s.head:] {
-			all = append(all, ent{p, s.m[p]})
+		for p, it := range s.inOrder() {
+			all = append(all, ent{p, it})
 		}
 		slices.SortStableFunc(all, func(a, b ent) int { return cmp.Compare(a.it.since, b.it.since) })
 		for _, n := range []int{1, 2, 3, 7, 50, 1000} {

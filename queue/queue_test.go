@@ -529,7 +529,7 @@ func TestMemoryIsGivenBackAfterAStorm(t *testing.T) {
 	b := mustNext(t, q)
 	q.Done(b, nil)
 	q.mu.Lock()
-	peak, orderCap := q.pend.peak, cap(q.pend.order)
+	peak, orderCap := q.pend.peak, q.pend.order.Cap()
 	q.mu.Unlock()
 	if peak != 0 || orderCap != 0 {
 		t.Fatalf("after draining 20000 paths: map peak %d, order cap %d; want both reset", peak, orderCap)

@@ -10,8 +10,9 @@
 // Memory is given back by one rule, so that a burst does not pin its
 // buffer for the life of the process: popped slots are zeroed at once
 // (what they point to can be collected), the popped head of a long buffer
-// is compacted away, and a buffer that drains, or that Take gets back as a
-// spare, is kept for reuse only up to Keep items.
+// is compacted away, and a buffer that drains (by Pop, DeleteFunc or
+// Clear), or that Take gets back as a spare, is kept for reuse only up to
+// Keep items.
 package fifo
 
 import (
@@ -42,6 +43,9 @@ func (q *FIFO[T]) Len() int { return len(q.items) - q.head }
 // Push appends vs, in order, at the back.
 func (q *FIFO[T]) Push(vs ...T) { q.items = append(q.items, vs...) }
 
+// Cap returns the capacity, in items, of the buffer the FIFO holds.
+func (q *FIFO[T]) Cap() int { return cap(q.items) }
+
 // Front returns the oldest item without removing it; the FIFO must not be
 // empty.
 func (q *FIFO[T]) Front() T { return q.items[q.head] }
@@ -65,6 +69,30 @@ func (q *FIFO[T]) Pop() T {
 		q.items, q.head = q.items[:n], 0
 	}
 	return v
+}
+
+// DeleteFunc removes the items for which del returns true; the others
+// keep their order. del is called once per item, oldest first, so it may
+// count or collect what it removes.
+func (q *FIFO[T]) DeleteFunc(del func(T) bool) {
+	w := q.head
+	for _, v := range q.items[q.head:] {
+		if !del(v) {
+			q.items[w] = v
+			w++
+		}
+	}
+	clear(q.items[w:])
+	q.items = q.items[:w]
+	if q.head == w {
+		q.reset(q.items)
+	}
+}
+
+// Clear removes every item.
+func (q *FIFO[T]) Clear() {
+	clear(q.items)
+	q.reset(q.items)
 }
 
 // Take removes every item and returns them, oldest first, in a slice the

@@ -10,9 +10,10 @@ import (
 	"github.com/sersync-go/sersync2/internal/poll"
 )
 
-// op is one call in a scenario: push n new values, pop n, or take all.
+// op is one call in a scenario: push n new values, pop n, take all,
+// delete the multiples of n, or clear.
 type op struct {
-	kind string // "push", "pop", "take", "front"
+	kind string // "push", "pop", "take", "front", "delete", "clear"
 	n    int
 }
 
@@ -33,6 +34,10 @@ func TestOrder(t *testing.T) {
 		{"compaction keeps order", []op{{"push", 3000}, {"pop", 2000}, {"push", 10}, {"pop", 500}, {"push", 5}, {"pop", 515}}},
 		{"drain and reuse", []op{{"push", Keep + 1}, {"pop", Keep + 1}, {"push", 3}, {"pop", 3}}},
 		{"burst taken, spare returned", []op{{"push", Keep + 1}, {"take", 0}, {"push", 4}, {"take", 0}, {"push", 1}, {"pop", 1}}},
+		{"delete keeps the order of the rest", []op{{"push", 10}, {"pop", 3}, {"delete", 2}, {"push", 4}, {"pop", 2}, {"delete", 3}, {"pop", 4}}},
+		{"delete everything then reuse", []op{{"push", 5}, {"pop", 1}, {"delete", 1}, {"push", 2}, {"pop", 2}}},
+		{"delete after compaction", []op{{"push", 3000}, {"pop", 2000}, {"delete", 7}, {"push", 3}, {"pop", 50}}},
+		{"clear then reuse", []op{{"push", 6}, {"pop", 2}, {"clear", 0}, {"clear", 0}, {"push", 3}, {"pop", 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,6 +71,19 @@ func TestOrder(t *testing.T) {
 						t.Fatalf("op %d: Take = %d items, want %d", i, len(got), len(model))
 					}
 					model, spare = nil, got
+				case "delete":
+					var seen []int
+					q.DeleteFunc(func(v int) bool {
+						seen = append(seen, v)
+						return v%o.n == 0
+					})
+					if !slices.Equal(seen, model) {
+						t.Fatalf("op %d: DeleteFunc asked about %d items, want each of %d once, oldest first", i, len(seen), len(model))
+					}
+					model = slices.DeleteFunc(model, func(v int) bool { return v%o.n == 0 })
+				case "clear":
+					q.Clear()
+					model = nil
 				}
 				if q.Len() != len(model) {
 					t.Fatalf("op %d: Len = %d, want %d", i, q.Len(), len(model))
@@ -88,14 +106,20 @@ func TestMemory(t *testing.T) {
 		pop      int  // Pop this many
 		take     bool // then Take with a spare of spareCap
 		spareCap int
+		del      int  // then DeleteFunc the multiples of del (0: none)
+		clear    bool // then Clear
 		wantCap  func(c int) bool
 		capRule  string
 	}{
-		{"small drained keeps its buffer", 10, 10, false, 0, func(c int) bool { return c >= 10 && c <= Keep }, "kept"},
-		{"burst drained is released", Keep + 1, Keep + 1, false, 0, func(c int) bool { return c == 0 }, "0"},
-		{"small spare is reused", 10, 0, true, 8, func(c int) bool { return c == 8 }, "8"},
-		{"large spare is released", 10, 0, true, Keep + 1, func(c int) bool { return c == 0 }, "0"},
-		{"long popped head is compacted", 3000, 2000, false, 0, func(c int) bool { return c >= 1000 }, ">= 1000"},
+		{"small drained keeps its buffer", 10, 10, false, 0, 0, false, func(c int) bool { return c >= 10 && c <= Keep }, "kept"},
+		{"burst drained is released", Keep + 1, Keep + 1, false, 0, 0, false, func(c int) bool { return c == 0 }, "0"},
+		{"small spare is reused", 10, 0, true, 8, 0, false, func(c int) bool { return c == 8 }, "8"},
+		{"large spare is released", 10, 0, true, Keep + 1, 0, false, func(c int) bool { return c == 0 }, "0"},
+		{"long popped head is compacted", 3000, 2000, false, 0, 0, false, func(c int) bool { return c >= 1000 }, ">= 1000"},
+		{"deleted slots are zeroed", 100, 10, false, 0, 3, false, func(c int) bool { return c >= 100 && c <= Keep }, "kept"},
+		{"burst deleted is released", Keep + 1, 0, false, 0, 1, false, func(c int) bool { return c == 0 }, "0"},
+		{"small cleared keeps its buffer", 10, 3, false, 0, 0, true, func(c int) bool { return c >= 10 && c <= Keep }, "kept"},
+		{"burst cleared is released", Keep + 1, 0, false, 0, 0, true, func(c int) bool { return c == 0 }, "0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,7 +144,13 @@ func TestMemory(t *testing.T) {
 					}
 				}
 			}
-			if c := cap(q.items); !tt.wantCap(c) {
+			if tt.del != 0 {
+				q.DeleteFunc(func(p *int) bool { return *p%tt.del == 0 })
+			}
+			if tt.clear {
+				q.Clear()
+			}
+			if c := q.Cap(); !tt.wantCap(c) {
 				t.Fatalf("buffer capacity %d, want %s", c, tt.capRule)
 			}
 			if q.head > compactAt {
