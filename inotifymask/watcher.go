@@ -1,3 +1,6 @@
+// Watcher, its Options, Stats and Check, and the backend interface the
+// kernel backends implement; what the backends share to emit Events.
+
 package inotifymask
 
 import (
