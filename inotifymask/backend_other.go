@@ -1,5 +1,7 @@
 //go:build !linux
 
+// Off Linux: no raw inotify backend.
+
 package inotifymask
 
 import (

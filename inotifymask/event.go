@@ -1,3 +1,5 @@
+// Event and Op: what the watcher reports, whichever backend produced it.
+
 package inotifymask
 
 import "path"

@@ -1,3 +1,5 @@
+// Excluder: the <filter> exclude rule for callers outside the watcher.
+
 package inotifymask
 
 import "github.com/sersync-go/sersync2/confxml"

@@ -1,3 +1,5 @@
+// fifo: the unbounded counted hand-off between the watcher's goroutines.
+
 package inotifymask
 
 import (

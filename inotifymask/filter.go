@@ -1,3 +1,6 @@
+// filter: the <filter> excludes and dotfile rule the backends apply to
+// every path.
+
 package inotifymask
 
 import (

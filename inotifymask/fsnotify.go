@@ -1,5 +1,8 @@
 //go:build !linux || sersync_fsnotify
 
+// The fsnotify backend: recursion by walking, close_write approximated by
+// a quiet period, no rename pairing. The only backend off Linux.
+
 package inotifymask
 
 import (

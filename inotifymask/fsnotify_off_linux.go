@@ -1,5 +1,7 @@
 //go:build !sersync_fsnotify
 
+// Linux without -tags sersync_fsnotify: no fsnotify backend.
+
 package inotifymask
 
 import "errors"

@@ -1,5 +1,7 @@
 //go:build !unix
 
+// nlink where link counts are not available.
+
 package inotifymask
 
 import "os"

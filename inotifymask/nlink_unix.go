@@ -1,5 +1,7 @@
 //go:build unix && (!linux || sersync_fsnotify)
 
+// nlink for the fsnotify backend on unix systems.
+
 package inotifymask
 
 import (

@@ -1,3 +1,6 @@
+// Watcher, its Options, Stats and Check, and the backend interface the
+// kernel backends implement; what the backends share to emit Events.
+
 package inotifymask
 
 import (
@@ -193,7 +196,8 @@ type tuning struct {
 	// reported this long after its last write.
 	quiet time.Duration
 	// addWatch runs add, which adds the watch of the directory abs; the
-	// default just runs it. A seam: tests wrap it (export_test.go).
+	// default just runs it. A seam: tests wrap it to observe or fail
+	// watch adds.
 	addWatch func(abs string, add func() error) error
 	// read reads inotify events from f (raw inotify); the default is
 	// readEvents. A seam: tests hold the reader with it.

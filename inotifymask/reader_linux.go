@@ -1,0 +1,225 @@
+// The inotify reader: raw read(2)s of the nonblocking fd into the raw
+// queue, paced while events come fast, and the decoding of what was read
+// into rawEvents.
+
+package inotifymask
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// readBufSize is the read(2) buffer: thousands of events with short names
+// per read, so the kernel queue is drained in few system calls.
+const readBufSize = 256 << 10
+
+// readEvents reads what the inotify fd f (nonblocking) holds, waiting in
+// the runtime's poller while it holds nothing. The read(2) itself is a raw
+// system call: it cannot block, and unlike a plain one it does not tell
+// the runtime it enters a system call, which after an idle spell wakes
+// the runtime's monitor thread and keeps it polling for a while: a
+// wake-up per change at a steady trickle (docs/watcher.md, "CPU per
+// event").
+func readEvents(f *os.File, buf []byte) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var errno unix.Errno
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
+			if e == unix.EINTR {
+				continue
+			}
+			n, errno = int(r), e
+			return e != unix.EAGAIN
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case errno != 0:
+		return 0, os.NewSyscallError("read", errno)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// maskReadFailed marks the synthetic raw event the reader queues when
+// read(2) fails for good.
+const maskReadFailed = 1 << 31
+
+// rawEvent is one decoded struct inotify_event.
+type rawEvent struct {
+	wd     int32
+	mask   uint32
+	cookie uint32
+	name   string // NUL padding removed; "" for nameless events
+}
+
+// decode appends the events in buf to dst. A record that does not fit in
+// buf ends decoding; the second result is the number of bytes used.
+func decode(buf []byte, dst []rawEvent) ([]rawEvent, int) {
+	off := 0
+	for len(buf)-off >= unix.SizeofInotifyEvent {
+		h := buf[off:]
+		n := binary.NativeEndian.Uint32(h[12:16])
+		if uint64(n) > uint64(len(h)-unix.SizeofInotifyEvent) {
+			break
+		}
+		name := h[unix.SizeofInotifyEvent : unix.SizeofInotifyEvent+int(n)]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		dst = append(dst, rawEvent{
+			wd:     int32(binary.NativeEndian.Uint32(h[0:4])),
+			mask:   binary.NativeEndian.Uint32(h[4:8]),
+			cookie: binary.NativeEndian.Uint32(h[8:12]),
+			name:   string(name),
+		})
+		off += unix.SizeofInotifyEvent + int(n)
+	}
+	return dst, off
+}
+
+// readable prepares a blocking read; false means the watcher is closing.
+func (b *inotifyBackend) readable() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	_ = b.file.SetReadDeadline(time.Time{})
+	return true
+}
+
+// read only drains the fd into the raw queue, so a slow consumer or a big
+// directory scan never lets the kernel queue fill. A readPacer spaces the
+// reads of a burst.
+func (b *inotifyBackend) read() {
+	defer b.w.wg.Done()
+	buf := make([]byte, readBufSize)
+	var evs []rawEvent
+	pace := readPacer{gap: b.w.tune.readGap, busyEvents: b.w.tune.readBusy}
+	gap := time.NewTimer(time.Hour)
+	gap.Stop()
+	for b.readable() {
+		n, err := b.w.tune.read(b.file, buf)
+		if n > 0 {
+			evs, _ = decode(buf[:n], evs[:0])
+			b.w.eventsRead.Add(uint64(len(evs)))
+			b.w.addBacklog(len(evs))
+			b.raw.push(evs...)
+			// A MOVED_FROM at the end may have its MOVED_TO right behind
+			// it, which process waits for; a full buffer left events
+			// behind: read at once.
+			readNow := n == len(buf) || len(evs) > 0 && evs[len(evs)-1].mask&unix.IN_MOVED_FROM != 0
+			clear(evs)
+			select {
+			case b.readDone <- struct{}{}:
+			default:
+			}
+			if d := pace.after(time.Now(), len(evs), readNow); d > 0 {
+				gap.Reset(d)
+				select {
+				case <-gap.C:
+				case <-b.kick:
+					gap.Stop()
+				case <-b.w.done:
+					gap.Stop()
+				}
+			}
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+		case b.w.closing():
+			return
+		default:
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			b.w.log.Error("reading inotify events failed", "err", err)
+			b.w.addBacklog(1)
+			b.raw.push(rawEvent{wd: -1, mask: maskReadFailed})
+			return
+		}
+	}
+}
+
+// catchUp has the reader read what the kernel has queued by now (it may
+// be waiting between reads), so that a Check answered after the next drain
+// covers every change made before it was asked for. It gives up after a
+// second, as the Check's report then lists what was still queued.
+func (b *inotifyBackend) catchUp() {
+	wait := time.NewTimer(time.Second)
+	defer wait.Stop()
+	for {
+		select {
+		case <-b.readDone: // a read that may predate the question
+		default:
+		}
+		// TIOCINQ is FIONREAD: the bytes of events the kernel holds.
+		if n, err := unix.IoctlGetInt(b.fd, unix.TIOCINQ); err != nil || n == 0 {
+			return
+		}
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+		select {
+		case <-b.readDone:
+		case <-wait.C:
+			return
+		case <-b.w.done:
+			return
+		}
+	}
+}
+
+// readPacer spaces the reads of the inotify fd while events come fast:
+// at least busyEvents in the last busyWindow (readBusy by default; <= 0:
+// always). Then reads are at least gap apart, and each takes
+// everything the kernel queued meanwhile, so a burst costs a wake-up of
+// the daemon per gap instead of one per event. Slower changes, and the
+// first change after a pause, are read at once: there a wait would cost a
+// wake-up of its own and save none.
+type readPacer struct {
+	gap            time.Duration
+	busyEvents     int
+	last, winStart time.Time
+	winEvents      int
+	busy           bool
+}
+
+const busyWindow = 100 * time.Millisecond
+
+// after is told that a read at now returned events; it returns how long to
+// wait before the next read, 0 when readNow or not busy.
+func (p *readPacer) after(now time.Time, events int, readNow bool) time.Duration {
+	if el := now.Sub(p.winStart); el >= busyWindow {
+		p.busy = el < 2*busyWindow && p.winEvents >= p.busyEvents
+		p.winStart, p.winEvents = now, 0
+	}
+	if p.busyEvents <= 0 {
+		p.busy = true
+	}
+	p.winEvents += events
+	d := p.gap - now.Sub(p.last)
+	if !p.busy || readNow || d <= 0 {
+		p.last = now
+		return 0
+	}
+	p.last = now.Add(d)
+	return d
+}
