@@ -229,10 +229,13 @@ func TestAbsentRootKeepsMirror(t *testing.T) {
 			p.waitLog(t, from, 60*time.Second, "the root to be back", regexp.MustCompile(`msg="watch root is back`))
 			name := filepath.Join(e.root, "dir after remount $(touch PWNED);'q'", "new\nfile -x")
 			writeFile(t, name, "after")
+			// The new file under its own name first: while rsync writes
+			// it, its temporary file is counted as a regular file too.
+			poll.Until(t, 60*time.Second, "the file written after the remount on the mirror", func() (bool, string) {
+				got, err := os.ReadFile(filepath.Join(e.mirror, strings.TrimPrefix(name, e.root)))
+				return err == nil && string(got) == "after", fmt.Sprintf("%q, %v", got, err)
+			})
 			e.waitFiles(t, e.files+1)
-			if got, err := os.ReadFile(filepath.Join(e.mirror, strings.TrimPrefix(name, e.root))); err != nil || string(got) != "after" {
-				t.Errorf("the file written after the remount on the mirror: %q, %v", got, err)
-			}
 			// Once the remote is idle, one full sync ran since the remount.
 			poll.Until(t, 60*time.Second, "the full sync after the remount to end", func() (bool, string) {
 				st, _ := getStatus(t, addr)
