@@ -10,4 +10,8 @@
 // there answers only requests addressed to a loopback name; it can ask
 // every request for a bearer token (ReadToken, Options.Token). Its
 // timeouts and connection cap keep clients from holding it.
+//
+// It also reads a running instance's pending paths back, from its status
+// server or its status file, and prints them (FetchPending,
+// ReadPendingFile, WritePending) for `sersync2 --pending`.
 package status
