@@ -3,7 +3,6 @@ package status
 import (
 	"errors"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,13 +58,7 @@ var errAny = errors.New("any error")
 func TestReadPendingFile(t *testing.T) {
 	t.Parallel()
 	written := time.Now().Truncate(time.Second)
-	src := fixedSample(written)
-	p := filepath.Join(t.TempDir(), "status")
-	r := build(src.st, written, "v", written, 100, nil)
-	r.addPending(src.Pending(shownPending))
-	if err := WriteFile(p, r); err != nil {
-		t.Fatal(err)
-	}
+	p := writeSampleFile(t, written)
 	tests := []struct {
 		name  string
 		file  string
@@ -123,4 +116,3 @@ func TestWritePending(t *testing.T) {
 		})
 	}
 }
-
