@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -116,7 +114,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.Int64Var(&o.maxPending, "max-pending-bytes", 0, fmt.Sprintf("bytes of changes one remote of one root may have pending before they collapse into one full sync of it (each path counts its length plus a fixed cost; default %d, about 1,000,000 paths)", replicate.DefaultMaxPending))
 	_ = fs.MarkHidden("max-pending-bytes")
 	fs.StringArrayVar(&o.acceptRoots, "accept-root", nil, "record the file system now at watch root `DIR` as its own (repeatable) and exit: for data really moved to another file system; an absent root (an unmounted disk) is otherwise never synced")
-	fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the state file that tells a clean stop from a crash (after a crash every root is synced in full) and of the file recording each watch root's file system (default "+defaultStateDirText+")")
+	fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the state file that tells a clean stop from a crash (after a crash every root is synced in full) and of the file recording each watch root's file system (default "+replicate.DefaultStateDirText+")")
 	return fs
 }
 
@@ -193,30 +191,20 @@ func parseArgs(args []string) (*options, error) {
 	return o, nil
 }
 
-// defaultStateDirText says what defaultStateDir picks, for the help.
-const defaultStateDirText = "/var/lib/sersync2 as root, else $XDG_STATE_HOME/sersync2 or ~/.local/state/sersync2"
-
-// defaultStateDir is where the state file lives without --state-dir: a
-// directory that survives a reboot (not /tmp, which may be emptied by one).
-func defaultStateDir() string {
-	if os.Geteuid() == 0 {
-		return "/var/lib/sersync2"
-	}
-	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "sersync2")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "state", "sersync2")
-	}
-	return "/var/lib/sersync2"
-}
-
 // stateDirOrDefault returns --state-dir, or the default.
 func (o *options) stateDirOrDefault() string {
 	if o.stateDir != "" {
 		return o.stateDir
 	}
-	return defaultStateDir()
+	return replicate.DefaultStateDir()
+}
+
+// engineOptions are the engine's settings given on the command line;
+// mode is the -m plugin, "" in sync mode.
+func (o *options) engineOptions(mode string) replicate.Options {
+	return replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues, MinDelay: o.minDelay, Eager: o.batching == "eager",
+		SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, ProgressEvery: o.progressEvery, StateDir: o.stateDirOrDefault(),
+		NoRemoteMoves: o.noRemoteMoves, MaxDelete: o.maxDelete, MaxPending: o.maxPending, DryRun: o.dryRun}
 }
 
 func toUsageError(err error) error {

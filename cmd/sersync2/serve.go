@@ -63,10 +63,9 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 			fmt.Fprintln(stdout, "watch path is: "+w)
 		}
 	}
-	e, err := replicate.NewService(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
-		MinDelay: o.minDelay, Eager: o.batching == "eager", SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, ProgressEvery: o.progressEvery, StateDir: o.stateDirOrDefault(),
-		NoRemoteMoves: o.noRemoteMoves, MaxDelete: o.maxDelete, MaxPending: o.maxPending, DryRun: o.dryRun,
-		Terminal: terminal(stderr, o.daemonChild), Log: log, Console: stdout})
+	opts := o.engineOptions(mode)
+	opts.Terminal, opts.Log, opts.Console = terminal(stderr, o.daemonChild), log, stdout
+	e, err := replicate.NewService(ctx, cfg, opts)
 	if err != nil {
 		return err
 	}
