@@ -138,7 +138,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(out, "daemon thread num: %d\n", o.threads)
 		}
 	}
-	mode, err := pluginMode(o.modules)
+	mode, err := confxml.PluginMode(o.modules)
 	if err != nil {
 		fmt.Fprintln(out, "模块名称错误")
 		fmt.Fprintf(stderr, "sersync2: %v\n", err)
@@ -242,27 +242,6 @@ func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 		return exitHost
 	}
 	return exitOK
-}
-
-// pluginMode picks the -m plugin the way the original did: refreshCDN,
-// then socket, then command, whichever was given.
-func pluginMode(mods []string) (string, error) {
-	if len(mods) == 0 {
-		return "", nil
-	}
-	for _, want := range []string{"refreshCDN", "socket", "command"} {
-		for _, m := range mods {
-			if m == want {
-				return m, nil
-			}
-		}
-	}
-	for _, m := range mods {
-		if m == "http" {
-			return "", fmt.Errorf("-m http: the http plugin is not supported (the original's build had it compiled out)")
-		}
-	}
-	return "", fmt.Errorf("-m %s: unknown plugin; use refreshCDN, socket or command", strings.Join(mods, ","))
 }
 
 // printHeader prints the original's lines after the config was parsed
