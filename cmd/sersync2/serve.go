@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -34,20 +33,11 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	defer signal.Stop(sigs)
 	// The status address is taken before the watches are set up: a busy
 	// port is reported at once, and nothing was started for nothing.
-	var ln net.Listener
-	var token string
-	if o.statusAddr != "" {
-		var err error
-		if o.statusAuthFile != "" {
-			if token, err = status.ReadToken(o.statusAuthFile); err != nil {
-				return err
-			}
-		}
-		if ln, err = status.Listen(o.statusAddr, o.statusPublic); err != nil {
-			return err
-		}
-		defer ln.Close()
+	ep, err := status.Open(o.statusAddr, o.statusPublic, o.statusAuthFile)
+	if err != nil {
+		return err
 	}
+	defer ep.Close()
 	if err := printStartLines(stdout, cfg, o, mode); err != nil {
 		return err
 	}
@@ -69,7 +59,7 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	if err != nil {
 		return err
 	}
-	stopStatus := serveStatus(ctx, e, ln, token, o, log)
+	stopStatus := status.Start(ctx, e, ep, o.statusFile, o.statusFileEvery, status.Options{Build: buildinfo.Read(version), Log: log})
 	defer stopStatus()
 	handleSignals(ctx, sigs, e, func() (confxml.Config, error) { return loadConfig(o.config, mode) }, o.config, log, o.reopenLog)
 	st := e.State()
@@ -111,28 +101,6 @@ func terminal(w io.Writer, daemonChild bool) io.Writer {
 		return f
 	}
 	return nil
-}
-
-// serveStatus starts the status server on ln (--status-addr; nil: none),
-// asking for token when not "" (--status-auth-file), and the status file (--status-file) when asked for, and returns the
-// function that stops them and waits.
-func serveStatus(ctx context.Context, e *replicate.Service, ln net.Listener, token string, o *options, log *slog.Logger) (stop func()) {
-	if ln == nil && o.statusFile == "" {
-		return func() {}
-	}
-	if ln != nil {
-		log.Info("status server listening", "addr", ln.Addr().String(), "metrics", "http://"+ln.Addr().String()+"/metrics")
-	}
-	srv := status.New(e, status.Options{Build: buildinfo.Read(version), Log: log, Token: token})
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Run(ctx, ln, o.statusFile, o.statusFileEvery); err != nil {
-			log.Error("status server stopped", "err", err)
-		}
-	}()
-	return func() { cancel(); <-done }
 }
 
 // printStartLines prints the original's lines between the config summary
