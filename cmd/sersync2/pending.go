@@ -21,8 +21,7 @@ func printPending(stdout, stderr io.Writer, o *options, now time.Time) int {
 		token := ""
 		if o.statusAuthFile != "" {
 			if token, err = status.ReadToken(o.statusAuthFile); err != nil {
-				fmt.Fprintf(stderr, "sersync2: --pending: %v\n", err)
-				return exitUsage
+				return fail(stderr, exitUsage, fmt.Errorf("--pending: %w", err))
 			}
 		}
 		r, err = status.FetchPending(o.statusAddr, token)
@@ -30,11 +29,11 @@ func printPending(stdout, stderr io.Writer, o *options, now time.Time) int {
 		r, err = status.ReadPendingFile(o.statusFile, o.statusFileEvery, now)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sersync2: --pending: %v\n", err)
+		code := exitHost
 		if errors.Is(err, status.ErrTokenRefused) {
-			return exitUsage
+			code = exitUsage
 		}
-		return exitHost
+		return fail(stderr, code, fmt.Errorf("--pending: %w", err))
 	}
 	status.WritePending(stdout, stderr, r, now)
 	return exitOK

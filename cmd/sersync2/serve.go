@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
-	rtmetrics "runtime/metrics"
 	"syscall"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/internal/buildinfo"
+	"github.com/sersync-go/sersync2/internal/memstat"
 	"github.com/sersync-go/sersync2/internal/sdnotify"
 	"github.com/sersync-go/sersync2/replicate"
 	"github.com/sersync-go/sersync2/status"
@@ -63,7 +62,7 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	defer stopStatus()
 	handleSignals(ctx, sigs, e, func() (confxml.Config, error) { return loadConfig(o.config, mode) }, o.config, log, o.reopenLog)
 	st := e.State()
-	heap := liveHeap()
+	heap := memstat.LiveHeap()
 	if mode == "" {
 		log.Info("sersync2 started", "version", version, "roots", len(st.Roots), "remotes", len(st.Remotes),
 			"queues_per_remote", st.QueuesPerRemote, "threads", st.Threads, "watches", st.Watches, "heap_live_bytes", heap)
@@ -71,27 +70,10 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 		log.Info("sersync2 started in plugin mode", "version", version, "plugin", mode, "root", st.Roots[0], "watches", st.Watches, "heap_live_bytes", heap)
 	}
 	ready(nil)
-	if err := sdnotify.Notify("READY=1"); err != nil {
+	if err := sdnotify.Ready(ctx); err != nil {
 		log.Warn("cannot notify systemd", "err", err)
 	}
-	go func() {
-		<-ctx.Done()
-		_ = sdnotify.Notify("STOPPING=1")
-	}()
 	return e.Run(ctx)
-}
-
-// liveHeap collects garbage once and returns the bytes still in use: after
-// start-up, mostly what the watch tree costs (a figure for sizing big
-// trees; one collection at start, then the runtime's own pace).
-func liveHeap() uint64 {
-	runtime.GC()
-	s := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	rtmetrics.Read(s)
-	if s[0].Value.Kind() != rtmetrics.KindUint64 {
-		return 0
-	}
-	return s[0].Value.Uint64()
 }
 
 // terminal returns w when it is a terminal in the foreground (progress is
@@ -114,9 +96,9 @@ func printStartLines(w io.Writer, cfg confxml.Config, o *options, mode string) e
 	case "command":
 		fmt.Fprintln(w, "start command interface")
 	default:
-		printSersyncLines(w, cfg, o.threads, len(cfg.WatchRoots("")[0].Remotes))
-		if o.syncAll {
-			plan, err := replicate.Plan(cfg, o.maxDelete)
+		printSersyncLines(w, cfg, o.engine.Threads, len(cfg.WatchRoots("")[0].Remotes))
+		if o.engine.SyncAll {
+			plan, err := replicate.Plan(cfg, o.engine.MaxDelete)
 			if err != nil {
 				return err
 			}
