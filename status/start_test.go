@@ -48,7 +48,7 @@ func TestOpen(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ep, err := Open(tt.addr, tt.public, tt.tokenFile)
-			defer ep.Close()
+			t.Cleanup(ep.Close) // nil-safe: an error leaves no endpoint
 			if (ep != nil) != tt.open || (err == nil) != (tt.err == nil) || tt.err != nil && tt.err != errAny && !errors.Is(err, tt.err) {
 				t.Errorf("Open = %v, %v; want an endpoint %v, error %v", ep, err, tt.open, tt.err)
 			}
