@@ -1,7 +1,8 @@
 // Package confxml reads sersync2's configuration file, confxml.xml, into a
 // Config: Load (sync mode) and LoadPlugin (-m plugin mode) start from
 // Default, decode the file over it, then validate the result, in one place,
-// and report every problem at once. It reads; it does not watch, run rsync,
+// and report every problem at once; PluginMode says which plugin the names
+// given with -m select. It reads; it does not watch, run rsync,
 // run plugins or print the original's banners, and it imports nothing of
 // this module but internal/shellwords.
 //

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
+	"strings"
 
 	"github.com/sersync-go/sersync2/internal/shellwords"
 )
@@ -15,6 +17,25 @@ const (
 	pluginSocket  = "socket"
 	pluginCDN     = "refreshCDN"
 )
+
+// PluginMode picks the plugin of plugin-only mode from the names given
+// with -m, in command-line order, the way the original did: refreshCDN,
+// then socket, then command, whichever was given, the others ignored. No
+// name is sync mode (""). Any error wraps ErrUnknownPlugin.
+func PluginMode(names []string) (string, error) {
+	if len(names) == 0 {
+		return "", nil
+	}
+	for _, want := range []string{pluginCDN, pluginSocket, pluginCommand} {
+		if slices.Contains(names, want) {
+			return want, nil
+		}
+	}
+	if slices.Contains(names, "http") {
+		return "", because(ErrUnknownPlugin, "-m http: the http plugin is not supported (the original's build had it compiled out)")
+	}
+	return "", because(ErrUnknownPlugin, "-m %s: unknown plugin; use refreshCDN, socket or command", strings.Join(names, ","))
+}
 
 // pluginCheck holds what decoding and validating one <head>-level plugin
 // block found. It is kept apart because it only matters when the plugin is

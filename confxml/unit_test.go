@@ -175,3 +175,32 @@ func TestParamsWithoutDeletion(t *testing.T) {
 		})
 	}
 }
+
+// TestPluginMode: -m picks refreshCDN, then socket, then command,
+// whichever was given, as the original did; http and unknown names are
+// refused, naming what was given.
+func TestPluginMode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		in    []string
+		want  string
+		error string
+	}{
+		{"none: sync mode", nil, "", ""},
+		{"one", []string{"socket"}, "socket", ""},
+		{"refreshCDN first", []string{"command", "socket", "refreshCDN"}, "refreshCDN", ""},
+		{"socket before command", []string{"command", "socket"}, "socket", ""},
+		{"unknown ignored beside a known one", []string{"nope", "command"}, "command", ""},
+		{"http", []string{"http"}, "", "-m http: the http plugin is not supported (the original's build had it compiled out)"},
+		{"unknown", []string{"nope", "Socket"}, "", "-m nope,Socket: unknown plugin; use refreshCDN, socket or command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := PluginMode(tt.in)
+			if got != tt.want || (err == nil) != (tt.error == "") || err != nil && (err.Error() != tt.error || !errors.Is(err, ErrUnknownPlugin)) {
+				t.Errorf("PluginMode(%q) = %q, %v; want %q, %q", tt.in, got, err, tt.want, tt.error)
+			}
+		})
+	}
+}

@@ -29,6 +29,10 @@
 // change to the plugin. Full syncs (-r, the crontab, a
 // signal, an event overflow) all enter as a full-sync request.
 //
+// Without running anything, it says what an engine of a configuration
+// would do (Describe, for --check; Plan, the rsync command lines) and
+// where its state lives (DefaultStateDir).
+//
 // The engine does not parse the command line, print the original's
 // start-up lines, daemonize or handle signals: cmd/sersync2 does, and reads
 // the engine's State for its logs; package status serves the same State as

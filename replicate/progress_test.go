@@ -1,8 +1,6 @@
 package replicate
 
 import (
-	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,27 +45,17 @@ func TestFullSyncProgress(t *testing.T) {
 			dir := t.TempDir()
 			src := mkdir(t, filepath.Join(dir, "src"))
 			cfg := load(t, confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: "127.0.0.1", Name: "www"}}}}}, "")
-			log, term := &outbuf.Buffer{}, &outbuf.Buffer{}
-			o := Options{Rsync: progressRsync(t, dir), SyncAll: true, ProgressEvery: 20 * time.Millisecond,
-				Log: slog.New(slog.NewTextHandler(log, nil))}
+			term := &outbuf.Buffer{}
+			o := Options{Rsync: progressRsync(t, dir), SyncAll: true, ProgressEvery: 20 * time.Millisecond}
 			if onTerminal {
 				o.Terminal = term
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			s, err := NewService(ctx, cfg, o)
-			if err != nil {
-				cancel()
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- s.Run(ctx) }()
-			defer func() {
-				cancel()
-				<-done
+			t.Cleanup(func() {
 				if t.Failed() {
-					t.Logf("log:\n%s\nterminal:\n%q", log.String(), term.String())
+					t.Logf("terminal:\n%q", term.String())
 				}
-			}()
+			})
+			s, _, log := runService(t, cfg, o)
 			poll.Until(t, 30*time.Second, "the full sync at 50%", func() (bool, string) {
 				p := s.State().Remotes[0].FullSync
 				return p != nil && p.Percent == 50 && p.Files == 5 && p.Bytes == 5000 && p.Reason == "-r", ""

@@ -294,6 +294,21 @@ func (s *Service) summarize(ctx context.Context) {
 	}
 }
 
-// CountReloadFailure counts a reload refused before it reached Reload (a
-// configuration file that does not load).
-func (s *Service) CountReloadFailure() { s.reloadFailures.Add(1) }
+// ReloadFile reloads the configuration that load reads from file
+// (SIGHUP). A file that does not load is refused and counted as a refused
+// Reload is; either way the error is logged and the running
+// configuration stays. The file's warnings are logged.
+func (s *Service) ReloadFile(ctx context.Context, file string, load func() (confxml.Config, error)) {
+	cfg, err := load()
+	if err != nil {
+		s.log.Error("reload refused: the configuration file does not load; the running configuration stays", "file", file, "err", err)
+		s.reloadFailures.Add(1)
+		return
+	}
+	for _, w := range cfg.Warnings {
+		s.log.Warn("config", "file", file, "warning", w)
+	}
+	if err := s.Reload(ctx, cfg); err != nil {
+		s.log.Error("reload refused", "file", file, "err", err)
+	}
+}

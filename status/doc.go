@@ -9,5 +9,10 @@
 // logic. By default it listens on loopback addresses only (CheckAddr) and
 // there answers only requests addressed to a loopback name; it can ask
 // every request for a bearer token (ReadToken, Options.Token). Its
-// timeouts and connection cap keep clients from holding it.
+// timeouts and connection cap keep clients from holding it. Open takes the
+// address before the engine starts; Start serves it once the engine runs.
+//
+// It also reads a running instance's pending paths back, from its status
+// server or its status file, and prints them (FetchPending,
+// ReadPendingFile, WritePending) for `sersync2 --pending`.
 package status

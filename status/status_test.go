@@ -223,12 +223,7 @@ func TestWriteFile(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
 	src := fixedSample(now)
-	p := filepath.Join(t.TempDir(), "status")
-	r := build(src.st, now, "v", now, 100, nil)
-	r.addPending(src.Pending(shownPending))
-	if err := WriteFile(p, r); err != nil {
-		t.Fatal(err)
-	}
+	p := writeSampleFile(t, now)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -260,6 +255,20 @@ func TestWriteFile(t *testing.T) {
 			t.Errorf("path %d read back as %+v, want %+v", i, p, w)
 		}
 	}
+}
+
+// writeSampleFile writes the status file of fixedSample(now), its oldest
+// pending paths listed, and returns its path.
+func writeSampleFile(t *testing.T, now time.Time) string {
+	t.Helper()
+	src := fixedSample(now)
+	p := filepath.Join(t.TempDir(), "status")
+	r := build(src.st, now, "v", now, 100, nil)
+	r.addPending(src.Pending(shownPending))
+	if err := WriteFile(p, r); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestSparkline(t *testing.T) {

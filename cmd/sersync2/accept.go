@@ -33,25 +33,3 @@ func acceptRoots(stdout, stderr io.Writer, cfg confxml.Config, o *options, mode 
 	}
 	return code
 }
-
-// printIdentities prints --check's lines about each watch root's
-// identity: recorded and present, absent and why, or not recorded yet.
-func printIdentities(w io.Writer, cfg confxml.Config, o *options) {
-	reps, err := replicate.RootIdentities(cfg, o.stateDirOrDefault())
-	if err != nil {
-		fmt.Fprintf(w, "  watch root identities: %v\n", err)
-		return
-	}
-	for _, r := range reps {
-		switch {
-		case r.Recorded != nil && r.Err == nil:
-			fmt.Fprintf(w, "  root %s: present: recorded %s on %s\n", r.Root, r.Recorded.ID, r.Recorded.Recorded.Format("2006-01-02"))
-		case r.Err != nil:
-			fmt.Fprintf(w, "  root %s: ABSENT, nothing is synced from it: %v\n", r.Root, r.Err)
-		case r.Suspicion != "":
-			fmt.Fprintf(w, "  root %s: not recorded yet; warning: it looks like an unmounted mount point: %s (recorded once it no longer does)\n", r.Root, r.Suspicion)
-		default:
-			fmt.Fprintf(w, "  root %s: not recorded yet; recorded at start: %s\n", r.Root, r.Found)
-		}
-	}
-}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -19,31 +17,25 @@ import (
 
 // options is the parsed command line.
 type options struct {
-	daemon        bool
-	syncAll       bool     // -r
-	threads       int      // -n (0: not given)
-	threadsRaw    string   // -n as written, echoed in the original's option line
-	config        string   // -o
-	modules       []string // -m, in command-line order
-	help          bool
-	check         bool
-	version       bool
-	noTune        bool
-	noRemoteMoves bool  // --no-remote-moves (hidden)
-	maxDelete     int   // --max-delete: 0 no limit
-	maxPending    int64 // --max-pending-bytes (hidden; 0: the queue's default)
-	dryRun        bool  // --dry-run
-	pidFile       string
-	minDelay      time.Duration
-	batching      string
-	queues        int
-	logLevel      string
-	logFormat     string
-	logFile       string   // --log-file
-	syslog        bool     // --syslog
-	stateDir      string   // "" before defaulting; see stateDir
-	acceptRoots   []string // --accept-root: record these roots' file systems, exit
-	positional    []string
+	daemon      bool
+	threadsRaw  string   // -n as written, echoed in the original's option line
+	config      string   // -o
+	modules     []string // -m, in command-line order
+	help        bool
+	check       bool
+	version     bool
+	noTune      bool
+	pidFile     string
+	batching    string
+	stateDir    string   // "" before defaulting; see stateDir
+	acceptRoots []string // --accept-root: record these roots' file systems, exit
+	positional  []string
+	// engine holds the engine's settings the flags give directly (-r, -n
+	// once parsed, --queues, --min-delay, --max-delete, --dry-run, …);
+	// engineOptions adds the others.
+	engine replicate.Options
+	// logger holds --log-level, --log-format, --log-file and --syslog.
+	logger logging.Options
 	// daemonChild is set in the process -d started: its stderr may still
 	// be the terminal it was started from, but nobody watches it.
 	daemonChild bool
@@ -53,8 +45,6 @@ type options struct {
 	statusAuthFile  string // --status-auth-file: bearer token every request must carry
 	statusFile      string // --status-file: write the status as text
 	statusFileEvery time.Duration
-	summaryEvery    time.Duration
-	progressEvery   time.Duration
 	lockDir         string
 	man             bool // --man (hidden): print the man page
 	pending         bool // --pending: print a running instance's pending paths
@@ -82,25 +72,25 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	fs.BoolVarP(&o.daemon, "daemon", "d", false, "run as a daemon: validate the config, then detach (the caller's exit code says whether start-up succeeded)")
-	fs.BoolVarP(&o.syncAll, "sync-all", "r", false, "push every watch root to every remote once before live replication starts")
+	fs.BoolVarP(&o.engine.SyncAll, "sync-all", "r", false, "push every watch root to every remote once before live replication starts")
 	fs.StringVarP(&o.threadsRaw, "threads", "n", "", "at most `N` rsync processes at once (default 10)")
 	fs.StringVarP(&o.config, "config", "o", "confxml.xml", "configuration `FILE`")
 	fs.StringArrayVarP(&o.modules, "module", "m", nil, "plugin-only mode: `NAME` is refreshCDN, socket or command (no rsync)")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "watch and batch as usual, but run nothing: log every rsync command (with its paths) and ssh rename that would run; no plugin, and nothing written to the failLog or the state directory")
+	fs.BoolVar(&o.engine.DryRun, "dry-run", false, "watch and batch as usual, but run nothing: log every rsync command (with its paths) and ssh rename that would run; no plugin, and nothing written to the failLog or the state directory")
 	fs.BoolVar(&o.check, "check", false, "load and validate the config, print the effective settings and the rsync commands, exit 0 or 1")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.noTune, "no-tune-kernel", false, "do not raise fs.inotify.max_user_watches / max_queued_events")
 	fs.StringVar(&o.pidFile, "pidfile", "", "write the daemon's process id to `FILE`")
-	fs.DurationVar(&o.minDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
+	fs.DurationVar(&o.engine.MinDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
 	fs.StringVar(&o.batching, "batching", "adaptive", "`MODE` adaptive: an idle remote gets a change at once, a busy one fewer, larger batches, several disjoint ones in flight; eager: a batch as soon as the previous one is done, one at a time")
-	fs.IntVar(&o.queues, "queues", 0, fmt.Sprintf("`Q` queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (default %d; 1 over ssh with deletion on, so that renames between top-level entries are done on the remote)", replicate.DefaultQueues))
-	fs.StringVar(&o.logLevel, "log-level", "info", "structured log `LEVEL`: debug, info, warn or error (debug adds one line per batch and per rsync run)")
-	fs.StringVar(&o.logFormat, "log-format", "text", "structured log `FORMAT`: text (key=value) or json")
-	fs.StringVar(&o.logFile, "log-file", "", "write the structured log to `FILE` instead of stderr (appended, mode 0640; reopened on SIGHUP, for logrotate)")
-	fs.BoolVar(&o.syslog, "syslog", false, "send the structured log to the local syslog (facility daemon) instead of stderr; with --log-file, to both")
-	fs.DurationVar(&o.summaryEvery, "summary-every", replicate.DefaultSummaryEvery, "log one summary line this often while changes are synced or pending")
-	fs.DurationVar(&o.progressEvery, "progress-every", replicate.DefaultProgressEvery, "log the progress of a running full sync (-r, crontab, SIGUSR1) this often; on a terminal it is redrawn every second instead")
+	fs.IntVar(&o.engine.Queues, "queues", 0, fmt.Sprintf("`Q` queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (default %d; 1 over ssh with deletion on, so that renames between top-level entries are done on the remote)", replicate.DefaultQueues))
+	fs.StringVar(&o.logger.Level, "log-level", "info", "structured log `LEVEL`: debug, info, warn or error (debug adds one line per batch and per rsync run)")
+	fs.StringVar(&o.logger.Format, "log-format", "text", "structured log `FORMAT`: text (key=value) or json")
+	fs.StringVar(&o.logger.File, "log-file", "", "write the structured log to `FILE` instead of stderr (appended, mode 0640; reopened on SIGHUP, for logrotate)")
+	fs.BoolVar(&o.logger.Syslog, "syslog", false, "send the structured log to the local syslog (facility daemon) instead of stderr; with --log-file, to both")
+	fs.DurationVar(&o.engine.SummaryEvery, "summary-every", replicate.DefaultSummaryEvery, "log one summary line this often while changes are synced or pending")
+	fs.DurationVar(&o.engine.ProgressEvery, "progress-every", replicate.DefaultProgressEvery, "log the progress of a running full sync (-r, crontab, SIGUSR1) this often; on a terminal it is redrawn every second instead")
 	fs.StringVar(&o.statusAddr, "status-addr", "", "serve /metrics (Prometheus), /status (JSON) and a status page on `ADDR`, e.g. 127.0.0.1:9411 (off by default; loopback only unless --status-addr-public)")
 	fs.BoolVar(&o.statusPublic, "status-addr-public", false, "allow --status-addr to be an address other hosts can reach; without --status-auth-file anyone who reaches it reads the watched paths, remotes and errors (a warning at start says so)")
 	fs.StringVar(&o.statusAuthFile, "status-auth-file", "", "answer --status-addr requests only when they carry Authorization: Bearer TOKEN, TOKEN being the content of `FILE` without surrounding white space (Prometheus: authorization: credentials_file: FILE); the file must not be readable by others")
@@ -110,13 +100,13 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.lockDir, "lock-dir", instance.DefaultLockDir(), "`DIR` of the lock files that keep one instance per configuration file")
 	fs.BoolVar(&o.man, "man", false, "print the man page (roff) and exit")
 	_ = fs.MarkHidden("man")
-	fs.BoolVar(&o.noRemoteMoves, "no-remote-moves", false, "over ssh, send renamed files again instead of renaming them on the remote (for comparisons and remotes whose mv misbehaves)")
+	fs.BoolVar(&o.engine.NoRemoteMoves, "no-remote-moves", false, "over ssh, send renamed files again instead of renaming them on the remote (for comparisons and remotes whose mv misbehaves)")
 	_ = fs.MarkHidden("no-remote-moves")
-	fs.IntVar(&o.maxDelete, "max-delete", 0, "a full sync (-r, crontab, overflow, SIGUSR1) deletes at most `N` paths on the remote (rsync --max-delete); one stopped by it sends everything else, logs an error and is not retried (default 0: no limit)")
-	fs.Int64Var(&o.maxPending, "max-pending-bytes", 0, fmt.Sprintf("bytes of changes one remote of one root may have pending before they collapse into one full sync of it (each path counts its length plus a fixed cost; default %d, about 1,000,000 paths)", replicate.DefaultMaxPending))
+	fs.IntVar(&o.engine.MaxDelete, "max-delete", 0, "a full sync (-r, crontab, overflow, SIGUSR1) deletes at most `N` paths on the remote (rsync --max-delete); one stopped by it sends everything else, logs an error and is not retried (default 0: no limit)")
+	fs.Int64Var(&o.engine.MaxPending, "max-pending-bytes", 0, fmt.Sprintf("bytes of changes one remote of one root may have pending before they collapse into one full sync of it (each path counts its length plus a fixed cost; default %d, about 1,000,000 paths)", replicate.DefaultMaxPending))
 	_ = fs.MarkHidden("max-pending-bytes")
 	fs.StringArrayVar(&o.acceptRoots, "accept-root", nil, "record the file system now at watch root `DIR` as its own (repeatable) and exit: for data really moved to another file system; an absent root (an unmounted disk) is otherwise never synced")
-	fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the state file that tells a clean stop from a crash (after a crash every root is synced in full) and of the file recording each watch root's file system (default "+defaultStateDirText+")")
+	fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the state file that tells a clean stop from a crash (after a crash every root is synced in full) and of the file recording each watch root's file system (default "+replicate.DefaultStateDirText+")")
 	return fs
 }
 
@@ -156,10 +146,10 @@ func parseArgs(args []string) (*options, error) {
 	if o.batching != "adaptive" && o.batching != "eager" {
 		return o, fmt.Errorf("--batching %q: use adaptive or eager", o.batching)
 	}
-	if o.logFormat != "text" && o.logFormat != "json" {
-		return o, fmt.Errorf("--log-format %q: use text or json", o.logFormat)
+	if o.logger.Format != "text" && o.logger.Format != "json" {
+		return o, fmt.Errorf("--log-format %q: use text or json", o.logger.Format)
 	}
-	if _, err := logging.ParseLevel(o.logLevel); err != nil {
+	if _, err := logging.ParseLevel(o.logger.Level); err != nil {
 		return o, err
 	}
 	// --pending only asks the server at --status-addr: any address will do.
@@ -171,44 +161,26 @@ func parseArgs(args []string) (*options, error) {
 	if o.statusAuthFile != "" && o.statusAddr == "" {
 		return o, errors.New("--status-auth-file needs --status-addr")
 	}
-	if o.dryRun && len(o.modules) > 0 {
+	if o.engine.DryRun && len(o.modules) > 0 {
 		return o, errors.New("--dry-run replicates without running rsync; -m runs a plugin only: give one of them")
 	}
 	if o.pending && o.statusAddr == "" && o.statusFile == "" {
 		return o, errors.New("--pending needs --status-addr or --status-file: those the running instance was started with")
 	}
-	if o.maxDelete < 0 {
-		return o, fmt.Errorf("--max-delete %d: must be 0 (no limit) or more", o.maxDelete)
+	if o.engine.MaxDelete < 0 {
+		return o, fmt.Errorf("--max-delete %d: must be 0 (no limit) or more", o.engine.MaxDelete)
 	}
-	if fs.Changed("queues") && o.queues < 1 {
-		return o, fmt.Errorf("--queues %d: must be at least 1", o.queues)
+	if fs.Changed("queues") && o.engine.Queues < 1 {
+		return o, fmt.Errorf("--queues %d: must be at least 1", o.engine.Queues)
 	}
 	if o.threadsRaw != "" {
 		n, err := strconv.Atoi(o.threadsRaw)
 		if err != nil || n < 0 {
 			return o, fmt.Errorf("-n %q: the thread count must be a whole number >= 1", o.threadsRaw)
 		}
-		o.threads = n
+		o.engine.Threads = n
 	}
 	return o, nil
-}
-
-// defaultStateDirText says what defaultStateDir picks, for the help.
-const defaultStateDirText = "/var/lib/sersync2 as root, else $XDG_STATE_HOME/sersync2 or ~/.local/state/sersync2"
-
-// defaultStateDir is where the state file lives without --state-dir: a
-// directory that survives a reboot (not /tmp, which may be emptied by one).
-func defaultStateDir() string {
-	if os.Geteuid() == 0 {
-		return "/var/lib/sersync2"
-	}
-	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "sersync2")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "state", "sersync2")
-	}
-	return "/var/lib/sersync2"
 }
 
 // stateDirOrDefault returns --state-dir, or the default.
@@ -216,7 +188,15 @@ func (o *options) stateDirOrDefault() string {
 	if o.stateDir != "" {
 		return o.stateDir
 	}
-	return defaultStateDir()
+	return replicate.DefaultStateDir()
+}
+
+// engineOptions are the engine's settings given on the command line;
+// mode is the -m plugin, "" in sync mode.
+func (o *options) engineOptions(mode string) replicate.Options {
+	e := o.engine
+	e.Plugin, e.StateDir, e.Eager = mode, o.stateDirOrDefault(), o.batching == "eager"
+	return e
 }
 
 func toUsageError(err error) error {

@@ -73,12 +73,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.pending && !o.help {
 		if err != nil {
-			fmt.Fprintf(stderr, "sersync2: %v\n", err)
-			return exitUsage
+			return fail(stderr, exitUsage, err)
 		}
 		return printPending(stdout, stderr, o, time.Now())
 	}
-	lg, logErr := logging.New(logging.Options{Level: o.logLevel, Format: o.logFormat, Stderr: stderr, File: o.logFile, Syslog: o.syslog})
+	o.logger.Stderr = stderr
+	lg, logErr := logging.New(o.logger)
 	if logErr != nil {
 		// Reported below, after the original's lines; until then the log
 		// goes to stderr.
@@ -118,12 +118,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sersync2: %v\n", err)
-		return exitUsage
+		return fail(stderr, exitUsage, err)
 	}
 	if logErr != nil {
-		fmt.Fprintf(stderr, "sersync2: %v\n", logErr)
-		return exitHost
+		return fail(stderr, exitHost, logErr)
 	}
 	if o.config == "" {
 		fmt.Fprintln(out, "ERROR config file name empty")
@@ -132,17 +130,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, p := range o.positional {
 		log.Warn("ignoring command-line argument (the original ignored it too); give the config file with -o", "arg", p)
 	}
-	if o.threads == 0 {
-		o.threads = replicate.DefaultThreads
+	if o.engine.Threads == 0 {
+		o.engine.Threads = replicate.DefaultThreads
 		if !child {
-			fmt.Fprintf(out, "daemon thread num: %d\n", o.threads)
+			fmt.Fprintf(out, "daemon thread num: %d\n", o.engine.Threads)
 		}
 	}
-	mode, err := pluginMode(o.modules)
+	mode, err := confxml.PluginMode(o.modules)
 	if err != nil {
 		fmt.Fprintln(out, "模块名称错误")
-		fmt.Fprintf(stderr, "sersync2: %v\n", err)
-		return exitUsage
+		return fail(stderr, exitUsage, err)
 	}
 
 	if !child {
@@ -190,8 +187,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case errors.As(err, &ce):
 			return ce.Code // the child printed why
 		case err != nil:
-			fmt.Fprintf(stderr, "sersync2: %v\n", err)
-			return exitHost
+			return fail(stderr, exitHost, err)
 		}
 		log.Info("daemon started", "pid", pid)
 		return exitOK
@@ -199,6 +195,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	o.daemonChild = child
 	return start(stdout, stderr, log, cfg, o, mode, ready)
+}
+
+// fail writes err as sersync2's message on stderr and returns code.
+func fail(stderr io.Writer, code int, err error) int {
+	fmt.Fprintf(stderr, "sersync2: %v\n", err)
+	return code
 }
 
 // loadConfig reads the configuration file for sync mode, or for the
@@ -214,12 +216,11 @@ func loadConfig(path, mode string) (confxml.Config, error) {
 func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string, ready func(error)) int {
 	// A dry run changes nothing, so it may rehearse next to the instance
 	// that replicates with the same file.
-	if !o.dryRun {
+	if !o.engine.DryRun {
 		unlock, err := instance.Lock(o.lockDir, o.config)
 		if err != nil {
 			ready(err)
-			fmt.Fprintf(stderr, "sersync2: %v\n", err)
-			return exitHost
+			return fail(stderr, exitHost, err)
 		}
 		defer unlock()
 	}
@@ -227,8 +228,7 @@ func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 		remove, err := instance.WritePidFile(o.pidFile)
 		if err != nil {
 			ready(err)
-			fmt.Fprintf(stderr, "sersync2: %v\n", err)
-			return exitHost
+			return fail(stderr, exitHost, err)
 		}
 		defer remove()
 	}
@@ -242,27 +242,6 @@ func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 		return exitHost
 	}
 	return exitOK
-}
-
-// pluginMode picks the -m plugin the way the original did: refreshCDN,
-// then socket, then command, whichever was given.
-func pluginMode(mods []string) (string, error) {
-	if len(mods) == 0 {
-		return "", nil
-	}
-	for _, want := range []string{"refreshCDN", "socket", "command"} {
-		for _, m := range mods {
-			if m == want {
-				return m, nil
-			}
-		}
-	}
-	for _, m := range mods {
-		if m == "http" {
-			return "", fmt.Errorf("-m http: the http plugin is not supported (the original's build had it compiled out)")
-		}
-	}
-	return "", fmt.Errorf("-m %s: unknown plugin; use refreshCDN, socket or command", strings.Join(mods, ","))
 }
 
 // printHeader prints the original's lines after the config was parsed

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
-	"runtime"
-	rtmetrics "runtime/metrics"
 	"syscall"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 
 	"github.com/sersync-go/sersync2/confxml"
 	"github.com/sersync-go/sersync2/internal/buildinfo"
+	"github.com/sersync-go/sersync2/internal/memstat"
 	"github.com/sersync-go/sersync2/internal/sdnotify"
 	"github.com/sersync-go/sersync2/replicate"
 	"github.com/sersync-go/sersync2/status"
@@ -34,20 +32,11 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 	defer signal.Stop(sigs)
 	// The status address is taken before the watches are set up: a busy
 	// port is reported at once, and nothing was started for nothing.
-	var ln net.Listener
-	var token string
-	if o.statusAddr != "" {
-		var err error
-		if o.statusAuthFile != "" {
-			if token, err = status.ReadToken(o.statusAuthFile); err != nil {
-				return err
-			}
-		}
-		if ln, err = status.Listen(o.statusAddr, o.statusPublic); err != nil {
-			return err
-		}
-		defer ln.Close()
+	ep, err := status.Open(o.statusAddr, o.statusPublic, o.statusAuthFile)
+	if err != nil {
+		return err
 	}
+	defer ep.Close()
 	if err := printStartLines(stdout, cfg, o, mode); err != nil {
 		return err
 	}
@@ -63,18 +52,17 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 			fmt.Fprintln(stdout, "watch path is: "+w)
 		}
 	}
-	e, err := replicate.NewService(ctx, cfg, replicate.Options{Plugin: mode, Threads: o.threads, Queues: o.queues,
-		MinDelay: o.minDelay, Eager: o.batching == "eager", SyncAll: o.syncAll, SummaryEvery: o.summaryEvery, ProgressEvery: o.progressEvery, StateDir: o.stateDirOrDefault(),
-		NoRemoteMoves: o.noRemoteMoves, MaxDelete: o.maxDelete, MaxPending: o.maxPending, DryRun: o.dryRun,
-		Terminal: terminal(stderr, o.daemonChild), Log: log, Console: stdout})
+	opts := o.engineOptions(mode)
+	opts.Terminal, opts.Log, opts.Console = terminal(stderr, o.daemonChild), log, stdout
+	e, err := replicate.NewService(ctx, cfg, opts)
 	if err != nil {
 		return err
 	}
-	stopStatus := serveStatus(ctx, e, ln, token, o, log)
+	stopStatus := status.Start(ctx, e, ep, o.statusFile, o.statusFileEvery, status.Options{Build: buildinfo.Read(version), Log: log})
 	defer stopStatus()
 	handleSignals(ctx, sigs, e, func() (confxml.Config, error) { return loadConfig(o.config, mode) }, o.config, log, o.reopenLog)
 	st := e.State()
-	heap := liveHeap()
+	heap := memstat.LiveHeap()
 	if mode == "" {
 		log.Info("sersync2 started", "version", version, "roots", len(st.Roots), "remotes", len(st.Remotes),
 			"queues_per_remote", st.QueuesPerRemote, "threads", st.Threads, "watches", st.Watches, "heap_live_bytes", heap)
@@ -82,27 +70,10 @@ func serve(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 		log.Info("sersync2 started in plugin mode", "version", version, "plugin", mode, "root", st.Roots[0], "watches", st.Watches, "heap_live_bytes", heap)
 	}
 	ready(nil)
-	if err := sdnotify.Notify("READY=1"); err != nil {
+	if err := sdnotify.Ready(ctx); err != nil {
 		log.Warn("cannot notify systemd", "err", err)
 	}
-	go func() {
-		<-ctx.Done()
-		_ = sdnotify.Notify("STOPPING=1")
-	}()
 	return e.Run(ctx)
-}
-
-// liveHeap collects garbage once and returns the bytes still in use: after
-// start-up, mostly what the watch tree costs (a figure for sizing big
-// trees; one collection at start, then the runtime's own pace).
-func liveHeap() uint64 {
-	runtime.GC()
-	s := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	rtmetrics.Read(s)
-	if s[0].Value.Kind() != rtmetrics.KindUint64 {
-		return 0
-	}
-	return s[0].Value.Uint64()
 }
 
 // terminal returns w when it is a terminal in the foreground (progress is
@@ -112,28 +83,6 @@ func terminal(w io.Writer, daemonChild bool) io.Writer {
 		return f
 	}
 	return nil
-}
-
-// serveStatus starts the status server on ln (--status-addr; nil: none),
-// asking for token when not "" (--status-auth-file), and the status file (--status-file) when asked for, and returns the
-// function that stops them and waits.
-func serveStatus(ctx context.Context, e *replicate.Service, ln net.Listener, token string, o *options, log *slog.Logger) (stop func()) {
-	if ln == nil && o.statusFile == "" {
-		return func() {}
-	}
-	if ln != nil {
-		log.Info("status server listening", "addr", ln.Addr().String(), "metrics", "http://"+ln.Addr().String()+"/metrics")
-	}
-	srv := status.New(e, status.Options{Build: buildinfo.Read(version), Log: log, Token: token})
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Run(ctx, ln, o.statusFile, o.statusFileEvery); err != nil {
-			log.Error("status server stopped", "err", err)
-		}
-	}()
-	return func() { cancel(); <-done }
 }
 
 // printStartLines prints the original's lines between the config summary
@@ -147,9 +96,9 @@ func printStartLines(w io.Writer, cfg confxml.Config, o *options, mode string) e
 	case "command":
 		fmt.Fprintln(w, "start command interface")
 	default:
-		printSersyncLines(w, cfg, o.threads, len(cfg.WatchRoots("")[0].Remotes))
-		if o.syncAll {
-			plan, err := replicate.Plan(cfg, o.maxDelete)
+		printSersyncLines(w, cfg, o.engine.Threads, len(cfg.WatchRoots("")[0].Remotes))
+		if o.engine.SyncAll {
+			plan, err := replicate.Plan(cfg, o.engine.MaxDelete)
 			if err != nil {
 				return err
 			}

@@ -36,7 +36,8 @@ func handleSignals(ctx context.Context, sig <-chan os.Signal, e *replicate.Servi
 						log.Error("cannot reopen the log file; logging to the old one", "err", err)
 					}
 				}
-				reload(ctx, e, load, file, log)
+				log.Info("reloading the configuration", "signal", "SIGHUP", "file", file)
+				e.ReloadFile(ctx, file, load)
 			case syscall.SIGUSR1:
 				log.Info("full sync requested", "signal", "SIGUSR1")
 				e.RequestFullSync("SIGUSR1")
@@ -50,21 +51,4 @@ func handleSignals(ctx context.Context, sig <-chan os.Signal, e *replicate.Servi
 			}
 		}
 	}()
-}
-
-// reload loads the configuration file again and hands it to the engine.
-func reload(ctx context.Context, e *replicate.Service, load func() (confxml.Config, error), file string, log *slog.Logger) {
-	log.Info("reloading the configuration", "signal", "SIGHUP", "file", file)
-	cfg, err := load()
-	if err != nil {
-		log.Error("reload refused: the configuration file does not load; the running configuration stays", "file", file, "err", err)
-		e.CountReloadFailure()
-		return
-	}
-	for _, w := range cfg.Warnings {
-		log.Warn("config", "file", file, "warning", w)
-	}
-	if err := e.Reload(ctx, cfg); err != nil {
-		log.Error("reload refused", "file", file, "err", err)
-	}
 }

@@ -4,6 +4,7 @@
 package sdnotify
 
 import (
+	"context"
 	"net"
 	"os"
 )
@@ -24,5 +25,14 @@ func Notify(state string) error {
 	}
 	defer conn.Close()
 	_, err = conn.Write([]byte(state))
+	return err
+}
+
+// Ready tells systemd that the service is ready, and that it is stopping
+// once ctx ends. The error is READY=1's; STOPPING=1 is sent as best it
+// can be, for nobody is left to hear of a failure then.
+func Ready(ctx context.Context) error {
+	err := Notify("READY=1")
+	context.AfterFunc(ctx, func() { _ = Notify("STOPPING=1") })
 	return err
 }
