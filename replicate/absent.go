@@ -43,7 +43,7 @@ func AcceptRoot(cfg confxml.Config, dir, root string) (rootid.ID, *rootid.Record
 			return rootid.Accept(RootsFile(dir, cfg.Path), t)
 		}
 	}
-	return rootid.ID{}, nil, fmt.Errorf("replicate: %s is neither a watch root nor a local target of %s", root, cfg.Path)
+	return rootid.ID{}, nil, fmt.Errorf("replicate: %s is not a watch root or a local target of %s", root, cfg.Path)
 }
 
 // RootIdentities reports what is recorded and found for every watch root
