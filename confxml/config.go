@@ -83,16 +83,27 @@ type Sersync struct {
 type LocalPath struct {
 	// Watch is the absolute watch directory with one trailing slash removed,
 	// as the original did ("/data/" -> "/data"). "/" stays "/".
-	Watch   string
+	Watch string
+	// Remotes holds every <remote>, in document order, then every
+	// <localtarget>, in document order.
 	Remotes []Remote
 }
 
 // Remote is one <remote ip=… name=…>: an rsync daemon module (ip::name) or,
-// with ssh on, a remote path (ip:name).
+// with ssh on, a remote path (ip:name); or one <localtarget dir=…> (ours):
+// a directory on this host (a second disk, an NFS mount), copied to by a
+// local rsync.
 type Remote struct {
 	IP   string
 	Name string
+	// Dir is the clean absolute directory of a local target; IP and Name
+	// are then empty. <auth>, <userDefinedPort> and <ssh> do not apply to
+	// it.
+	Dir string
 }
+
+// Local reports whether r is a local target (<localtarget>).
+func (r Remote) Local() bool { return r.Dir != "" }
 
 // Rsync holds the <rsync> options shared by every remote.
 type Rsync struct {

@@ -2,6 +2,7 @@ package confxml
 
 import (
 	"math"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -134,8 +135,8 @@ func (p *problems) localPaths(s elem, c *Config, withRemotes bool) {
 			l.Watch = trimOneSlash(p.verbatim(lp, "watch", w))
 		}
 		if withRemotes {
-			rs := list(lp, "remote")
-			if len(rs) == 0 {
+			rs, lts := list(lp, "remote"), list(lp, "localtarget")
+			if len(rs) == 0 && len(lts) == 0 {
 				p.errorf(lp.path+"<remote>", "element missing: there is nowhere to push to")
 			}
 			for _, x := range rs {
@@ -148,9 +149,23 @@ func (p *problems) localPaths(s elem, c *Config, withRemotes bool) {
 				}
 				l.Remotes = append(l.Remotes, r)
 			}
+			for _, x := range lts {
+				if v, ok := p.required(x, "dir"); ok {
+					l.Remotes = append(l.Remotes, Remote{Dir: localTarget(p.verbatim(x, "dir", v))})
+				}
+			}
 		}
 		c.Sersync.LocalPaths = append(c.Sersync.LocalPaths, l)
 	}
+}
+
+// localTarget returns the dir of a <localtarget> as the engine uses it:
+// clean when absolute (validate refuses any other).
+func localTarget(dir string) string {
+	if filepath.IsAbs(dir) {
+		return filepath.Clean(dir)
+	}
+	return dir
 }
 
 // trimOneSlash removes exactly one trailing slash, as the original did

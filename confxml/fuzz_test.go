@@ -86,6 +86,18 @@ func checkLoaded(t *testing.T, c Config, err error) {
 			t.Fatalf("accepted watch %q that is not a directory", l.Watch)
 		}
 		for _, r := range l.Remotes {
+			if r.Local() {
+				// An absolute clean directory, apart from every watch root.
+				if r.IP != "" || r.Name != "" || !filepath.IsAbs(r.Dir) || filepath.Clean(r.Dir) != r.Dir || strings.ContainsAny(r.Dir, "\t\n\r") {
+					t.Fatalf("accepted local target %+v", r)
+				}
+				for _, w := range s.LocalPaths {
+					if nesting(r.Dir, w.Watch) != "" {
+						t.Fatalf("accepted local target %q overlapping watch %q", r.Dir, w.Watch)
+					}
+				}
+				continue
+			}
 			// Nothing that rsync, ssh or the remote shell would read as an
 			// option or split into words or lines.
 			if r.IP == "" || r.Name == "" || !oneWord(r.IP) || (s.Rsync.SSH.Enabled && !oneWord(r.Name)) ||

@@ -74,13 +74,34 @@ func TestLoad(t *testing.T) {
 		},
 		{name: "several remotes", file: "several-remotes.xml", want: func(e env) Config {
 			c := base(e)
-			c.Sersync.LocalPaths[0].Remotes = []Remote{{"10.0.0.2", "www"}, {"10.0.0.3", "www"}, {"backup.example.com", "mirror"}}
+			c.Sersync.LocalPaths[0].Remotes = []Remote{{IP: "10.0.0.2", Name: "www"}, {IP: "10.0.0.3", Name: "www"}, {IP: "backup.example.com", Name: "mirror"}}
 			return c
 		}},
+		{name: "local target", file: "local-target.xml", want: func(e env) Config {
+			c := base(e)
+			c.Sersync.LocalPaths[0].Remotes = append(c.Sersync.LocalPaths[0].Remotes, Remote{Dir: e.dir + "/backup/www"})
+			return c
+		}},
+		{name: "local target only", file: "local-target-only.xml", want: func(e env) Config {
+			c := base(e)
+			c.Sersync.LocalPaths[0].Remotes = []Remote{{Dir: e.dir + "/backup/www"}}
+			return c
+		}},
+		{
+			name: "local target with auth and port", file: "local-target-auth-port.xml",
+			want: func(e env) Config {
+				c := base(e)
+				c.Sersync.LocalPaths[0].Remotes = append(c.Sersync.LocalPaths[0].Remotes, Remote{Dir: e.dir + "/backup/www"})
+				c.Sersync.Rsync.Auth = Auth{Enabled: true, Users: "rsync_backup", PasswordFile: e.secrets}
+				c.Sersync.Rsync.Port = Port{Enabled: true, Port: 8873}
+				return c
+			},
+			warns: []string{`<sersync><rsync>: <auth>, <userDefinedPort> start="true" does not apply to the local targets (<localtarget>): their rsync runs without it`},
+		},
 		{name: "several localpaths", file: "several-localpaths.xml", want: func(e env) Config {
 			c := base(e)
 			c.Sersync.LocalPaths = append(c.Sersync.LocalPaths,
-				LocalPath{Watch: e.watch2, Remotes: []Remote{{"10.0.0.3", "img"}, {"10.0.0.4", "img"}}})
+				LocalPath{Watch: e.watch2, Remotes: []Remote{{IP: "10.0.0.3", Name: "img"}, {IP: "10.0.0.4", Name: "img"}}})
 			return c
 		}},
 		{name: "filter on", file: "filter-on.xml", want: func(e env) Config {
@@ -221,7 +242,7 @@ func TestLoad(t *testing.T) {
 				Inotify: Inotify{Delete: true, CreateFolder: true, CreateFile: true, CloseWrite: true,
 					MoveFrom: true, MoveTo: true, Attrib: true, Modify: true},
 				Sersync: Sersync{
-					LocalPaths: []LocalPath{{Watch: e.watch, Remotes: []Remote{{"10.0.0.2", "www"}}}},
+					LocalPaths: []LocalPath{{Watch: e.watch, Remotes: []Remote{{IP: "10.0.0.2", Name: "www"}}}},
 					Rsync: Rsync{CommonParams: "-artuz", Params: []string{"-artuz"},
 						Port: Port{Enabled: true, Port: 874}, Timeout: Timeout{Enabled: true, Seconds: 100}},
 					FailLog: FailLog{Path: "/tmp/rsync_fail_log.sh", Interval: 60 * time.Minute},
@@ -236,7 +257,7 @@ func TestLoad(t *testing.T) {
 			setup: func(t *testing.T, e env) { mkdir(t, e.watch+"/图片") },
 			want: func(e env) Config {
 				c := base(e)
-				c.Sersync.LocalPaths[0] = LocalPath{Watch: e.watch + "/\xe5\x9b\xbe\xe7\x89\x87", Remotes: []Remote{{"10.0.0.2", "\xe5\x9b\xbe\xe7\x89\x87"}}}
+				c.Sersync.LocalPaths[0] = LocalPath{Watch: e.watch + "/\xe5\x9b\xbe\xe7\x89\x87", Remotes: []Remote{{IP: "10.0.0.2", Name: "\xe5\x9b\xbe\xe7\x89\x87"}}}
 				c.Filter = Filter{Enabled: true, Exclude: []string{`(.*)\.临时`}, Regexps: mustRegexps(`^(?ms:(.*)\.临时)$`)}
 				c.Sersync.FailLog.Path = "/tmp/失败.sh"
 				c.Command, c.Socket, c.RefreshCDN = CommandPlugin{}, SocketPlugin{}, RefreshCDNPlugin{}
@@ -248,7 +269,7 @@ func TestLoad(t *testing.T) {
 			setup: func(t *testing.T, e env) { mkdir(t, e.watch+"/caf\xe9") },
 			want: func(e env) Config {
 				c := base(e)
-				c.Sersync.LocalPaths[0] = LocalPath{Watch: e.watch + "/caf\xe9", Remotes: []Remote{{"10.0.0.2", "caf\xe9 \xff\xfe"}}}
+				c.Sersync.LocalPaths[0] = LocalPath{Watch: e.watch + "/caf\xe9", Remotes: []Remote{{IP: "10.0.0.2", Name: "caf\xe9 \xff\xfe"}}}
 				c.Sersync.FailLog.Path = "/tmp/\xe9chec.sh"
 				c.Command, c.Socket, c.RefreshCDN = CommandPlugin{}, SocketPlugin{}, RefreshCDNPlugin{}
 				return c
@@ -259,7 +280,7 @@ func TestLoad(t *testing.T) {
 			setup: func(t *testing.T, e env) { mkdir(t, filepath.Join(e.watch, hostile)) },
 			want: func(e env) Config {
 				c := base(e)
-				c.Sersync.LocalPaths[0] = LocalPath{Watch: e.watch + "/" + hostile, Remotes: []Remote{{"10.0.0.2", "/backup/" + hostileRemote}}}
+				c.Sersync.LocalPaths[0] = LocalPath{Watch: e.watch + "/" + hostile, Remotes: []Remote{{IP: "10.0.0.2", Name: "/backup/" + hostileRemote}}}
 				c.Sersync.Rsync.SSH = SSH{Enabled: true, Command: "ssh -o 'ProxyCommand=nc %h %p'"}
 				return c
 			},
@@ -312,7 +333,7 @@ func TestLoad(t *testing.T) {
 			name: "optional elements missing", file: "missing-optional-elements.xml",
 			want: func(e env) Config {
 				c := Default()
-				c.Sersync.LocalPaths = []LocalPath{{Watch: e.watch, Remotes: []Remote{{"10.0.0.2", "www"}}}}
+				c.Sersync.LocalPaths = []LocalPath{{Watch: e.watch, Remotes: []Remote{{IP: "10.0.0.2", Name: "www"}}}}
 				return c
 			},
 			warns: []string{
@@ -421,6 +442,23 @@ func TestLoadRefuses(t *testing.T) {
 			file: "bad-nested-localpaths.xml", n: 1,
 			setup: func(t *testing.T, e env) { mkdir(t, e.watch+"/sub") },
 			errs:  []string{`confxml: <sersync><localpath> #2: attribute watch: "`, `/watch/sub" is inside <sersync><localpath> #1 watch "`, "overlapping watch roots"},
+		},
+		{file: "bad-local-target-relative.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<localtarget> #1: attribute dir: "backup/www" is not an absolute path`}},
+		{file: "bad-local-target-empty.xml", n: 2, errs: []string{
+			`confxml: <sersync><localpath> #1<localtarget> #1: attribute dir: "" is empty`,
+			`confxml: <sersync><localpath> #1<localtarget> #2: attribute dir missing`,
+		}},
+		{file: "bad-local-target-inside-watch.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<localtarget> #1: attribute dir: "`, `/watch/.backup" is inside <sersync><localpath> #1 watch "`, "would be seen and copied again"}},
+		{file: "bad-local-target-contains-watch.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #1<localtarget> #1: attribute dir: "`, `" contains <sersync><localpath> #1 watch "`}},
+		{file: "bad-local-target-shared.xml", n: 1, errs: []string{`confxml: <sersync><localpath> #2<localtarget> #1: attribute dir: "`, `/backup/img" overlaps <sersync><localpath> #1<localtarget> #1 dir "`, "the full sync of each would delete what the other copied"}},
+		{
+			name: "local target inside the watch root through a symlink", file: "local-target.xml", n: 1,
+			setup: func(t *testing.T, e env) {
+				if err := os.Symlink(e.watch, filepath.Join(e.dir, "backup")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			errs: []string{`confxml: <sersync><localpath> #1<localtarget> #1: attribute dir: "`, `/backup/www" is inside <sersync><localpath> #1 watch`},
 		},
 		{file: "bad-params-unbalanced.xml", n: 1, is: shellwords.ErrUnterminatedQuote, errs: []string{`confxml: <sersync><rsync><commonParams>: attribute params: "-artuz --exclude='a b" does not split into words`}},
 		{file: "bad-ssh-command-unbalanced.xml", n: 1, is: shellwords.ErrUnterminatedQuote, errs: []string{`confxml: <sersync><rsync><ssh>: attribute command: "ssh -i \"/root/key" does not split into words`}},
@@ -595,7 +633,7 @@ func TestStock(t *testing.T) {
 		Host:    Host{IP: "localhost", Port: "8008"},
 		Inotify: Inotify{Delete: true, CreateFolder: true, CloseWrite: true, MoveFrom: true, MoveTo: true},
 		Sersync: Sersync{
-			LocalPaths: []LocalPath{{Watch: "/opt/tongbu", Remotes: []Remote{{"127.0.0.1", "tongbu1"}}}},
+			LocalPaths: []LocalPath{{Watch: "/opt/tongbu", Remotes: []Remote{{IP: "127.0.0.1", Name: "tongbu1"}}}},
 			Rsync:      Rsync{CommonParams: "-artuz", Params: []string{"-artuz"}},
 			FailLog:    FailLog{Path: "/tmp/rsync_fail_log.sh", Interval: 60 * time.Minute},
 			Crontab:    Crontab{Schedule: 600 * time.Minute},

@@ -17,6 +17,7 @@ import (
 func (p *problems) validate(c *Config) {
 	p.watchRoots(c)
 	p.remotes(c)
+	p.localTargets(c)
 	p.compileExcludes(c)
 	p.rsyncRules(c)
 	if pl := c.Sersync.Plugin; pl.Enabled && checkPluginName(pl.Name) == nil {
@@ -60,6 +61,9 @@ func (p *problems) remotes(c *Config) {
 	ssh := c.Sersync.Rsync.SSH.Enabled
 	for i, l := range c.Sersync.LocalPaths {
 		for j, r := range l.Remotes {
+			if r.Local() {
+				continue // localTargets
+			}
 			where := fmt.Sprintf("%s<remote> #%d", localPathName(i), j+1)
 			if why := unsafeWord(r.IP); why != "" {
 				p.errorf(where, "attribute ip: %q is not a host name: it %s", r.IP, why)
@@ -76,6 +80,101 @@ func (p *problems) remotes(c *Config) {
 				p.errorf(where, "attribute name: %q cannot be addressed safely as %s: it %s", r.Name, what, why)
 			}
 		}
+	}
+}
+
+// localTargets checks every <localtarget>: an absolute path rsync reads as
+// a local directory, not inside a watch root nor holding one (every change
+// rsync writes there would be seen, and copied, again), and pushed to from
+// one watch root only (the full sync of each would delete the other's
+// files). It says which <rsync> settings do not apply to local targets.
+func (p *problems) localTargets(c *Config) {
+	type seen struct{ where, dir string }
+	var all []seen
+	for i, l := range c.Sersync.LocalPaths {
+		k := 0
+		for _, r := range l.Remotes {
+			if !r.Local() {
+				continue
+			}
+			k++
+			where := fmt.Sprintf("%s<localtarget> #%d", localPathName(i), k)
+			switch {
+			case !filepath.IsAbs(r.Dir):
+				p.errorf(where, "attribute dir: %q is not an absolute path", r.Dir)
+				continue
+			case hasControl(r.Dir):
+				p.errorf(where, "attribute dir: %q holds a control character", r.Dir)
+				continue
+			}
+			for j, w := range c.Sersync.LocalPaths {
+				if w.Watch == "" {
+					continue
+				}
+				if rel := nesting(r.Dir, w.Watch); rel != "" {
+					p.errorf(where, "attribute dir: %q %s <sersync><localpath> #%d watch %q: what is copied there would be seen and copied again", r.Dir, rel, j+1, w.Watch)
+				}
+			}
+			for _, o := range all {
+				if nesting(r.Dir, o.dir) != "" {
+					p.errorf(where, "attribute dir: %q overlaps %s dir %q: the full sync of each would delete what the other copied", r.Dir, o.where, o.dir)
+				}
+			}
+			all = append(all, seen{where, r.Dir})
+		}
+	}
+	if len(all) == 0 {
+		return
+	}
+	o := c.Sersync.Rsync
+	var ignored []string
+	if o.Auth.Enabled {
+		ignored = append(ignored, "<auth>")
+	}
+	if o.Port.Enabled {
+		ignored = append(ignored, "<userDefinedPort>")
+	}
+	if o.SSH.Enabled {
+		ignored = append(ignored, "<ssh>")
+	}
+	if len(ignored) > 0 {
+		p.warnf("<sersync><rsync>", "%s start=\"true\" does not apply to the local targets (<localtarget>): their rsync runs without it", strings.Join(ignored, ", "))
+	}
+}
+
+// nesting says how directory a lies relative to directory b ("is the same
+// directory as", "is inside", "contains"), by their clean paths or by their
+// real ones (symlinks resolved as far as the paths exist); "" when they
+// are apart.
+func nesting(a, b string) string {
+	ac, bc := filepath.Clean(a), filepath.Clean(b)
+	ar, br := realPath(ac), realPath(bc)
+	switch {
+	case ac == bc || ar == br:
+		return "is the same directory as"
+	case inside(ac, bc) || inside(ar, br):
+		return "is inside"
+	case inside(bc, ac) || inside(br, ar):
+		return "contains"
+	}
+	return ""
+}
+
+// realPath resolves the symlinks of the longest part of the clean
+// absolute path p that exists, and appends the rest: a directory that is
+// not there yet lies where its existing parent really is.
+func realPath(p string) string {
+	rest := ""
+	for {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return filepath.Join(p, rest)
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+		p = parent
 	}
 }
 
@@ -176,34 +275,16 @@ func (p *problems) watchDir(x elem, w string) {
 // overlap refuses watch roots that contain one another: the same events
 // would be seen and pushed twice, to different remotes.
 func (p *problems) overlap(lps []LocalPath) {
-	type root struct{ clean, real string }
-	roots := make([]root, len(lps))
-	for i, l := range lps {
-		roots[i].clean = filepath.Clean(l.Watch)
-		if real, err := filepath.EvalSymlinks(l.Watch); err == nil {
-			roots[i].real = real
-		}
-	}
 	for j := range lps {
 		for i := range j {
-			a, b := roots[i], roots[j]
 			if lps[i].Watch == "" || lps[j].Watch == "" {
 				continue
 			}
-			var rel string
-			switch {
-			case a.clean == b.clean || (a.real != "" && a.real == b.real):
-				rel = "is the same directory as"
-			case inside(b.clean, a.clean) || (a.real != "" && b.real != "" && inside(b.real, a.real)):
-				rel = "is inside"
-			case inside(a.clean, b.clean) || (a.real != "" && b.real != "" && inside(a.real, b.real)):
-				rel = "contains"
-			default:
-				continue
+			if rel := nesting(lps[j].Watch, lps[i].Watch); rel != "" {
+				p.errorf(localPathName(j),
+					"attribute watch: %q %s <sersync><localpath> #%d watch %q: overlapping watch roots cannot be watched sanely",
+					lps[j].Watch, rel, i+1, lps[i].Watch)
 			}
-			p.errorf(fmt.Sprintf("<sersync><localpath> #%d", j+1),
-				"attribute watch: %q %s <sersync><localpath> #%d watch %q: overlapping watch roots cannot be watched sanely",
-				lps[j].Watch, rel, i+1, lps[i].Watch)
 		}
 	}
 }

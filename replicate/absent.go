@@ -2,6 +2,7 @@ package replicate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -25,28 +26,59 @@ func RootsFile(dir, config string) string {
 	return strings.TrimSuffix(failog.StateFile(dir, config), ".state") + ".roots"
 }
 
-// AcceptRoot records the file system at the watch root root of cfg now as
-// that root's own, in the state directory dir (--accept-root): the one way
-// to say that the data really moved to another file system. A running
-// sersync2 sees it within a second. It returns the identity recorded and
-// the record it replaced (nil when none).
+// AcceptRoot records the file system at the watch root or local target
+// root of cfg now as that path's own, in the state directory dir
+// (--accept-root): the one way to say that the data really moved to
+// another file system. A running sersync2 sees it within a second. It
+// returns the identity recorded and the record it replaced (nil when
+// none).
 func AcceptRoot(cfg confxml.Config, dir, root string) (rootid.ID, *rootid.Record, error) {
 	for _, lp := range cfg.WatchRoots("") {
 		if filepath.Clean(lp.Watch) == filepath.Clean(root) {
 			return rootid.Accept(RootsFile(dir, cfg.Path), lp.Watch)
 		}
 	}
-	return rootid.ID{}, nil, fmt.Errorf("replicate: %s is not a watch root of %s", root, cfg.Path)
+	for _, t := range localTargets(cfg.WatchRoots("")) {
+		if t == filepath.Clean(root) {
+			return rootid.Accept(RootsFile(dir, cfg.Path), t)
+		}
+	}
+	return rootid.ID{}, nil, fmt.Errorf("replicate: %s is not a watch root or a local target of %s", root, cfg.Path)
 }
 
 // RootIdentities reports what is recorded and found for every watch root
-// of cfg (--check), recording nothing.
+// of cfg, then for every local target (--check), recording nothing.
 func RootIdentities(cfg confxml.Config, dir string) ([]rootid.Report, error) {
 	var roots []string
 	for _, lp := range cfg.WatchRoots("") {
 		roots = append(roots, lp.Watch)
 	}
-	return rootid.Inspect(RootsFile(dir, cfg.Path), roots)
+	targets := localTargets(cfg.WatchRoots(""))
+	reps, err := rootid.Inspect(RootsFile(dir, cfg.Path), append(roots, targets...))
+	if err != nil {
+		return nil, err
+	}
+	for i := len(roots); i < len(reps); i++ {
+		var ae *rootid.AbsentError
+		if errors.As(reps[i].Err, &ae) {
+			ae.Target = true
+		}
+	}
+	return reps, nil
+}
+
+// localTargets returns the directories of the local targets of roots, in
+// configuration order.
+func localTargets(roots []confxml.LocalPath) []string {
+	var out []string
+	for _, lp := range roots {
+		for _, r := range lp.Remotes {
+			if r.Local() {
+				out = append(out, r.Dir)
+			}
+		}
+	}
+	return out
 }
 
 // openIdentities starts following the identity of every root (sync mode):
@@ -56,13 +88,18 @@ func (e *Engine) openIdentities() error {
 	if e.opts.StateDir != "" && !e.opts.DryRun {
 		file = RootsFile(e.opts.StateDir, e.cfg.Path)
 	}
-	ids, err := rootid.Open(file, e.roots, e.log)
+	ids, err := rootid.OpenWithTargets(file, e.roots, localTargets(e.cfg.WatchRoots("")), e.log)
 	if err != nil {
 		return err
 	}
 	e.ids = ids
 	for _, root := range e.roots {
 		e.gates[root] = &gate{}
+	}
+	for _, r := range e.remotes {
+		if r.target.Remote.Local() {
+			r.away = &targetAway{}
+		}
 	}
 	return nil
 }
@@ -79,7 +116,7 @@ func (e *Engine) present(r *remote, q *queue.Queue, b queue.Batch) bool {
 	}
 	err := e.ids.Check(r.root)
 	if err == nil {
-		return true
+		return e.targetPresent(r, q, b)
 	}
 	q.Hold(b)
 	if e.gates[r.root].shut() {
@@ -101,6 +138,9 @@ func (e *Engine) rootBack(root string) {
 // waitPresent blocks while the gate of r's root is shut; false when ctx
 // ended first.
 func (e *Engine) waitPresent(ctx context.Context, r *remote) bool {
+	if r.away != nil && !r.away.gate.wait(ctx) {
+		return false
+	}
 	g := e.gates[r.root]
 	if g == nil {
 		return true
@@ -124,6 +164,13 @@ func (g *gate) shut() bool {
 	}
 	g.opened = make(chan struct{})
 	return true
+}
+
+// isShut reports whether the gate is shut.
+func (g *gate) isShut() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.opened != nil
 }
 
 func (g *gate) open() {

@@ -114,16 +114,22 @@ func describeIdentities(w io.Writer, cfg confxml.Config, stateDir string) {
 		fmt.Fprintf(w, "  watch root identities: %v\n", err)
 		return
 	}
-	for _, r := range reps {
+	// The watch roots come first, then the local targets.
+	roots := len(cfg.WatchRoots(""))
+	for i, r := range reps {
+		what, absent := "root", "nothing is synced from it"
+		if i >= roots {
+			what, absent = "local target", "nothing is written to it"
+		}
 		switch {
 		case r.Recorded != nil && r.Err == nil:
-			fmt.Fprintf(w, "  root %s: present: recorded %s on %s\n", r.Root, r.Recorded.ID, r.Recorded.Recorded.Format("2006-01-02"))
+			fmt.Fprintf(w, "  %s %s: present: recorded %s on %s\n", what, r.Root, r.Recorded.ID, r.Recorded.Recorded.Format("2006-01-02"))
 		case r.Err != nil:
-			fmt.Fprintf(w, "  root %s: ABSENT, nothing is synced from it: %v\n", r.Root, r.Err)
+			fmt.Fprintf(w, "  %s %s: ABSENT, %s: %v\n", what, r.Root, absent, r.Err)
 		case r.Suspicion != "":
-			fmt.Fprintf(w, "  root %s: not recorded yet; warning: it looks like an unmounted mount point: %s (recorded once it no longer does)\n", r.Root, r.Suspicion)
+			fmt.Fprintf(w, "  %s %s: not recorded yet; warning: it looks like an unmounted mount point: %s (recorded once it no longer does)\n", what, r.Root, r.Suspicion)
 		default:
-			fmt.Fprintf(w, "  root %s: not recorded yet; recorded at start: %s\n", r.Root, r.Found)
+			fmt.Fprintf(w, "  %s %s: not recorded yet; recorded at start: %s\n", what, r.Root, r.Found)
 		}
 	}
 }

@@ -325,8 +325,9 @@ func (e *Engine) build(roots []confxml.LocalPath, exclude func(string, bool) boo
 			}
 			// Over ssh a rename can be done on the remote (rsyncexec runs
 			// the batch's Moves first); with deletion off the mirror keeps
-			// the old name, so nothing is moved.
-			o.Moves = r.rsync && e.cfg.Sersync.Rsync.SSH.Enabled && e.cfg.Inotify.Delete
+			// the old name, so nothing is moved. A local target's runs send
+			// renamed data.
+			o.Moves = r.rsync && !r.target.Remote.Local() && e.cfg.Sersync.Rsync.SSH.Enabled && e.cfg.Inotify.Delete
 			for range e.queues {
 				r.queues = append(r.queues, queue.New(lp.Watch, o))
 			}
@@ -410,6 +411,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			for range r.inFlight {
 				wg.Go(func() { e.work(ctx, runCtx, r, q) })
 			}
+		}
+		if r.away != nil {
+			wg.Go(func() { e.watchTarget(ctx, r) })
 		}
 	}
 	wg.Go(func() {

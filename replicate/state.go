@@ -19,6 +19,8 @@ type remote struct {
 	dest   string // rsync destination, "" in plugin-only mode
 	target rsyncexec.Target
 	rsync  bool
+	// away follows a local target's absence; nil for other remotes.
+	away   *targetAway
 	queues []*queue.Queue
 	// inFlight is how many batches each queue may have in flight: the
 	// remote runs that many workers per queue.
@@ -112,6 +114,11 @@ type State struct {
 	// them until they are back.
 	Roots  []string
 	Absent []AbsentRoot
+	// Targets lists the local targets (<localtarget>), AbsentTargets
+	// those of them that are not their recorded file system (or gone):
+	// nothing is written to them until they are back.
+	Targets       []string
+	AbsentTargets []AbsentTarget
 	// FailLog counts the failLog's entries and what happened to them:
 	// changes that kept failing after a retry (zero in plugin-only mode).
 	FailLog failog.Stats
@@ -189,7 +196,11 @@ func (e *Engine) State() State {
 	if e.faillog != nil {
 		s.FailLog = e.faillog.Stats()
 	}
+	s.AbsentTargets = e.absentTargets()
 	for _, r := range e.remotes {
+		if r.target.Remote.Local() {
+			s.Targets = append(s.Targets, r.dest)
+		}
 		rs := RemoteState{Root: r.root, Remote: r.dest, Batches: r.batches.Load(), RsyncRuns: r.runs.Load(),
 			Paths: r.paths.Load(), Failures: r.failures.Load(), Overflows: e.ov[r.root].Load(),
 			Events: r.carriedEvents, Retries: r.carriedRetries, Collapses: r.carriedCollapses, MovesDone: r.movesDone.Load(), MovesFailed: r.movesFailed.Load()}

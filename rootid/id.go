@@ -103,10 +103,17 @@ type AbsentError struct {
 	Want   ID    // recorded (zero with ErrUnverified)
 	Got    ID    // found (zero with ErrGone)
 	Detail string
+	// Target says that Root is a local target (a directory replicated
+	// to) rather than a watch root.
+	Target bool
 }
 
 func (e *AbsentError) Error() string {
-	s := fmt.Sprintf("watch root %s is absent: %v", e.Root, e.Reason)
+	what := "watch root"
+	if e.Target {
+		what = "local target"
+	}
+	s := fmt.Sprintf("%s %s is absent: %v", what, e.Root, e.Reason)
 	if e.Detail != "" {
 		s += " (" + e.Detail + ")"
 	}

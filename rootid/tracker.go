@@ -22,7 +22,10 @@ type Tracker struct {
 }
 
 type rootState struct {
-	rec *Record // nil: nothing recorded
+	// target: the path is a local target, which is written to, not a
+	// watch root; only messages differ.
+	target bool
+	rec    *Record // nil: nothing recorded
 	// The last full probe's verdict, good while the root's signature is
 	// sig; probed is false when there is none to reuse.
 	sig     signature
@@ -35,12 +38,24 @@ type rootState struct {
 // run) for roots. An unreadable or corrupt file is an error: the records
 // are what keeps a mirror safe, and guessing would not be.
 func Open(file string, roots []string, log *slog.Logger) (*Tracker, error) {
+	return OpenWithTargets(file, roots, nil, log)
+}
+
+// OpenWithTargets is Open for watch roots and local targets: a local
+// target (a directory on another disk or an NFS mount that sersync2
+// writes to) is guarded as a root is, so that nothing is written into the
+// bare mount point of an unmounted disk. Its records share the file, by
+// path; a path is either a root or a target.
+func OpenWithTargets(file string, roots, targets []string, log *slog.Logger) (*Tracker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	t := &Tracker{file: file, log: log, roots: map[string]*rootState{}}
 	for _, r := range roots {
 		t.roots[r] = &rootState{}
+	}
+	for _, r := range targets {
+		t.roots[r] = &rootState{target: true}
 	}
 	if err := t.reload(); err != nil {
 		return nil, err
@@ -86,6 +101,16 @@ func (t *Tracker) Check(root string) error {
 	if r == nil {
 		return nil
 	}
+	err := t.check(root, r)
+	if ae, ok := err.(*AbsentError); ok && r.target && !ae.Target {
+		c := *ae // a cached verdict is shared: never changed in place
+		c.Target = true
+		err = &c
+	}
+	return err
+}
+
+func (t *Tracker) check(root string, r *rootState) error {
 	if err := t.reload(); err != nil {
 		// The records cannot be read now: nothing can be proven.
 		return &AbsentError{Root: root, Reason: ErrOtherFS, Detail: err.Error()}
@@ -110,8 +135,11 @@ func (t *Tracker) Check(root string) error {
 		if why, hold := suspicious(root, f); why != "" {
 			if r.warned != why {
 				r.warned = why
-				t.log.Warn("watch root looks like an unmounted mount point: its identity is not recorded until it no longer does",
-					"root", root, "why", why, "synced", !hold, "accept_with", "--accept-root "+root)
+				msg := "watch root looks like an unmounted mount point: its identity is not recorded until it no longer does"
+				if r.target {
+					msg = "local target looks like an unmounted mount point: its identity is not recorded until it no longer does"
+				}
+				t.log.Warn(msg, "root", root, "why", why, "synced", !hold, "accept_with", "--accept-root "+root)
 			}
 			// Not cached: files written to it or a mount over it end the
 			// suspicion without changing anything a look sees.
@@ -128,7 +156,11 @@ func (t *Tracker) Check(root string) error {
 			}
 			t.stamp = stampOf(t.file)
 		}
-		t.log.Info("watch root identity recorded", "root", root, "identity", f.id.String())
+		msg := "watch root identity recorded"
+		if r.target {
+			msg = "local target identity recorded"
+		}
+		t.log.Info(msg, "root", root, "identity", f.id.String())
 	}
 	r.sig, r.probed, r.verdict = sig, true, nil
 	if why := Compare(r.rec.ID, f.id); why != nil {

@@ -177,3 +177,26 @@ func TestTrackerFirstStart(t *testing.T) {
 		t.Fatal("not recorded once it held a file")
 	}
 }
+
+// TestTrackerTarget: a local target is followed as a root is, and its
+// absence says so: the error names a local target, also when the verdict
+// is the cached one, and the root next to it is unaffected.
+func TestTrackerTarget(t *testing.T) {
+	root, target := t.TempDir(), t.TempDir()
+	mnt.Tmpfs(t, target)
+	tr, err := OpenWithTargets("", []string{root}, []string{target}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIs(t, "mounted", tr.Check(target), nil)
+	mnt.Unmount(t, target)
+	for _, step := range []string{"unmounted", "unmounted, cached"} {
+		err := tr.Check(target)
+		checkIs(t, step, err, ErrBareMountPoint)
+		var ae *AbsentError
+		if errors.As(err, &ae); !ae.Target || !strings.HasPrefix(err.Error(), "local target "+target+" is absent: ") {
+			t.Fatalf("%s: %v (Target %v), want a local target's error", step, err, ae.Target)
+		}
+	}
+	checkIs(t, "the root", tr.Check(root), nil)
+}

@@ -187,8 +187,13 @@ func filesFromName(p string) string {
 }
 
 // Destination returns the rsync destination of t: [users@]ip::name for a
-// daemon, [users@]ip:name with ssh. An IPv6 literal is put in brackets.
+// daemon, [users@]ip:name with ssh, the directory of a local target. An
+// IPv6 literal is put in brackets. A local target's directory is absolute:
+// rsync never reads a word starting with '/' as host:path.
 func Destination(t Target) string {
+	if t.Remote.Local() {
+		return t.Remote.Dir
+	}
 	host := t.Remote.IP
 	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
 		host = "[" + host + "]"
@@ -209,9 +214,10 @@ func Destination(t Target) string {
 // algorithm and delayed ACKs each run waits on several of them, which
 // dominates a small run (figures in docs/compat.md, "The rsync commands").
 // It changes nothing that is transferred. Not for ssh (the socket is
-// ssh's) and not when PARAMS set --sockopts themselves.
+// ssh's), not for a local target (no socket) and not when PARAMS set
+// --sockopts themselves.
 func noDelay(t Target) []string {
-	if t.Rsync.SSH.Enabled {
+	if t.Rsync.SSH.Enabled || t.Remote.Local() {
 		return nil
 	}
 	for _, p := range t.Rsync.Params {
@@ -223,9 +229,12 @@ func noDelay(t Target) []string {
 }
 
 // transport returns the -e, --port and --timeout options, in that order.
+// A local target gets --timeout only: it has no remote shell and no
+// daemon port.
 func transport(t Target) []string {
 	var a []string
-	if t.Rsync.SSH.Enabled {
+	local := t.Remote.Local()
+	if t.Rsync.SSH.Enabled && !local {
 		// One argv element: rsync splits the -e command itself (honouring
 		// quotes), exactly as it would split `-e "ssh -p 2222"` from a
 		// shell, so no splitting is needed here.
@@ -235,7 +244,7 @@ func transport(t Target) []string {
 		}
 		a = append(a, "-e", cmd)
 	}
-	if t.Rsync.Port.Enabled {
+	if t.Rsync.Port.Enabled && !local {
 		a = append(a, "--port="+strconv.Itoa(t.Rsync.Port.Port))
 	}
 	if t.Rsync.Timeout.Enabled {
@@ -245,11 +254,12 @@ func transport(t Target) []string {
 }
 
 // passwordFile returns --password-file=F when auth is on with a file, for
-// a daemon only: rsync refuses the option with a remote shell (exit 1,
-// which failed every command of the original with auth and ssh on).
+// a daemon only: rsync refuses the option with a remote shell or a local
+// destination (exit 1, which failed every command of the original with
+// auth and ssh on).
 func passwordFile(t Target) []string {
 	a := t.Rsync.Auth
-	if !a.Enabled || a.PasswordFile == "" || t.Rsync.SSH.Enabled {
+	if !a.Enabled || a.PasswordFile == "" || t.Rsync.SSH.Enabled || t.Remote.Local() {
 		return nil
 	}
 	return []string{"--password-file=" + a.PasswordFile}

@@ -80,7 +80,22 @@ func goldenCases(t *testing.T) []goldenCase {
 	hostileRoot := with(auth)
 	hostileRoot.Root = "/srv/it's a \"root\" $(x)"
 
+	// A local target: no daemon, no ssh; <auth>, <userDefinedPort> and
+	// <ssh> leave its commands alone, <timeout> applies.
+	local := func(t Target) Target {
+		t.Remote = confxml.Remote{Dir: "/mnt/backup/www"}
+		return t
+	}
+	hostileLocal := with(local, auth)
+	hostileLocal.Remote.Dir = "/mnt/it's a \"backup\" $(x):1"
+
 	return []goldenCase{
+		{"local-update", UpdateCommand(with(local), upd)},
+		{"local-remove", RemoveCommand(with(local), rm)},
+		{"local-full", FullCommand(with(local), nil)},
+		{"local-auth-port-ssh-update", UpdateCommand(with(local, auth, portTimeout, ssh), upd)},
+		{"local-auth-port-ssh-full", FullCommand(with(local, auth, portTimeout, ssh, maxDelete), nil)},
+		{"local-hostile-dir-update", UpdateCommand(hostileLocal, files("a.txt"))},
 		{"stock-update", UpdateCommand(stock(), upd)},
 		{"stock-remove", RemoveCommand(stock(), rm)},
 		{"stock-full", FullCommand(stock(), nil)},

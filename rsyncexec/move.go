@@ -200,7 +200,8 @@ func tildeSafe(user string) bool {
 // runMoves renames the usable moves of a batch on the remote of t before
 // its runs (see Run) and returns how many were done and how many failed.
 func (r *Runner) runMoves(ctx context.Context, t Target, moves []queue.Move, opts RunOptions) (done, failed int) {
-	if opts.NoMoves || !t.Rsync.SSH.Enabled || !t.Delete || len(moves) == 0 {
+	// A local target gets no renames: its runs send the data again.
+	if opts.NoMoves || !t.Rsync.SSH.Enabled || t.Remote.Local() || !t.Delete || len(moves) == 0 {
 		return 0, 0
 	}
 	use := make([]queue.Move, 0, len(moves))

@@ -589,11 +589,11 @@ func readPassword(name string) (string, bool) {
 }
 
 // destOf returns the destination word of an argv built by this package
-// (the last word containing ':' that is not an option), for messages.
+// (the last word that is not an option: every word the builders put after
+// it is one), for messages.
 func destOf(argv []string) string {
 	for i := len(argv) - 1; i > 0; i-- {
-		a := argv[i]
-		if len(a) > 0 && a[0] != '-' && strings.Contains(a, ":") {
+		if a := argv[i]; a != "" && a[0] != '-' {
 			return a
 		}
 	}

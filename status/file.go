@@ -61,6 +61,9 @@ func WriteText(w io.Writer, r Report) error {
 	for _, a := range r.AbsentRoots {
 		fmt.Fprintf(&b, "absent root: %s since %s (nothing synced from it): %s\n", a.Root, a.Since.Format(time.RFC3339), oneLine(a.Reason))
 	}
+	for _, a := range r.AbsentTargets {
+		fmt.Fprintf(&b, "absent local target: %s since %s (nothing written to it): %s\n", a.Remote, a.Since.Format(time.RFC3339), oneLine(a.Reason))
+	}
 	fmt.Fprintf(&b, "events read: %d\noverflows: %d\nreloads: %d (%d refused)\n", r.EventsRead, r.Overflows, r.Reloads, r.ReloadFailures)
 	fmt.Fprintf(&b, "failLog entries: %d\n", r.FailLogEntries)
 	if r.Plugin != nil {

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,6 +16,7 @@ var (
 	descInfo           = prometheus.NewDesc("sersync2_build_info", "Always 1; the labels say which sersync2 runs: its version, VCS revision (\"\" when none was recorded), whether the tree had changes, and the Go version.", []string{"version", "revision", "modified", "goversion"}, nil)
 	descEventsRead     = prometheus.NewDesc("sersync2_events_read_total", "Raw inotify events read from the kernel.", nil, nil)
 	descOverflows      = prometheus.NewDesc("sersync2_overflows_total", "Kernel event queue overflows of a watch root (each one makes a full sync).", []string{"root"}, nil)
+	descTargetAbsent   = prometheus.NewDesc("sersync2_target_absent", "1 while the local target (<localtarget>) is not its recorded file system (unmounted disk, another file system, gone): nothing is written to it.", labelsRemote, nil)
 	descRootAbsent     = prometheus.NewDesc("sersync2_root_absent", "1 while the watch root is not its recorded file system (unmounted disk, another file system, gone): nothing is synced from it.", []string{"root"}, nil)
 	descWatches        = prometheus.NewDesc("sersync2_watches", "Directories watched (inotify watches held).", nil, nil)
 	descMaxWatches     = prometheus.NewDesc("sersync2_max_user_watches", "The kernel's per-user inotify watch limit (fs.inotify.max_user_watches).", nil, nil)
@@ -79,6 +81,19 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			v = 1
 		}
 		gauge(descRootAbsent, v, root)
+	}
+	away := map[string]bool{}
+	for _, a := range st.AbsentTargets {
+		away[a.Target] = true
+	}
+	for _, r := range st.Remotes {
+		if slices.Contains(st.Targets, r.Remote) {
+			v := 0.0
+			if away[r.Remote] {
+				v = 1
+			}
+			gauge(descTargetAbsent, v, r.Root, r.Remote)
+		}
 	}
 	gauge(descMaxWatches, float64(c.s.maxWatches()))
 	count(descWatchLimitErrs, st.WatchLimitErrors)

@@ -54,6 +54,7 @@ td.path{font-family:monospace;white-space:pre;overflow-wrap:anywhere}
 Watching {{.Watching}}; {{plural .Watches "directory" "directories"}} watched of {{if .MaxUserWatches}}{{.MaxUserWatches}}{{else}}?{{end}} allowed;
 {{plural .EventsRead "event" "events"}} read; {{plural .Overflows "overflow" "overflows"}}; {{plural .Reloads "reload" "reloads"}}.</small></p>
 {{range .AbsentRoots}}<p class="failing absent" data-root="{{.Root}}">Watch root {{.Root}} is absent since {{.Since.Format "2006-01-02 15:04:05"}}: nothing is synced from it. <span class="err">{{.Reason}}</span></p>
+{{end}}{{range .AbsentTargets}}<p class="failing absent" data-remote="{{.Remote}}">Local target {{.Remote}} is absent since {{.Since.Format "2006-01-02 15:04:05"}}: nothing is written to it. <span class="err">{{.Reason}}</span></p>
 {{end}}<table id="remotes">
 <tr><th>root → remote</th><th>state</th><th>lag</th><th>pending</th><th>last sync</th><th>last error</th><th>lag, last hour</th><th>paths/s, last hour</th></tr>
 {{range .Rows}}<tr class="remote" data-remote="{{.Remote}}" data-root="{{.Root}}">

@@ -22,6 +22,9 @@ type Report struct {
 	// (an unmounted disk, another file system, gone): nothing is synced
 	// from them, their changes wait.
 	AbsentRoots []AbsentRootReport `json:"absent_roots"`
+	// AbsentTargets are the local targets that are not their recorded
+	// file system: nothing is written to them, their changes wait.
+	AbsentTargets []AbsentTargetReport `json:"absent_targets"`
 	// Watches is the number of directories watched; MaxUserWatches the
 	// kernel's per-user limit (fs.inotify.max_user_watches, 0 when it
 	// could not be read).
@@ -45,6 +48,15 @@ type Report struct {
 // AbsentRootReport is one absent root, why, and since when.
 type AbsentRootReport struct {
 	Root   string    `json:"root"`
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
+}
+
+// AbsentTargetReport is one absent local target (Remote is its
+// directory), why, and since when.
+type AbsentTargetReport struct {
+	Root   string    `json:"root"`
+	Remote string    `json:"remote"`
 	Reason string    `json:"reason"`
 	Since  time.Time `json:"since"`
 }
@@ -145,6 +157,10 @@ func build(st replicate.State, now time.Time, version string, started time.Time,
 	r.AbsentRoots = []AbsentRootReport{}
 	for _, a := range st.Absent {
 		r.AbsentRoots = append(r.AbsentRoots, AbsentRootReport{Root: a.Root, Reason: a.Reason, Since: a.Since})
+	}
+	r.AbsentTargets = []AbsentTargetReport{}
+	for _, a := range st.AbsentTargets {
+		r.AbsentTargets = append(r.AbsentTargets, AbsentTargetReport{Root: a.Root, Remote: a.Target, Reason: a.Reason, Since: a.Since})
 	}
 	if r.LastErrors == nil {
 		r.LastErrors = []ErrorReport{}

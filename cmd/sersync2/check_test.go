@@ -88,7 +88,7 @@ func TestCheckGolden(t *testing.T) {
 		}
 		golden(t, "check-stock.golden", normIdentity(strings.NewReplacer(abs, "FIXTURES", dir, "TMP").Replace(r.stdout)))
 	})
-	for _, name := range []string{"several-remotes.xml", "ssh-command.xml", "crontab-crontabfilter.xml", "filter-on.xml", "auth-on.xml", "several-localpaths.xml"} {
+	for _, name := range []string{"several-remotes.xml", "ssh-command.xml", "crontab-crontabfilter.xml", "filter-on.xml", "auth-on.xml", "several-localpaths.xml", "local-target.xml", "local-target-auth-port.xml"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			path, dir := fixtureEnv(t, name)

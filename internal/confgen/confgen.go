@@ -14,10 +14,12 @@ import (
 // Remote is one <remote ip name>.
 type Remote struct{ IP, Name string }
 
-// Root is one <localpath watch> with its remotes.
+// Root is one <localpath watch> with its remotes and local targets.
 type Root struct {
 	Watch   string
 	Remotes []Remote
+	// LocalTargets are <localtarget dir> elements, after the remotes.
+	LocalTargets []string
 }
 
 // Config is what a generated file says; zero values give the stock file's
@@ -77,6 +79,9 @@ func (c Config) Render() []byte {
 		w("\t<localpath watch=\"%s\">\n", esc(r.Watch))
 		for _, rm := range r.Remotes {
 			w("\t    <remote ip=\"%s\" name=\"%s\"/>\n", esc(rm.IP), esc(rm.Name))
+		}
+		for _, d := range r.LocalTargets {
+			w("\t    <localtarget dir=\"%s\"/>\n", esc(d))
 		}
 		w("\t</localpath>\n")
 	}

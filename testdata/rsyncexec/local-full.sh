@@ -1,0 +1,1 @@
+cd /data && rsync -artuz -R --delete ./ /mnt/backup/www
