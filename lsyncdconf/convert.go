@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -216,12 +217,11 @@ func (c *converter) settings() {
 	ats = append(ats, c.rec.settingsAt...)
 	if c.rec.assigned != nil {
 		tables = append(tables, c.rec.assigned)
-		ats = append(ats, pos{file: "settings", line: 0})
+		ats = append(ats, c.rec.assignedAt)
 	}
 	for i, t := range tables {
 		at := ats[i]
-		t.ForEach(func(k, v lua.LValue) {
-			key := k.String()
+		forEachSorted(t, func(key string, v lua.LValue) {
 			switch key {
 			case "logfile":
 				c.logfile = v.String()
@@ -266,6 +266,22 @@ func (c *converter) settings() {
 				c.add(at, key, true, "no sersync2 equivalent (onepass, or a key lsyncd does not know)")
 			}
 		})
+	}
+}
+
+// forEachSorted calls fn for the string keys of t in sorted order (a Lua
+// table's own order is its hash's, which would make the report change from
+// run to run).
+func forEachSorted(t *lua.LTable, fn func(k string, v lua.LValue)) {
+	var keys []string
+	t.ForEach(func(k, _ lua.LValue) {
+		if ks, ok := k.(lua.LString); ok {
+			keys = append(keys, string(ks))
+		}
+	})
+	slices.Sort(keys)
+	for _, k := range keys {
+		fn(k, t.RawGetString(k))
 	}
 }
 
@@ -690,7 +706,7 @@ func (c *converter) rsyncTable(at pos, t *lua.LTable, sh *shared) {
 			}
 		}
 	}
-	for k := range opt {
+	for _, k := range slices.Sorted(maps.Keys(opt)) {
 		if !knownRsync(k) {
 			c.add(at, "rsync."+k, true, "not an rsync option lsyncd knows")
 		}
@@ -929,6 +945,9 @@ func (c *converter) share(sh *shared, isRemote bool) {
 func (c *converter) addRemote(watch string, r remote) {
 	if watch != "/" {
 		watch = strings.TrimSuffix(watch, "/")
+	}
+	if r.dir != "/" {
+		r.dir = strings.TrimSuffix(r.dir, "/")
 	}
 	i := slices.IndexFunc(c.roots, func(r root) bool { return r.watch == watch })
 	if i < 0 {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -46,7 +47,8 @@ type recording struct {
 	settingsAt []pos
 	// assigned is a table assigned to the global settings (the lsyncd 2.0
 	// form settings = {...}), nil otherwise.
-	assigned *lua.LTable
+	assigned   *lua.LTable
+	assignedAt pos
 	// calls records load-time calls of lsyncd functions that do something
 	// at run time (spawn, log, ...): nothing of them is carried over.
 	calls []note
@@ -104,6 +106,7 @@ func evaluate(ctx context.Context, name string, src []byte) (rec *recording, err
 	}
 	if t, ok := L.GetGlobal("settings").(*lua.LTable); ok {
 		sb.rec.assigned = t
+		sb.rec.assignedAt = pos{file: filepath.Base(name), line: assignmentLine(src)}
 	}
 	return sb.rec, nil
 }
@@ -343,4 +346,19 @@ func (sb *sandbox) require(L *lua.LState) int {
 	L.SetField(loaded, mod, v)
 	L.Push(v)
 	return 1
+}
+
+// settingsAssign finds the line of "settings = {": Lua keeps no position
+// for an assignment, and the report names one.
+var settingsAssign = regexp.MustCompile(`^\s*settings\s*=`)
+
+// assignmentLine returns the first line of src that assigns the global
+// settings, or 0.
+func assignmentLine(src []byte) int {
+	for i, l := range strings.Split(string(src), "\n") {
+		if settingsAssign.MatchString(l) {
+			return i + 1
+		}
+	}
+	return 0
 }
