@@ -22,8 +22,11 @@ import (
 //   - a trailing "/" matches only a directory; "dir/***" matches the
 //     directory and everything in it;
 //   - "*" and "?" match anything but "/", "**" anything, "[...]" one
-//     character other than "/" ("[!...]" negated); a backslash quotes the
-//     next character when the pattern has a wildcard.
+//     character other than "/" ("[!...]" negated); a leading "**/"
+//     also matches no directory at all ("**/x" matches "x", but "a/**/x"
+//     does not match "a/x");
+//     a backslash quotes the next character when the pattern has a
+//     wildcard.
 func globRegex(pattern string) (string, error) {
 	p := pattern
 	anchored := strings.HasPrefix(p, "/")
@@ -47,7 +50,14 @@ func globRegex(pattern string) (string, error) {
 	if !anchored {
 		b.WriteString("(?:.*/)?")
 	}
-	for i, t := range toks {
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t == "**" && i == 0 && i+1 < len(toks) && toks[i+1] == "/" {
+			// A leading "**/" also matches no directory at all.
+			b.WriteString("(?:.*/)?")
+			i++
+			continue
+		}
 		if t == "**" && !dirOnly && trailingStars(toks[i:]) {
 			// A final "**" must not take the slash of the directory forms
 			// ("foo/**" matches what is in foo, not foo itself): the match
