@@ -182,7 +182,6 @@ type converter struct {
 	statusEvery  float64
 	syslog       bool
 	dryRun       bool
-	deleteStart  bool // some sync{} had delete = "startup"
 }
 
 func (c *converter) add(at pos, item string, lost bool, format string, args ...any) {

@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/sersync-go/sersync2/confxml"
-	"github.com/sersync-go/sersync2/internal/hostile"
 	"github.com/sersync-go/sersync2/inotifymask"
+	"github.com/sersync-go/sersync2/internal/hostile"
 )
 
 // globPatterns are the rsync excludes the equivalence test checks: every
