@@ -47,7 +47,8 @@ func globRegex(pattern string) (string, error) {
 	}
 	var b strings.Builder
 	b.WriteString("/")
-	if !anchored {
+	leadingAny := len(toks) > 1 && toks[0] == "**" && toks[1] == "/"
+	if !anchored && !leadingAny {
 		b.WriteString("(?:.*/)?")
 	}
 	for i := 0; i < len(toks); i++ {
