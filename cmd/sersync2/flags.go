@@ -46,8 +46,9 @@ type options struct {
 	statusFile      string // --status-file: write the status as text
 	statusFileEvery time.Duration
 	lockDir         string
-	man             bool // --man (hidden): print the man page
-	pending         bool // --pending: print a running instance's pending paths
+	man             bool   // --man (hidden): print the man page
+	pending         bool   // --pending: print a running instance's pending paths
+	fromLsyncd      string // --from-lsyncd: convert this lsyncd configuration
 	// reopenLog opens --log-file again (SIGHUP); run sets it.
 	reopenLog func() error
 
@@ -97,6 +98,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.statusFile, "status-file", "", "rewrite `FILE` with the status as text every --status-file-every")
 	fs.DurationVar(&o.statusFileEvery, "status-file-every", status.DefaultFileEvery, "how often --status-file is rewritten")
 	fs.BoolVar(&o.pending, "pending", false, "print the paths a running instance has not synced yet, oldest first (age, attempts, remote, path), read through its --status-addr (with --status-auth-file) or its --status-file, and exit (3: no instance answers)")
+	fs.StringVar(&o.fromLsyncd, "from-lsyncd", "", "convert the lsyncd 2.x configuration `FILE` to a confxml.xml on stdout and exit; stderr reports what could not be carried over, with its line, and the command line to run (exit 0: all carried over, 1: not all, or not convertible)")
 	fs.StringVar(&o.lockDir, "lock-dir", instance.DefaultLockDir(), "`DIR` of the lock files that keep one instance per configuration file")
 	fs.BoolVar(&o.man, "man", false, "print the man page (roff) and exit")
 	_ = fs.MarkHidden("man")

@@ -71,6 +71,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		manPage(stdout)
 		return exitOK
 	}
+	if o.fromLsyncd != "" && err == nil && !o.help {
+		return fromLsyncd(stdout, stderr, o.fromLsyncd)
+	}
 	if o.pending && !o.help {
 		if err != nil {
 			return fail(stderr, exitUsage, err)

@@ -14,7 +14,8 @@ const module = "github.com/sersync-go/sersync2"
 // status reads the engine's state, and cmd/sersync2 starts it all.
 // internal/… helpers may be imported by anyone and import only each other.
 var allowed = map[string][]string{
-	"cmd/sersync2": {"replicate", "status", "confxml"},
+	"cmd/sersync2": {"replicate", "status", "confxml", "lsyncdconf"},
+	"lsyncdconf":   {"confxml"},
 	"status":       {"replicate"},
 	"replicate":    {"confxml", "inotifymask", "queue", "rsyncexec", "plugins", "failog", "rootid"},
 	"failog":       {"rsyncexec", "confxml", "queue"},
@@ -30,6 +31,7 @@ var allowed = map[string][]string{
 // use; anything else needs a decision recorded here.
 var external = map[string][]string{
 	"confxml":      {"github.com/beevik/etree"},
+	"lsyncdconf":   {"github.com/yuin/gopher-lua"},
 	"inotifymask":  {"github.com/fsnotify/fsnotify", "golang.org/x/sys/unix"},
 	"rootid":       {"golang.org/x/sys/unix"},
 	"cmd/sersync2": {"github.com/spf13/pflag", "golang.org/x/term"},

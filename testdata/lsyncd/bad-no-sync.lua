@@ -1,0 +1,1 @@
+settings { logfile = "/var/log/lsyncd.log" }

@@ -1,0 +1,5 @@
+sync {
+    default.rsync,
+    source = "/srv"
+    target = "h::m",
+}
