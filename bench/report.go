@@ -152,7 +152,7 @@ func (a agg) notes() string {
 			n = append(n, "PWNED: a file name ran as shell code")
 		}
 	}
-	if a.tool == toolOurs && a.workload == "W1" {
+	if (a.tool == toolOurs || a.tool == toolOursBase) && a.workload == "W1" {
 		var runs []string
 		for _, r := range ok {
 			if r.ToolRsyncRuns != nil {
@@ -160,7 +160,7 @@ func (a agg) notes() string {
 			}
 		}
 		if len(runs) > 0 {
-			n = append(n, "sersync2 logged "+strings.Join(runs, "/")+" rsync runs (incl. -r)")
+			n = append(n, a.tool+" logged "+strings.Join(runs, "/")+" rsync runs (incl. -r)")
 		}
 	}
 	if a.maxOf(func(r result) int { return r.Missing + r.Extra + r.Different }) > 0 {
