@@ -120,6 +120,61 @@ func TestCellsSersync2(t *testing.T) {
 
 // TestDiffCountsCanFail: the correctness columns see a missing, an extra
 // and a different file, and waitEqual gives up at its deadline.
+// TestCellBaseBin runs a tiny W1 cell of the -base-bin tool (here the same
+// build) and checks it is measured like sersync2 and its version recorded.
+func TestCellBaseBin(t *testing.T) {
+	needTools(t, "rsync", "go")
+	cfg := tinyConfig(t, buildSersync2(t))
+	cfg.baseBin = cfg.bin
+	cfg.tools = []string{toolOurs, toolOursBase}
+	e, err := probeEnv(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Sersync2Base == "" || e.Sersync2Base != e.Sersync2 {
+		t.Errorf("base version %q, sersync2 version %q", e.Sersync2Base, e.Sersync2)
+	}
+	r := runCell(context.Background(), cfg, e, nil, toolOursBase, "W1")
+	if r.Error != "" {
+		t.Fatalf("cell error: %s", r.Error)
+	}
+	if r.Tool != toolOursBase || !r.Converged || r.Missing+r.Extra+r.Different != 0 {
+		t.Errorf("tool=%s converged=%v missing=%d extra=%d different=%d", r.Tool, r.Converged, r.Missing, r.Extra, r.Different)
+	}
+	if r.ToolRsyncRuns == nil || *r.ToolRsyncRuns != r.RsyncProcsTotal {
+		t.Errorf("sersync2-base logged %v rsync runs, the daemon saw %d connections", r.ToolRsyncRuns, r.RsyncProcsTotal)
+	}
+}
+
+// TestBaseRunsWhereOursRuns: the other binary takes part in exactly the
+// workloads sersync2 does, SSH-W3's comparison included.
+func TestBaseRunsWhereOursRuns(t *testing.T) {
+	for _, wl := range allWorkloads {
+		if got, want := workloads[wl].runs(toolOursBase), workloads[wl].runs(toolOurs); got != want {
+			t.Errorf("%s: runs(%s) = %v, runs(%s) = %v", wl, toolOursBase, got, toolOurs, want)
+		}
+	}
+}
+
+func TestBaseBinFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // on stderr
+	}{
+		{"base tool without a binary", []string{"-tools", "sersync2-base"}, "needs -base-bin"},
+		{"unknown tool", []string{"-tools", "sersync3"}, "unknown"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			if code := run(tt.args, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("run(%q) = %d, stderr %q; want 2 and %q", tt.args, code, stderr.String(), tt.want)
+			}
+		})
+	}
+}
+
 func TestDiffCountsCanFail(t *testing.T) {
 	src, dst := t.TempDir(), t.TempDir()
 	write := func(dir, name, content string) {

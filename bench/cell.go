@@ -234,7 +234,7 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 	}
 	r.CPUS = secs(max(ruCPU, end.cpu) - base.cpu)
 	r.PeakRSSMiB = float64(end.rss) / (1 << 20)
-	if tool == toolOurs {
+	if tool == toolOurs || tool == toolOursBase {
 		n := ourRsyncRuns(t.out.String())
 		r.ToolRsyncRuns = &n
 	}

@@ -6,7 +6,9 @@
 // with a fresh source, daemon and target for every (tool, workload) cell
 // and the tools interleaved within each repetition. The physical floor is
 // one plain `rsync -a --delete` of the workload's final tree into an empty
-// module.
+// module. With -base-bin a second sersync2 binary (e.g. an older build)
+// runs as the tool sersync2-base, with the same settings, in the same
+// cells, interleaved with the others.
 //
 // Per cell it records the convergence time after the workload ends (first
 // moment the target equals the source, internal/treecmp), the rsync

@@ -31,6 +31,8 @@ type env struct {
 	Lsyncd      string `json:"lsyncd,omitempty"`
 	Inotifywait string `json:"inotifywait,omitempty"`
 	Sersync2    string `json:"sersync2"`
+	// Sersync2Base is the version of the -base-bin binary.
+	Sersync2Base string `json:"sersync2_base,omitempty"`
 }
 
 // probeEnv fills env and checks that every selected tool is installed.
@@ -61,6 +63,11 @@ func probeEnv(ctx context.Context, cfg config) (env, error) {
 	if need[toolOurs] {
 		if e.Sersync2, err = first(cfg.bin, "--version"); err != nil {
 			return e, fmt.Errorf("sersync2 binary %s (make build): %w", cfg.bin, err)
+		}
+	}
+	if need[toolOursBase] {
+		if e.Sersync2Base, err = first(cfg.baseBin, "--version"); err != nil {
+			return e, fmt.Errorf("-base-bin %s: %w", cfg.baseBin, err)
 		}
 	}
 	if need[toolLsyncd1] || need[toolLsyncd0] {

@@ -22,6 +22,7 @@ import (
 // config is one invocation of the harness.
 type config struct {
 	bin        string   // the sersync2 binary
+	baseBin    string   // a second sersync2 binary, run as toolOursBase
 	binArgs    []string // extra flags for it (-sersync2-flags)
 	hostile    string   // testdata/rsyncexec/hostile-names.txt
 	resultsDir string   // "" writes no JSON
@@ -99,7 +100,10 @@ func quickSizes() sizes {
 	return s
 }
 
-var allTools = []string{toolOurs, toolOursNoMoves, toolLsyncd1, toolLsyncd0, toolLoop, toolFloor}
+var allTools = []string{toolOurs, toolOursBase, toolOursNoMoves, toolLsyncd1, toolLsyncd0, toolLoop, toolFloor}
+
+// defaultTools is every tool but toolOursBase, which -base-bin adds.
+var defaultTools = slices.DeleteFunc(slices.Clone(allTools), func(t string) bool { return t == toolOursBase })
 var allWorkloads = []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7", "WAN-W1", "WAN-W3", "WAN-W7", "SSH-W3", "FAN", "DIRS"}
 
 func main() {
@@ -118,7 +122,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		quick    = fs.Bool("quick", quickEnv != "" && quickEnv != "0", "small workloads, one repetition (default from BENCH_QUICK)")
 		reps     = fs.Int("reps", 1, "repetitions of every workload")
 		w1Reps   = fs.Int("w1-reps", 0, "repetitions of W1, the workload of the ratio targets (default 3, quick 1; at least -reps)")
-		tools    = fs.String("tools", strings.Join(allTools, ","), "tools to run, comma separated")
+		tools    = fs.String("tools", strings.Join(defaultTools, ","), "tools to run, comma separated (-base-bin adds "+toolOursBase+")")
 		wls      = fs.String("workloads", strings.Join(allWorkloads, ","), "workloads to run, comma separated")
 		timeout  = fs.Duration("timeout", 0, "convergence deadline after a workload ends (default 90s, quick 45s)")
 		settle   = fs.Duration("settle", 0, "quiet window after convergence in which the target must not change (default 2s, quick 1s)")
@@ -130,6 +134,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		dirFiles = fs.Int("dir-files", -1, "files in each leaf directory of the big-tree case (default 2, quick 1)")
 		logLevel = fs.String("log-level", "info", "progress log level on stderr: debug, info, warn")
 		reportOf = fs.String("report", "", "print the table and targets of the cells in this results file (JSON lines of an earlier or interrupted run) instead of running anything; -quick and -w1-reps as that run had them")
+		baseBin  = fs.String("base-bin", "", "a second sersync2 binary (e.g. an older build), run as the tool "+toolOursBase+" in the same cells with the same flags: -r -n 10 -o --no-tune-kernel and -sersync2-flags")
 		binFlags = fs.String("sersync2-flags", "", "extra flags for sersync2, space separated (e.g. \"--batching eager --min-delay 100ms\")")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -181,10 +186,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 			cfg.settle = time.Second
 		}
 	}
+	toolList := *tools
+	if *baseBin != "" && !isSet(fs, "tools") {
+		toolList += "," + toolOursBase
+	}
 	var err error
-	if cfg.tools, err = pick(*tools, allTools); err != nil {
+	if cfg.tools, err = pick(toolList, allTools); err != nil {
 		fmt.Fprintf(stderr, "bench: -tools: %v\n", err)
 		return 2
+	}
+	if slices.Contains(cfg.tools, toolOursBase) {
+		if *baseBin == "" {
+			fmt.Fprintf(stderr, "bench: -tools %s needs -base-bin\n", toolOursBase)
+			return 2
+		}
+		if cfg.baseBin, err = filepath.Abs(*baseBin); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 2
+		}
 	}
 	if cfg.workloads, err = pick(*wls, allWorkloads); err != nil {
 		fmt.Fprintf(stderr, "bench: -workloads: %v\n", err)
@@ -209,6 +228,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// isSet reports whether the command line gave flag name.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // pick splits a comma-separated list and checks every item is known; the

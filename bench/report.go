@@ -152,7 +152,7 @@ func (a agg) notes() string {
 			n = append(n, "PWNED: a file name ran as shell code")
 		}
 	}
-	if a.tool == toolOurs && a.workload == "W1" {
+	if (a.tool == toolOurs || a.tool == toolOursBase) && a.workload == "W1" {
 		var runs []string
 		for _, r := range ok {
 			if r.ToolRsyncRuns != nil {
@@ -160,7 +160,7 @@ func (a agg) notes() string {
 			}
 		}
 		if len(runs) > 0 {
-			n = append(n, "sersync2 logged "+strings.Join(runs, "/")+" rsync runs (incl. -r)")
+			n = append(n, a.tool+" logged "+strings.Join(runs, "/")+" rsync runs (incl. -r)")
 		}
 	}
 	if a.maxOf(func(r result) int { return r.Missing + r.Extra + r.Different }) > 0 {
@@ -192,6 +192,9 @@ func printReport(w io.Writer, cfg config, e env, results []result, hostile int, 
 		e.Date, mode, cfg.reps, cfg.w1Reps, took.Round(time.Second))
 	fmt.Fprintf(w, "machine: %d cores, %s, Linux %s\n", e.NProc, e.CPU, e.Kernel)
 	fmt.Fprintf(w, "tools: %s | %s | %s | %s\n", e.Sersync2, e.Rsync, e.Lsyncd, e.Inotifywait)
+	if e.Sersync2Base != "" {
+		fmt.Fprintf(w, "%s: %s\n", toolOursBase, e.Sersync2Base)
+	}
 	s := cfg.size
 	fmt.Fprintf(w, "workloads: W1 %d×%d KiB files in %d dirs; W2 %d chains mkdir -p depth %d + a file per level; "+
 		"W3 rename a %d-file dir + %d files; W4 delete a %d-file subtree; W5 %d MiB in 1 MiB chunks over %v; "+

@@ -26,10 +26,13 @@ const (
 	// toolOursNoMoves is sersync2 with --no-remote-moves: over ssh it
 	// sends renamed data again (the comparison of the SSH cases only).
 	toolOursNoMoves = "sersync2-nomoves"
-	toolLsyncd1     = "lsyncd-d1"
-	toolLsyncd0     = "lsyncd-d0"
-	toolLoop        = "inotify-loop"
-	toolFloor       = "rsync-floor"
+	// toolOursBase is sersync2 with the same settings from another binary
+	// (-base-bin): two builds measured in the same cells, interleaved.
+	toolOursBase = "sersync2-base"
+	toolLsyncd1  = "lsyncd-d1"
+	toolLsyncd0  = "lsyncd-d0"
+	toolLoop     = "inotify-loop"
+	toolFloor    = "rsync-floor"
 )
 
 func isPeer(tool string) bool {
@@ -170,9 +173,11 @@ func tail(s string, n int) string {
 func startTool(ctx context.Context, c *cell, tool string) (*running, error) {
 	switch tool {
 	case toolOurs:
-		return startOurs(ctx, c)
+		return startOurs(ctx, c, c.cfg.bin, tool)
 	case toolOursNoMoves:
-		return startOurs(ctx, c, "--no-remote-moves")
+		return startOurs(ctx, c, c.cfg.bin, tool, "--no-remote-moves")
+	case toolOursBase:
+		return startOurs(ctx, c, c.cfg.baseBin, tool)
 	case toolLsyncd1:
 		return startLsyncd(ctx, c, 1)
 	case toolLsyncd0:
@@ -186,8 +191,10 @@ func startTool(ctx context.Context, c *cell, tool string) (*running, error) {
 var fullSynced = regexp.MustCompile(`msg="full sync done"`)
 
 // startOurs runs sersync2 in the foreground with a stock-style config and
-// -r, and waits for its start-up line and the -r full sync.
-func startOurs(ctx context.Context, c *cell, extra ...string) (*running, error) {
+// -r, and waits for its start-up line and the -r full sync. Its flags are
+// the ones every sersync2 build knows, so that -base-bin can be an older
+// one.
+func startOurs(ctx context.Context, c *cell, bin, name string, extra ...string) (*running, error) {
 	dir := filepath.Join(c.dir, "sersync")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, err
@@ -199,9 +206,9 @@ func startOurs(ctx context.Context, c *cell, extra ...string) (*running, error) 
 	// At the default log level, as operators run it: debug lines cost CPU
 	// per batch.
 	args := append([]string{"--no-tune-kernel", "-r", "-n", "10", "-o", conf}, extra...)
-	cmd := exec.Command(c.cfg.bin, append(args, c.cfg.binArgs...)...)
+	cmd := exec.Command(bin, append(args, c.cfg.binArgs...)...)
 	cmd.Dir = dir
-	r, err := startProcess(toolOurs, cmd, sigterm)
+	r, err := startProcess(name, cmd, sigterm)
 	if err != nil {
 		return nil, err
 	}

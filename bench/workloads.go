@@ -54,6 +54,9 @@ func (wl workload) sizes(cfg config) sizes {
 
 // runs reports whether tool takes part in the workload.
 func (wl workload) runs(tool string) bool {
+	if tool == toolOursBase {
+		tool = toolOurs // the other binary runs wherever sersync2 does
+	}
 	if tool == toolFloor && wl.noFloor {
 		return false
 	}
