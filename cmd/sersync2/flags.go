@@ -12,6 +12,7 @@ import (
 	"github.com/sersync-go/sersync2/internal/instance"
 	"github.com/sersync-go/sersync2/internal/logging"
 	"github.com/sersync-go/sersync2/replicate"
+	"github.com/sersync-go/sersync2/startlines"
 	"github.com/sersync-go/sersync2/status"
 )
 
@@ -221,23 +222,9 @@ func toUsageError(err error) error {
 	return &usageError{opt: "?", reason: err.Error()}
 }
 
-// helpText is the original's -h output, byte for byte,
-// followed by our long options in English.
-const helpText = `_______________________________________________________
-参数-d:启用守护进程模式
-参数-r:在监控前，将监控目录与远程主机用rsync命令推送一遍
-c参数-n: 指定开启守护线程的数量，默认为10个
-参数-o:指定配置文件，默认使用confxml.xml文件
-参数-m:单独启用其他模块，使用 -m refreshCDN 开启刷新CDN模块
-参数-m:单独启用其他模块，使用 -m socket 开启socket模块
-参数-m:单独启用其他模块，使用 -m http 开启http模块
-不加-m参数，则默认执行同步程序
-________________________________________________________________
-`
-
+// printHelp prints the original's -h lines, then our options.
 func printHelp(w io.Writer) {
-	fmt.Fprint(w, helpText)
-	fmt.Fprintln(w)
+	startlines.Help(w)
 	fmt.Fprintln(w, "Usage: sersync2 [-d] [-r] [-n N] [-o confxml.xml] [-m refreshCDN|socket|command]")
 	fmt.Fprintln(w, "Options (short forms may be combined, e.g. -dro /etc/sersync/confxml.xml):")
 	var o options

@@ -20,6 +20,7 @@ import (
 	"github.com/sersync-go/sersync2/internal/kernellimits"
 	"github.com/sersync-go/sersync2/internal/logging"
 	"github.com/sersync-go/sersync2/replicate"
+	"github.com/sersync-go/sersync2/startlines"
 )
 
 // version is stamped by the Makefile with -ldflags "-X main.version=…".
@@ -180,7 +181,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return acceptRoots(stdout, stderr, cfg, o, mode)
 	}
 	if !child {
-		printHeader(stdout, cfg)
+		startlines.Header(stdout, cfg)
 	}
 	if o.daemon && !child {
 		fmt.Fprintln(stdout, "daemon start，sersync run behind the console ")
@@ -245,25 +246,4 @@ func start(stdout, stderr io.Writer, log *slog.Logger, cfg confxml.Config, o *op
 		return exitHost
 	}
 	return exitOK
-}
-
-// printHeader prints the original's lines after the config was parsed
-// (its start-up steps 6-11).
-func printHeader(w io.Writer, cfg confxml.Config) {
-	fmt.Fprintf(w, "host ip : %s\thost port: %d\n", cfg.Host.IP, cfg.Host.PortNumber())
-	if cfg.Filter.Enabled {
-		fmt.Fprintln(w, "now the filter work ,if you set the crontab,you have to set crontab filter ")
-	}
-	if !cfg.Inotify.Delete {
-		fmt.Fprintln(w, "will ignore the inotify delete event")
-	}
-	if cfg.Inotify.CreateFile {
-		fmt.Fprintln(w, "will ignore the inotify createFile event ")
-	}
-	if cfg.Debug {
-		fmt.Fprintln(w, "Open debug, you will see debug infomation ")
-	}
-	if cfg.XFS {
-		fmt.Fprintln(w, "WARNING XFS FILE SYSTEM WORK")
-	}
 }

@@ -14,7 +14,8 @@ const module = "github.com/sersync-go/sersync2"
 // status reads the engine's state, and cmd/sersync2 starts it all.
 // internal/… helpers may be imported by anyone and import only each other.
 var allowed = map[string][]string{
-	"cmd/sersync2": {"replicate", "status", "confxml", "lsyncdconf"},
+	"startlines":   {"confxml", "replicate"},
+	"cmd/sersync2": {"replicate", "status", "confxml", "lsyncdconf", "startlines"},
 	"lsyncdconf":   {"confxml"},
 	"status":       {"replicate"},
 	"replicate":    {"confxml", "inotifymask", "queue", "rsyncexec", "plugins", "failog", "rootid"},
