@@ -83,14 +83,14 @@ func (p *problems) remotes(c *Config) {
 	}
 }
 
-// localTargets checks every <localtarget>: an absolute path rsync reads as
-// a local directory, not inside a watch root nor holding one (every change
-// rsync writes there would be seen, and copied, again), and pushed to from
-// one watch root only (the full sync of each would delete the other's
-// files). It says which <rsync> settings do not apply to local targets.
+// localTargets checks every <localtarget> by localTargetRule and says
+// which <rsync> settings do not apply to local targets.
 func (p *problems) localTargets(c *Config) {
-	type seen struct{ where, dir string }
-	var all []seen
+	watches := make([]string, len(c.Sersync.LocalPaths))
+	for i, l := range c.Sersync.LocalPaths {
+		watches[i] = l.Watch
+	}
+	var all, names []string
 	for i, l := range c.Sersync.LocalPaths {
 		k := 0
 		for _, r := range l.Remotes {
@@ -99,28 +99,19 @@ func (p *problems) localTargets(c *Config) {
 			}
 			k++
 			where := fmt.Sprintf("%s<localtarget> #%d", localPathName(i), k)
-			switch {
-			case !filepath.IsAbs(r.Dir):
-				p.errorf(where, "attribute dir: %q is not an absolute path", r.Dir)
-				continue
-			case hasControl(r.Dir):
-				p.errorf(where, "attribute dir: %q holds a control character", r.Dir)
-				continue
-			}
-			for j, w := range c.Sersync.LocalPaths {
-				if w.Watch == "" {
-					continue
+			isPath := localTargetRule(r.Dir, watches, all, func(w, t int, why string) {
+				switch {
+				case w >= 0:
+					p.errorf(where, "attribute dir: %q %s %s watch %q: %s", r.Dir, why, localPathName(w), watches[w], whyNotInWatch)
+				case t >= 0:
+					p.errorf(where, "attribute dir: %q overlaps %s dir %q: %s", r.Dir, names[t], all[t], whyNotOverlap)
+				default:
+					p.errorf(where, "attribute dir: %q %s", r.Dir, why)
 				}
-				if rel := nesting(r.Dir, w.Watch); rel != "" {
-					p.errorf(where, "attribute dir: %q %s <sersync><localpath> #%d watch %q: what is copied there would be seen and copied again", r.Dir, rel, j+1, w.Watch)
-				}
+			})
+			if isPath {
+				all, names = append(all, r.Dir), append(names, where)
 			}
-			for _, o := range all {
-				if nesting(r.Dir, o.dir) != "" {
-					p.errorf(where, "attribute dir: %q overlaps %s dir %q: the full sync of each would delete what the other copied", r.Dir, o.where, o.dir)
-				}
-			}
-			all = append(all, seen{where, r.Dir})
 		}
 	}
 	if len(all) == 0 {
@@ -140,6 +131,66 @@ func (p *problems) localTargets(c *Config) {
 	if len(ignored) > 0 {
 		p.warnf("<sersync><rsync>", "%s start=\"true\" does not apply to the local targets (<localtarget>): their rsync runs without it", strings.Join(ignored, ", "))
 	}
+}
+
+const (
+	whyNotInWatch = "what is copied there would be seen and copied again"
+	whyNotOverlap = "the full sync of each would delete what the other copied"
+)
+
+// localTargetRule is the rule for a local target directory: an absolute
+// path rsync reads as a local directory, not inside a watch root nor
+// holding one (every change rsync writes there would be seen, and copied,
+// again), and apart from every local target before it (the full sync of
+// each would delete the other's files). It calls bad once per problem,
+// with the index of the watch root (w) or earlier target (t) concerned, or
+// both -1, and how dir lies relative to it. It returns false when dir is
+// no path to compare others with.
+func localTargetRule(dir string, watches, before []string, bad func(w, t int, why string)) bool {
+	switch {
+	case !filepath.IsAbs(dir):
+		bad(-1, -1, "is not an absolute path")
+		return false
+	case hasControl(dir):
+		bad(-1, -1, "holds a control character")
+		return false
+	}
+	for j, w := range watches {
+		if w == "" {
+			continue
+		}
+		if rel := nesting(dir, w); rel != "" {
+			bad(j, -1, rel)
+		}
+	}
+	for k, o := range before {
+		if rel := nesting(dir, o); rel != "" {
+			bad(-1, k, rel)
+		}
+	}
+	return true
+}
+
+// LocalTargetProblem applies Load's rule for a <localtarget dir> to dir,
+// beside the watch roots and the local targets before it, and says the
+// first reason it cannot be one ("" when it can). It serves code that
+// writes configurations and must write only ones Load accepts.
+func LocalTargetProblem(dir string, watches, before []string) string {
+	var first string
+	localTargetRule(dir, watches, before, func(w, t int, why string) {
+		if first != "" {
+			return
+		}
+		switch {
+		case w >= 0:
+			first = fmt.Sprintf("%q %s watch %q: %s", dir, why, watches[w], whyNotInWatch)
+		case t >= 0:
+			first = fmt.Sprintf("%q overlaps the local target %q: %s", dir, before[t], whyNotOverlap)
+		default:
+			first = fmt.Sprintf("%q %s", dir, why)
+		}
+	})
+	return first
 }
 
 // nesting says how directory a lies relative to directory b ("is the same

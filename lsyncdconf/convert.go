@@ -65,7 +65,8 @@ func (r Result) Complete() bool {
 }
 
 // Report returns the report as text: one line per note, "not carried
-// over" first, then the command line.
+// over" first, then, when there is a converted file, the summary and the
+// command line.
 func (r Result) Report() string {
 	var b strings.Builder
 	lost := 0
@@ -81,6 +82,9 @@ func (r Result) Report() string {
 			}
 			fmt.Fprintf(&b, "%s: %s: %s: %s\n", n.At, kind, n.Item, n.Text)
 		}
+	}
+	if r.XML == nil {
+		return b.String()
 	}
 	if lost > 0 {
 		fmt.Fprintf(&b, "%d setting(s) not carried over: the converted configuration does not do all the lsyncd configuration did\n", lost)
@@ -124,6 +128,7 @@ func Convert(ctx context.Context, path string, src []byte) (Result, error) {
 	for _, s := range rec.syncs {
 		c.sync(s)
 	}
+	c.dropBadLocalTargets()
 	if len(c.roots) == 0 {
 		return Result{Notes: c.sorted()}, ErrNoSync
 	}
@@ -132,10 +137,18 @@ func Convert(ctx context.Context, path string, src []byte) (Result, error) {
 	return Result{XML: xml, Args: c.args, Notes: c.sorted()}, nil
 }
 
-// remote is a <remote> (dir == "") or a <localtarget dir>.
+// remote is a <remote> (dir == "") or a <localtarget dir>; at is the
+// first sync{} that named it.
 type remote struct {
 	user, ip, name string
 	dir            string
+	at             pos
+}
+
+// same reports whether r and o are one target, named by any sync{}.
+func (r remote) same(o remote) bool {
+	r.at = o.at
+	return r == o
 }
 
 type root struct {
@@ -273,6 +286,7 @@ func (c *converter) sync(s syncCall) {
 		return
 	}
 	c.share(sh, !isLocal)
+	rm.at = at
 	c.addRemote(watch, *rm)
 }
 
@@ -358,7 +372,7 @@ func (c *converter) addRemote(watch string, r remote) {
 		c.roots = append(c.roots, root{watch: watch})
 		i = len(c.roots) - 1
 	}
-	if !slices.Contains(c.roots[i].remotes, r) {
+	if !slices.ContainsFunc(c.roots[i].remotes, r.same) {
 		c.roots[i].remotes = append(c.roots[i].remotes, r)
 	}
 }

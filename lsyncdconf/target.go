@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/sersync-go/sersync2/confxml"
 )
 
 // target returns the remote of a sync{}, with isLocal for a local
@@ -93,6 +95,37 @@ func (c *converter) target(at pos, f flat, sh *shared) (*remote, bool) {
 	}
 	sh.user = user
 	return &remote{user: user, ip: host, name: name}, false
+}
+
+// dropBadLocalTargets leaves out, with a note, each local target that
+// confxml would refuse (inside or holding a watch root, overlapping another
+// local target, a name with a control character), and a root left with no
+// target: the converted file must load. It runs once every sync{} is in,
+// since a later sync{} can add the watch root a target lies in.
+func (c *converter) dropBadLocalTargets() {
+	watches := make([]string, len(c.roots))
+	for i, r := range c.roots {
+		watches[i] = r.watch
+	}
+	var kept []string
+	roots := c.roots[:0]
+	for _, r := range c.roots {
+		rms := r.remotes[:0]
+		for _, rm := range r.remotes {
+			if rm.dir != "" {
+				if why := confxml.LocalTargetProblem(rm.dir, watches, kept); why != "" {
+					c.add(rm.at, "target", true, "%s: this sync{} is skipped", why)
+					continue
+				}
+				kept = append(kept, rm.dir)
+			}
+			rms = append(rms, rm)
+		}
+		if r.remotes = rms; len(rms) > 0 {
+			roots = append(roots, r)
+		}
+	}
+	c.roots = roots
 }
 
 // inheritedDefault reports whether v is an empty table (the default.*

@@ -17,8 +17,8 @@ import (
 // TestFromLsyncdConfigs converts every lsyncd configuration under
 // testdata/lsyncd with the real binary: exit 0 exactly when the report
 // says everything was carried over, 1 with nothing on stdout for input
-// that cannot be converted, and --check accepts every converted file
-// without a local target (exit 0, or 3 when only this host lacks a watch
+// that cannot be converted, and --check accepts every converted file,
+// local targets included (exit 0, or 3 when only this host lacks a watch
 // directory or password file).
 func TestFromLsyncdConfigs(t *testing.T) {
 	all, err := filepath.Glob("../../testdata/lsyncd/*.lua")
@@ -46,9 +46,6 @@ func TestFromLsyncdConfigs(t *testing.T) {
 			complete := strings.Contains(r.stderr, "every setting was carried over")
 			if complete != (r.code == exitOK) || r.code != exitOK && r.code != exitUsage {
 				t.Fatalf("exit %d with report:\n%s", r.code, r.stderr)
-			}
-			if strings.Contains(r.stdout, "<localtarget") {
-				return // accepted once confxml knows local targets
 			}
 			conf := filepath.Join(dir, "converted.xml")
 			if err := os.WriteFile(conf, []byte(r.stdout), 0o644); err != nil {
