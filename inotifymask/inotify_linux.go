@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -52,21 +51,14 @@ func rootMask(t confxml.Inotify) uint32 {
 type inotifyBackend struct {
 	watchTree
 
-	fd       int
-	file     *os.File
+	kernelReader
+
 	mask     uint32
 	rootMask uint32
 	viaFD    bool // /proc/self/fd resolves paths relative to open directories
 
-	// Reader control, guarded by mu.
-	mu     sync.Mutex
-	closed bool
-
-	raw fifo[rawEvent]
-	// kick ends the reader's wait between reads; readDone has a token
-	// after each read (catchUp).
-	kick, readDone chan struct{}
-	checks         chan chan CheckReport
+	raw    fifo[rawEvent]
+	checks chan chan CheckReport
 
 	// Owned by process, as the tree is.
 	pending *pendingMove
@@ -84,15 +76,12 @@ func newInotifyBackend(w *Watcher) (backend, error) {
 		return nil, fmt.Errorf("inotifymask: inotify_init1: %w", err)
 	}
 	b := &inotifyBackend{
-		fd:       fd,
-		file:     os.NewFile(uintptr(fd), "inotify"),
 		mask:     kernelMask(w.opts.Inotify),
 		rootMask: rootMask(w.opts.Inotify),
 		raw:      newFifo[rawEvent](),
-		kick:     make(chan struct{}, 1),
-		readDone: make(chan struct{}, 1),
 		checks:   make(chan chan CheckReport),
 	}
+	b.kernelReader.init(w, fd, "inotify")
 	b.watchTree.init(w, b)
 	var st unix.Stat_t
 	b.viaFD = unix.Stat("/proc/self/fd", &st) == nil
@@ -107,20 +96,6 @@ func (b *inotifyBackend) start() error {
 	}
 	b.w.wg.Add(1)
 	go b.process()
-	return nil
-}
-
-func (b *inotifyBackend) interrupt() {
-	b.mu.Lock()
-	b.closed = true
-	_ = b.file.SetReadDeadline(time.Unix(1, 0))
-	b.mu.Unlock()
-}
-
-func (b *inotifyBackend) close() error {
-	if err := b.file.Close(); err != nil {
-		return fmt.Errorf("inotifymask: closing inotify: %w", err)
-	}
 	return nil
 }
 
