@@ -160,3 +160,45 @@ func (wt *watchTree) overflowed() {
 		}
 	}
 }
+
+// wdName is a name in a directory of the tree.
+type wdName struct {
+	wd   dirID
+	name string
+}
+
+// closeIndex records where the closes after writing of the events about
+// to be applied are, when closeWrite reports them: a file created and
+// closed within them is reported by its close, so its creation needs no
+// lstat to tell whether it will be closed (neverClosed).
+type closeIndex struct {
+	at       map[wdName]int
+	applying int // the index of the event being applied
+}
+
+// index records the closes among n events; closeAt says whether event i
+// is one, and of which name in which directory.
+func (c *closeIndex) index(n int, closeAt func(i int) (dirID, string, bool), closeWrite bool) {
+	if len(c.at) > 1<<14 {
+		c.at = nil // do not keep a burst's memory
+	}
+	clear(c.at)
+	if !closeWrite {
+		return
+	}
+	for i := range n {
+		if wd, name, ok := closeAt(i); ok {
+			if c.at == nil {
+				c.at = make(map[wdName]int)
+			}
+			c.at[wdName{wd, name}] = i
+		}
+	}
+}
+
+// later reports whether a close of name in the directory wd follows the
+// event being applied among those indexed.
+func (c *closeIndex) later(wd dirID, name string) bool {
+	i, ok := c.at[wdName{wd, name}]
+	return ok && i > c.applying
+}

@@ -65,48 +65,12 @@ func (b *inotifyBackend) handle(ev *rawEvent) {
 	case ev.mask&unix.IN_MOVED_TO != 0:
 		b.movedIn(t, parent, rel, ev.name, dir, ev.mask)
 	case ev.mask&unix.IN_CREATE != 0:
-		b.created(t, parent, rel, ev.name, dir, ev.mask, b.closedLater(parent.id, ev.name))
+		b.created(t, parent, rel, ev.name, dir, ev.mask, b.closes.later(parent.id, ev.name))
 	case ev.mask&unix.IN_DELETE != 0:
 		b.deleted(t, parent, rel, ev.name, dir, ev.mask)
 	default:
 		b.changed(t, rel, dir, ev.mask)
 	}
-}
-
-// wdName is a name in a watched directory.
-type wdName struct {
-	wd   dirID
-	name string
-}
-
-// indexCloses records where the IN_CLOSE_WRITEs of the events about to be
-// applied are, when closeWrite reports them: a file created and closed
-// within them is reported by its close, so its creation needs no lstat
-// to tell whether it will be closed (neverClosed).
-func (b *inotifyBackend) indexCloses(batch []rawEvent) {
-	if len(b.closes) > 1<<14 {
-		b.closes = nil // do not keep a burst's memory
-	}
-	clear(b.closes)
-	if !b.w.opts.Inotify.CloseWrite {
-		return
-	}
-	for i := range batch {
-		if batch[i].mask&unix.IN_CLOSE_WRITE != 0 {
-			if b.closes == nil {
-				b.closes = make(map[wdName]int)
-			}
-			b.closes[wdName{dirID(batch[i].wd), batch[i].name}] = i
-		}
-	}
-}
-
-// closedLater reports whether an IN_CLOSE_WRITE of name in the directory
-// watched as wd follows the event being applied among those indexed: it
-// reports the file, so its creation need not be.
-func (b *inotifyBackend) closedLater(wd dirID, name string) bool {
-	i, ok := b.closes[wdName{wd, name}]
-	return ok && i > b.applying
 }
 
 // flushPending handles a MOVED_FROM whose MOVED_TO did not come: moved out.

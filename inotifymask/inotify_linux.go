@@ -17,7 +17,8 @@ import (
 	"github.com/sersync-go/sersync2/confxml"
 )
 
-const defaultKind = kindInotify
+// On Linux Options.Backend chooses the backend of each root.
+const defaultKind = kindAuto
 
 // kernelMask returns the mask every watch below a root is added with: the
 // bits the toggles ask for plus what keeping the tree right needs.
@@ -62,12 +63,11 @@ type inotifyBackend struct {
 
 	// Owned by process, as the tree is.
 	pending *pendingMove
-	// closes and applying: see indexCloses.
-	closes   map[wdName]int
-	applying int
+	// closes: see closeIndex.
+	closes closeIndex
 }
 
-func newInotifyBackend(w *Watcher) (backend, error) {
+func newInotifyBackend(w *Watcher, roots []int) (backend, error) {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		if errors.Is(err, unix.EMFILE) {
@@ -82,66 +82,35 @@ func newInotifyBackend(w *Watcher) (backend, error) {
 		checks:   make(chan chan CheckReport),
 	}
 	b.kernelReader.init(w, fd, "inotify")
-	b.watchTree.init(w, b)
+	b.watchTree.init(w, b, roots)
 	var st unix.Stat_t
 	b.viaFD = unix.Stat("/proc/self/fd", &st) == nil
 	return b, nil
 }
 
-func (b *inotifyBackend) start() error {
-	b.w.wg.Add(1)
-	go b.read()
-	if err := b.watchRoots(); err != nil {
-		return err
-	}
-	b.w.wg.Add(1)
-	go b.process()
-	return nil
-}
+func (b *inotifyBackend) start() error { return b.run(b.read, b.process) }
 
 func (b *inotifyBackend) checkRequests() chan<- chan CheckReport { return b.checks }
 
-// process applies raw events to the tree and emits, in kernel order. Once
-// everything read is applied it settles: directories that could not be
-// watched at the path the tree gave are tried again, missing roots looked
-// for, and a pending Check answered.
+// process applies raw events to the tree and emits (watchTree.serve).
 func (b *inotifyBackend) process() {
-	defer b.w.wg.Done()
 	pairTimer := time.NewTimer(time.Hour)
 	pairTimer.Stop()
-	tick := time.NewTimer(time.Hour)
-	tick.Stop()
 	var batch []rawEvent
-	b.settle(tick) // what the initial walk could not watch
-	for {
-		var reply chan CheckReport
-		select {
-		case <-b.raw.ready:
-		case <-tick.C:
-		case reply = <-b.checks:
-			b.catchUp()
-		case <-b.absentC:
-			b.takeAbsent()
-		case <-b.w.done:
-			return
-		}
-		if !b.drain(&batch, pairTimer) {
-			return
-		}
-		b.settle(tick)
-		if reply != nil {
-			reply <- b.checkTrees()
-		}
-	}
+	b.serve(&b.kernelReader, b.raw.ready, b.checks,
+		func() bool { return b.drain(&batch, pairTimer) }, b.checkTrees)
 }
 
 // drain applies every raw event queued; false means the watcher closes.
 func (b *inotifyBackend) drain(batch *[]rawEvent, pairTimer *time.Timer) bool {
 	for {
 		*batch = b.raw.take(*batch)
-		b.indexCloses(*batch)
+		b.closes.index(len(*batch), func(i int) (dirID, string, bool) {
+			ev := &(*batch)[i]
+			return dirID(ev.wd), ev.name, ev.mask&unix.IN_CLOSE_WRITE != 0
+		}, b.w.opts.Inotify.CloseWrite)
 		for i := range *batch {
-			b.applying = i
+			b.closes.applying = i
 			b.handle(&(*batch)[i])
 			(*batch)[i] = rawEvent{}
 			if b.w.closing() {

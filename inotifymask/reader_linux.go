@@ -190,7 +190,6 @@ func (r *kernelReader) loop(got func(buf []byte) (events int, readNow bool), fai
 
 // read queues what the inotify fd holds on the raw queue.
 func (b *inotifyBackend) read() {
-	defer b.w.wg.Done()
 	var evs []rawEvent
 	b.loop(func(buf []byte) (int, bool) {
 		evs, _ = decode(buf, evs[:0])
