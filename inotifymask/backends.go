@@ -39,6 +39,26 @@ func ParseBackend(s string) (Backend, error) {
 // when fanotify was asked for).
 var ErrNoFanotify = errors.New("inotifymask: fanotify cannot watch this root")
 
+// String returns the backend's name; "" is inotify.
+func (b Backend) String() string {
+	if b == "" {
+		return string(BackendInotify)
+	}
+	return string(b)
+}
+
+// Set sets the backend from a --watcher value (pflag.Value).
+func (b *Backend) Set(s string) error {
+	v, err := ParseBackend(s)
+	if err == nil {
+		*b = v
+	}
+	return err
+}
+
+// Type names the values a flag takes (pflag.Value).
+func (b *Backend) Type() string { return "BACKEND" }
+
 // RootBackend says which backend watches a root, and why.
 type RootBackend struct {
 	Root    string // as configured
