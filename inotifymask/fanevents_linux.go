@@ -208,7 +208,8 @@ func (b *fanotifyBackend) checkHandles(r *CheckReport) {
 			r.Unwatched = append(r.Unwatched, t.abs)
 			continue
 		}
-		mnt, err := os.OpenFile(t.abs, unix.O_PATH|unix.O_DIRECTORY, 0)
+		// open_by_handle_at takes no O_PATH descriptor of the mount.
+		mnt, err := os.OpenFile(t.abs, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 		if err != nil {
 			continue // gone since: its events tell
 		}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -196,6 +197,12 @@ func (b *fanotifyBackend) process() {
 	}, func() CheckReport {
 		r := b.checkTrees()
 		b.checkHandles(&r)
+		// A node the walk did not find is stale whether or not its
+		// handle opens elsewhere: listed once.
+		slices.Sort(r.Unwatched)
+		r.Unwatched = slices.Compact(r.Unwatched)
+		slices.Sort(r.Stale)
+		r.Stale = slices.Compact(r.Stale)
 		return r
 	})
 }
