@@ -20,6 +20,9 @@ FUZZTIME ?= 15s
 STRESS_SEEDS    ?= 200
 STRESS_OPS      ?= 200
 STRESS_PARALLEL ?= 4
+# STRESS_WATCHER=inotify|fanotify runs every sequence on that backend
+# (default: each variant's seeds alternate between both).
+STRESS_WATCHER  ?=
 # make bench writes its results here; bench/results/local is not tracked, so
 # a run never rewrites the committed results (BENCH_RESULTS=bench/results
 # to record a run for docs/benchmarks.md).
@@ -104,7 +107,7 @@ fuzz:
 # variant, op list, replay command) and the summary line.
 stress:
 	@log=$$(mktemp /tmp/sersync2-stress.XXXXXX); echo "full log: $$log"; \
-	  STRESS_SEEDS=$(STRESS_SEEDS) STRESS_OPS=$(STRESS_OPS) $(GO) test -race -count=1 -timeout 0 \
+	  STRESS_SEEDS=$(STRESS_SEEDS) STRESS_OPS=$(STRESS_OPS) STRESS_WATCHER=$(STRESS_WATCHER) $(GO) test -race -count=1 -timeout 0 \
 	    -parallel $(STRESS_PARALLEL) -run '^TestStress' -v ./cmd/sersync2 >$$log 2>&1; rc=$$?; \
 	  grep -vE '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' $$log; exit $$rc
 

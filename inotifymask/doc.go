@@ -8,6 +8,9 @@
 // drains the fd into an unbounded queue, one applies the events to a tree
 // of watched directories and queues what it emits; the consumer takes
 // everything queued at once with Next.
+// Options.Backend may ask for fanotify instead, per root where it can
+// work (BackendAuto): one filesystem mark per file system, directories
+// known by file handle, no watch per directory; the same Events.
 // Elsewhere it uses github.com/fsnotify/fsnotify (on Linux only in tests,
 // built with -tags sersync_fsnotify); both pass one contract suite
 // (testdata/events/*.txt).

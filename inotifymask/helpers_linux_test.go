@@ -382,3 +382,16 @@ func copyTree(src, dst string) error {
 	_, err = io.Copy(out, in)
 	return closeAfter(out, err)
 }
+
+// mountT mounts a file system of fstype on dir, skipping the test (or
+// failing it under SERSYNC_TEST_NO_SKIP=1) when the process may not.
+func mountT(t *testing.T, fstype, dir, data string) {
+	t.Helper()
+	if err := unix.Mount(fstype, dir, fstype, 0, data); err != nil {
+		msg := fmt.Sprintf("mounting a %s needs CAP_SYS_ADMIN: %v", fstype, err)
+		if os.Getenv("SERSYNC_TEST_NO_SKIP") == "1" {
+			t.Fatal(msg + " (SERSYNC_TEST_NO_SKIP=1)")
+		}
+		t.Skip(msg)
+	}
+}

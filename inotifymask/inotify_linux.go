@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,7 +17,8 @@ import (
 	"github.com/sersync-go/sersync2/confxml"
 )
 
-const defaultKind = kindInotify
+// On Linux Options.Backend chooses the backend of each root.
+const defaultKind = kindAuto
 
 // kernelMask returns the mask every watch below a root is added with: the
 // bits the toggles ask for plus what keeping the tree right needs.
@@ -52,30 +52,22 @@ func rootMask(t confxml.Inotify) uint32 {
 type inotifyBackend struct {
 	watchTree
 
-	fd       int
-	file     *os.File
+	kernelReader
+
 	mask     uint32
 	rootMask uint32
 	viaFD    bool // /proc/self/fd resolves paths relative to open directories
 
-	// Reader control, guarded by mu.
-	mu     sync.Mutex
-	closed bool
-
-	raw fifo[rawEvent]
-	// kick ends the reader's wait between reads; readDone has a token
-	// after each read (catchUp).
-	kick, readDone chan struct{}
-	checks         chan chan CheckReport
+	raw    fifo[rawEvent]
+	checks chan chan CheckReport
 
 	// Owned by process, as the tree is.
 	pending *pendingMove
-	// closes and applying: see indexCloses.
-	closes   map[wdName]int
-	applying int
+	// closes: see closeIndex.
+	closes closeIndex
 }
 
-func newInotifyBackend(w *Watcher) (backend, error) {
+func newInotifyBackend(w *Watcher, roots []int) (backend, error) {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		if errors.Is(err, unix.EMFILE) {
@@ -84,89 +76,41 @@ func newInotifyBackend(w *Watcher) (backend, error) {
 		return nil, fmt.Errorf("inotifymask: inotify_init1: %w", err)
 	}
 	b := &inotifyBackend{
-		fd:       fd,
-		file:     os.NewFile(uintptr(fd), "inotify"),
 		mask:     kernelMask(w.opts.Inotify),
 		rootMask: rootMask(w.opts.Inotify),
 		raw:      newFifo[rawEvent](),
-		kick:     make(chan struct{}, 1),
-		readDone: make(chan struct{}, 1),
 		checks:   make(chan chan CheckReport),
 	}
-	b.watchTree.init(w, b)
+	b.kernelReader.init(w, fd, "inotify")
+	b.watchTree.init(w, b, roots)
 	var st unix.Stat_t
 	b.viaFD = unix.Stat("/proc/self/fd", &st) == nil
 	return b, nil
 }
 
-func (b *inotifyBackend) start() error {
-	b.w.wg.Add(1)
-	go b.read()
-	if err := b.watchRoots(); err != nil {
-		return err
-	}
-	b.w.wg.Add(1)
-	go b.process()
-	return nil
-}
-
-func (b *inotifyBackend) interrupt() {
-	b.mu.Lock()
-	b.closed = true
-	_ = b.file.SetReadDeadline(time.Unix(1, 0))
-	b.mu.Unlock()
-}
-
-func (b *inotifyBackend) close() error {
-	if err := b.file.Close(); err != nil {
-		return fmt.Errorf("inotifymask: closing inotify: %w", err)
-	}
-	return nil
-}
+func (b *inotifyBackend) start() error { return b.run(b.read, b.process) }
 
 func (b *inotifyBackend) checkRequests() chan<- chan CheckReport { return b.checks }
 
-// process applies raw events to the tree and emits, in kernel order. Once
-// everything read is applied it settles: directories that could not be
-// watched at the path the tree gave are tried again, missing roots looked
-// for, and a pending Check answered.
+// process applies raw events to the tree and emits (watchTree.serve).
 func (b *inotifyBackend) process() {
-	defer b.w.wg.Done()
 	pairTimer := time.NewTimer(time.Hour)
 	pairTimer.Stop()
-	tick := time.NewTimer(time.Hour)
-	tick.Stop()
 	var batch []rawEvent
-	b.settle(tick) // what the initial walk could not watch
-	for {
-		var reply chan CheckReport
-		select {
-		case <-b.raw.ready:
-		case <-tick.C:
-		case reply = <-b.checks:
-			b.catchUp()
-		case <-b.absentC:
-			b.takeAbsent()
-		case <-b.w.done:
-			return
-		}
-		if !b.drain(&batch, pairTimer) {
-			return
-		}
-		b.settle(tick)
-		if reply != nil {
-			reply <- b.checkTrees()
-		}
-	}
+	b.serve(&b.kernelReader, b.raw.ready, b.checks,
+		func() bool { return b.drain(&batch, pairTimer) }, b.checkTrees)
 }
 
 // drain applies every raw event queued; false means the watcher closes.
 func (b *inotifyBackend) drain(batch *[]rawEvent, pairTimer *time.Timer) bool {
 	for {
 		*batch = b.raw.take(*batch)
-		b.indexCloses(*batch)
+		b.closes.index(len(*batch), func(i int) (dirID, string, bool) {
+			ev := &(*batch)[i]
+			return dirID(ev.wd), ev.name, ev.mask&unix.IN_CLOSE_WRITE != 0
+		}, b.w.opts.Inotify.CloseWrite)
 		for i := range *batch {
-			b.applying = i
+			b.closes.applying = i
 			b.handle(&(*batch)[i])
 			(*batch)[i] = rawEvent{}
 			if b.w.closing() {

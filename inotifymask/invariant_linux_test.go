@@ -308,13 +308,7 @@ func TestRootDisappears(t *testing.T) {
 func TestRootUnmounted(t *testing.T) {
 	e := newEnv(t, 1)
 	root := e.roots[0]
-	if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=4m"); err != nil {
-		msg := fmt.Sprintf("mounting a tmpfs needs CAP_SYS_ADMIN: %v", err)
-		if os.Getenv("SERSYNC_TEST_NO_SKIP") == "1" {
-			t.Fatal(msg + " (SERSYNC_TEST_NO_SKIP=1)")
-		}
-		t.Skip(msg)
-	}
+	mountT(t, "tmpfs", root, "size=4m")
 	mounted := true
 	t.Cleanup(func() {
 		if mounted {

@@ -8,8 +8,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -92,50 +94,80 @@ func decode(buf []byte, dst []rawEvent) ([]rawEvent, int) {
 	return dst, off
 }
 
+// kernelReader drains the nonblocking fd of a kernel notification
+// interface (inotify, fanotify) for a backend: reads paced by a
+// readPacer, woken early by kick, stopped by interrupt.
+type kernelReader struct {
+	ww   *Watcher
+	what string // the interface's name, for logs
+	fd   int
+	file *os.File
+
+	mu     sync.Mutex
+	closed bool
+	// kick ends the reader's wait between reads; readDone has a token
+	// after each read (catchUp).
+	kick, readDone chan struct{}
+}
+
+func (r *kernelReader) init(w *Watcher, fd int, what string) {
+	r.ww, r.fd, r.what = w, fd, what
+	r.file = os.NewFile(uintptr(fd), what)
+	r.kick = make(chan struct{}, 1)
+	r.readDone = make(chan struct{}, 1)
+}
+
 // readable prepares a blocking read; false means the watcher is closing.
-func (b *inotifyBackend) readable() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
+func (r *kernelReader) readable() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
 		return false
 	}
-	_ = b.file.SetReadDeadline(time.Time{})
+	_ = r.file.SetReadDeadline(time.Time{})
 	return true
 }
 
-// read only drains the fd into the raw queue, so a slow consumer or a big
-// directory scan never lets the kernel queue fill. A readPacer spaces the
-// reads of a burst.
-func (b *inotifyBackend) read() {
-	defer b.w.wg.Done()
+// interrupt ends a read in progress and every later one.
+func (r *kernelReader) interrupt() {
+	r.mu.Lock()
+	r.closed = true
+	_ = r.file.SetReadDeadline(time.Unix(1, 0))
+	r.mu.Unlock()
+}
+
+func (r *kernelReader) close() error {
+	if err := r.file.Close(); err != nil {
+		return fmt.Errorf("inotifymask: closing %s: %w", r.what, err)
+	}
+	return nil
+}
+
+// loop only drains the fd, so a slow consumer or a big directory scan
+// never lets the kernel queue fill. got is given what one read returned
+// and returns the number of events in it and whether the next read must
+// not wait (a full buffer always reads again at once); failed is called
+// once when reading fails for good.
+func (r *kernelReader) loop(got func(buf []byte) (events int, readNow bool), failed func()) {
 	buf := make([]byte, readBufSize)
-	var evs []rawEvent
-	pace := readPacer{gap: b.w.tune.readGap, busyEvents: b.w.tune.readBusy}
+	pace := readPacer{gap: r.ww.tune.readGap, busyEvents: r.ww.tune.readBusy}
 	gap := time.NewTimer(time.Hour)
 	gap.Stop()
-	for b.readable() {
-		n, err := b.w.tune.read(b.file, buf)
+	for r.readable() {
+		n, err := r.ww.tune.read(r.file, buf)
 		if n > 0 {
-			evs, _ = decode(buf[:n], evs[:0])
-			b.w.eventsRead.Add(uint64(len(evs)))
-			b.w.addBacklog(len(evs))
-			b.raw.push(evs...)
-			// A MOVED_FROM at the end may have its MOVED_TO right behind
-			// it, which process waits for; a full buffer left events
-			// behind: read at once.
-			readNow := n == len(buf) || len(evs) > 0 && evs[len(evs)-1].mask&unix.IN_MOVED_FROM != 0
-			clear(evs)
+			events, readNow := got(buf[:n])
 			select {
-			case b.readDone <- struct{}{}:
+			case r.readDone <- struct{}{}:
 			default:
 			}
-			if d := pace.after(time.Now(), len(evs), readNow); d > 0 {
+			if d := pace.after(time.Now(), events, readNow || n == len(buf)); d > 0 {
 				gap.Reset(d)
 				select {
 				case <-gap.C:
-				case <-b.kick:
+				case <-r.kick:
 					gap.Stop()
-				case <-b.w.done:
+				case <-r.ww.done:
 					gap.Stop()
 				}
 			}
@@ -143,45 +175,64 @@ func (b *inotifyBackend) read() {
 		switch {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
-		case b.w.closing():
+		case r.ww.closing():
 			return
 		default:
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			b.w.log.Error("reading inotify events failed", "err", err)
-			b.w.addBacklog(1)
-			b.raw.push(rawEvent{wd: -1, mask: maskReadFailed})
+			r.ww.log.Error("reading kernel events failed", "interface", r.what, "err", err)
+			failed()
 			return
 		}
 	}
+}
+
+// read queues what the inotify fd holds on the raw queue.
+func (b *inotifyBackend) read() {
+	var evs []rawEvent
+	b.loop(func(buf []byte) (int, bool) {
+		evs, _ = decode(buf, evs[:0])
+		b.w.eventsRead.Add(uint64(len(evs)))
+		b.w.addBacklog(len(evs))
+		b.raw.push(evs...)
+		// A MOVED_FROM at the end may have its MOVED_TO right behind it,
+		// which process waits for: read at once.
+		readNow := len(evs) > 0 && evs[len(evs)-1].mask&unix.IN_MOVED_FROM != 0
+		n := len(evs)
+		clear(evs)
+		return n, readNow
+	}, func() {
+		b.w.addBacklog(1)
+		b.raw.push(rawEvent{wd: -1, mask: maskReadFailed})
+	})
 }
 
 // catchUp has the reader read what the kernel has queued by now (it may
 // be waiting between reads), so that a Check answered after the next drain
 // covers every change made before it was asked for. It gives up after a
 // second, as the Check's report then lists what was still queued.
-func (b *inotifyBackend) catchUp() {
+func (r *kernelReader) catchUp() {
 	wait := time.NewTimer(time.Second)
 	defer wait.Stop()
 	for {
 		select {
-		case <-b.readDone: // a read that may predate the question
+		case <-r.readDone: // a read that may predate the question
 		default:
 		}
 		// TIOCINQ is FIONREAD: the bytes of events the kernel holds.
-		if n, err := unix.IoctlGetInt(b.fd, unix.TIOCINQ); err != nil || n == 0 {
+		if n, err := unix.IoctlGetInt(r.fd, unix.TIOCINQ); err != nil || n == 0 {
 			return
 		}
 		select {
-		case b.kick <- struct{}{}:
+		case r.kick <- struct{}{}:
 		default:
 		}
 		select {
-		case <-b.readDone:
+		case <-r.readDone:
 		case <-wait.C:
 			return
-		case <-b.w.done:
+		case <-r.ww.done:
 			return
 		}
 	}

@@ -38,6 +38,59 @@ func (wt *watchTree) watchRoots() error {
 	return nil
 }
 
+// run starts a backend's goroutines around the initial walk: read drains
+// the kernel's fd, then, once every root is watched, the tree's owner
+// applies what it queued (serve).
+func (wt *watchTree) run(read, apply func()) error {
+	wt.w.wg.Add(1)
+	go func() {
+		defer wt.w.wg.Done()
+		read()
+	}()
+	if err := wt.watchRoots(); err != nil {
+		return err
+	}
+	wt.w.wg.Add(1)
+	go func() {
+		defer wt.w.wg.Done()
+		apply()
+	}()
+	return nil
+}
+
+// serve is the loop of the goroutine that owns the tree: it applies what
+// the reader queued (drain; false means the watcher closes) in kernel
+// order. Once everything read is applied it settles: directories that
+// could not be watched at the path the tree gave are tried again,
+// missing roots looked for, and a pending Check answered (check) after
+// the reader caught up with the kernel.
+func (wt *watchTree) serve(r *kernelReader, ready <-chan struct{}, checks <-chan chan CheckReport,
+	drain func() bool, check func() CheckReport) {
+	tick := time.NewTimer(time.Hour)
+	tick.Stop()
+	wt.settle(tick) // what the initial walk could not watch
+	for {
+		var reply chan CheckReport
+		select {
+		case <-ready:
+		case <-tick.C:
+		case reply = <-checks:
+			r.catchUp()
+		case <-wt.absentC:
+			wt.takeAbsent()
+		case <-wt.w.done:
+			return
+		}
+		if !drain() {
+			return
+		}
+		wt.settle(tick)
+		if reply != nil {
+			reply <- check()
+		}
+	}
+}
+
 // settle retries deferred watches, looks for missing roots and arms tick
 // for the next time either needs doing. The backend calls it once
 // everything read is applied.
@@ -97,8 +150,10 @@ func (wt *watchTree) takeAbsent() {
 	reqs := wt.absentReq
 	wt.absentReq = nil
 	wt.absentMu.Unlock()
-	for idx, why := range reqs {
-		wt.rootGone(wt.trees[idx], why, false)
+	for _, t := range wt.trees {
+		if why, ok := reqs[t.idx]; ok {
+			wt.rootGone(t, why, false)
+		}
 	}
 }
 

@@ -158,14 +158,15 @@ type watchTree struct {
 	absentC   chan struct{}
 }
 
-// init sets up an empty tree for w's roots, watched through k.
-func (wt *watchTree) init(w *Watcher, k kernelWatches) {
+// init sets up an empty tree for the roots of w with the indexes roots,
+// watched through k.
+func (wt *watchTree) init(w *Watcher, k kernelWatches, roots []int) {
 	wt.w, wt.k = w, k
 	wt.nodes = make(map[dirID]*dirNode)
 	wt.deferred = make(map[attachKey]*attachReq)
 	wt.absentC = make(chan struct{}, 1)
-	for i, r := range w.roots {
-		wt.trees = append(wt.trees, &rootTree{idx: i, abs: r})
+	for _, i := range roots {
+		wt.trees = append(wt.trees, &rootTree{idx: i, abs: w.roots[i]})
 	}
 }
 

@@ -62,6 +62,9 @@ type Options struct {
 	Debug func(line string)
 	// Logger receives warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// Backend is the kernel backend asked for ("" is inotify); see
+	// Backend's values and Watcher.Backends.
+	Backend Backend
 	// RootCheck, when set, says whether the directory at a root's path
 	// is the root's own file system (nil) or why not. A root it refuses
 	// is absent: not watched, and looked for every second until it passes
@@ -138,8 +141,9 @@ type Watcher struct {
 	filter filter
 	roots  []string // cleaned absolute roots, parallel to opts.Roots
 
-	out fifo[Event]
-	b   backend
+	out    fifo[Event]
+	b      backend
+	chosen []RootBackend // parallel to roots
 
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -184,6 +188,9 @@ const (
 	kindDefault backendKind = iota
 	kindInotify
 	kindFsnotify
+	kindFanotify
+	// kindAuto chooses per root from Options.Backend.
+	kindAuto
 )
 
 // tuning holds what tests may change; New uses defaultTuning.
@@ -288,13 +295,7 @@ func newWatcher(opts Options, tune tuning) (*Watcher, error) {
 	if kind == kindDefault {
 		kind = defaultKind
 	}
-	switch kind {
-	case kindInotify:
-		w.b, err = newInotifyBackend(w)
-	default:
-		w.b, err = newFsnotifyBackend(w)
-	}
-	if err != nil {
+	if err := w.startBackends(kind); err != nil {
 		return nil, err
 	}
 	if err := w.b.start(); err != nil {

@@ -25,14 +25,33 @@ type testBackend struct {
 }
 
 // backends are the backends built into this test binary: fsnotify only
-// with -tags sersync_fsnotify (make test runs the package both ways).
+// with -tags sersync_fsnotify (make test runs the package both ways),
+// fanotify only where it can watch the temporary directory
+// (TestFanotifyAvailable says why not).
 var backends = func() []testBackend {
 	bs := []testBackend{{"inotify", kindInotify}}
+	if errNoFanotify == nil {
+		bs = append(bs, testBackend{"fanotify", kindFanotify})
+	}
 	if fsnotifyBuilt {
 		bs = append(bs, testBackend{"fsnotify", kindFsnotify})
 	}
 	return bs
 }()
+
+// errNoFanotify says why the fanotify backend cannot run here.
+var errNoFanotify = FanotifyUsable(os.TempDir())
+
+// TestFanotifyAvailable skips, saying why, when the fanotify backend's
+// tests do not run; it fails instead under SERSYNC_TEST_NO_SKIP=1.
+func TestFanotifyAvailable(t *testing.T) {
+	if errNoFanotify != nil {
+		if os.Getenv("SERSYNC_TEST_NO_SKIP") == "1" {
+			t.Fatalf("fanotify backend not tested: %v (SERSYNC_TEST_NO_SKIP=1)", errNoFanotify)
+		}
+		t.Skipf("fanotify backend not tested: %v", errNoFanotify)
+	}
+}
 
 // readSysctl reads an integer from /proc/sys.
 func readSysctl(t *testing.T, name string) int {
@@ -308,6 +327,9 @@ func TestInitialWalkCapturesEvents(t *testing.T) {
 // fs.inotify.max_user_watches would disturb everything else on the host.)
 func TestWatchLimit(t *testing.T) {
 	for _, be := range backends {
+		if be.kind == kindFanotify {
+			continue // no watch per directory, no watch limit
+		}
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, 1)
@@ -454,7 +476,7 @@ func TestNewErrors(t *testing.T) {
 		{name: "relative root", opts: Options{Roots: []string{"data"}}, wantMsg: "not absolute"},
 		{name: "nested roots", opts: Options{Roots: []string{dir, sub}}, wantErr: ErrRootOverlap},
 		{name: "same root twice", opts: Options{Roots: []string{dir + "/", dir}}, wantErr: ErrRootOverlap},
-		{name: "same directory through a symlink", opts: Options{Roots: []string{sub, link}}, kinds: []backendKind{kindInotify}, wantErr: ErrRootOverlap},
+		{name: "same directory through a symlink", opts: Options{Roots: []string{sub, link}}, kinds: []backendKind{kindInotify, kindFanotify}, wantErr: ErrRootOverlap},
 		{name: "missing root", opts: Options{Roots: []string{filepath.Join(dir, "nope")}}, wantErr: os.ErrNotExist},
 		{name: "root is a file", opts: Options{Roots: []string{file}}, wantErr: unix.ENOTDIR},
 		{name: "bad exclude", opts: Options{Roots: []string{dir}, Filter: confxml.Filter{Enabled: true, Exclude: []string{"(unclosed"}}}, wantMsg: "<filter><exclude> #1: attribute expression: \"(unclosed\""},
@@ -467,7 +489,7 @@ func TestNewErrors(t *testing.T) {
 			}
 		}
 		for _, kind := range kinds {
-			t.Run(tt.name+"/"+map[backendKind]string{kindInotify: "inotify", kindFsnotify: "fsnotify"}[kind], func(t *testing.T) {
+			t.Run(tt.name+"/"+map[backendKind]string{kindInotify: "inotify", kindFsnotify: "fsnotify", kindFanotify: "fanotify"}[kind], func(t *testing.T) {
 				w, err := newWatcher(tt.opts, testTuning(kind))
 				if err == nil {
 					_ = w.Close()

@@ -66,6 +66,9 @@ type Options struct {
 	// Otherwise queues hold batches under load (queue.Options.Adaptive)
 	// and keep up to MaxInFlight disjoint batches in flight.
 	Eager bool
+	// Watcher is the kernel backend asked for (--watcher); "" is
+	// inotify.
+	Watcher inotifymask.Backend
 	// SyncAll (-r) requests a full sync of every root to every remote as
 	// soon as Run starts.
 	SyncAll bool
@@ -238,7 +241,7 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 		}
 	}
 
-	wo := inotifymask.Options{Roots: e.roots, Inotify: cfg.Inotify, Filter: cfg.Filter, Logger: e.log}
+	wo := inotifymask.Options{Roots: e.roots, Inotify: cfg.Inotify, Filter: cfg.Filter, Logger: e.log, Backend: opts.Watcher}
 	if e.ids != nil {
 		wo.RootCheck = e.ids.Check
 	}

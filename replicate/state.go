@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sersync-go/sersync2/failog"
+	"github.com/sersync-go/sersync2/inotifymask"
 	"github.com/sersync-go/sersync2/queue"
 	"github.com/sersync-go/sersync2/rsyncexec"
 )
@@ -114,6 +115,8 @@ type State struct {
 	// them until they are back.
 	Roots  []string
 	Absent []AbsentRoot
+	// Backends says which kernel backend watches each root, and why.
+	Backends []inotifymask.RootBackend
 	// Targets lists the local targets (<localtarget>), AbsentTargets
 	// those of them that are not their recorded file system (or gone):
 	// nothing is written to them until they are back.
@@ -180,6 +183,7 @@ func (e *Engine) State() State {
 		ws := e.watcher.Stats()
 		s.Watches, s.Overflows, s.EventsRead, s.WatchLimitErrors = ws.Watches, ws.Overflows, ws.EventsRead, ws.WatchLimitErrors
 		s.Absent = ws.Missing
+		s.Backends = e.watcher.Backends()
 	}
 	s.Overflows += e.carried.overflows
 	s.EventsRead += e.carried.eventsRead

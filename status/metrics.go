@@ -18,7 +18,8 @@ var (
 	descOverflows      = prometheus.NewDesc("sersync2_overflows_total", "Kernel event queue overflows of a watch root (each one makes a full sync).", []string{"root"}, nil)
 	descTargetAbsent   = prometheus.NewDesc("sersync2_target_absent", "1 while the local target (<localtarget>) is not its recorded file system (unmounted disk, another file system, gone): nothing is written to it.", labelsRemote, nil)
 	descRootAbsent     = prometheus.NewDesc("sersync2_root_absent", "1 while the watch root is not its recorded file system (unmounted disk, another file system, gone): nothing is synced from it.", []string{"root"}, nil)
-	descWatches        = prometheus.NewDesc("sersync2_watches", "Directories watched (inotify watches held).", nil, nil)
+	descWatches        = prometheus.NewDesc("sersync2_watches", "Directories watched (inotify watches held, or directories fanotify's marks report on).", nil, nil)
+	descWatchBackend   = prometheus.NewDesc("sersync2_watch_backend", "Always 1; the label backend says which kernel backend watches the root: inotify or fanotify.", []string{"root", "backend"}, nil)
 	descMaxWatches     = prometheus.NewDesc("sersync2_max_user_watches", "The kernel's per-user inotify watch limit (fs.inotify.max_user_watches).", nil, nil)
 	descWatchLimitErrs = prometheus.NewDesc("sersync2_watch_limit_errors_total", "Directories left unwatched because the watch limit was reached.", nil, nil)
 	descRsyncWaiting   = prometheus.NewDesc("sersync2_rsync_waiting", "rsync runs waiting for one of the -n slots.", nil, nil)
@@ -81,6 +82,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			v = 1
 		}
 		gauge(descRootAbsent, v, root)
+	}
+	for _, wb := range st.Backends {
+		gauge(descWatchBackend, 1, wb.Root, string(wb.Backend))
 	}
 	away := map[string]bool{}
 	for _, a := range st.AbsentTargets {

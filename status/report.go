@@ -22,6 +22,9 @@ type Report struct {
 	// (an unmounted disk, another file system, gone): nothing is synced
 	// from them, their changes wait.
 	AbsentRoots []AbsentRootReport `json:"absent_roots"`
+	// WatchBackends says which kernel backend watches each root, and
+	// why.
+	WatchBackends []WatchBackendReport `json:"watch_backends"`
 	// AbsentTargets are the local targets that are not their recorded
 	// file system: nothing is written to them, their changes wait.
 	AbsentTargets []AbsentTargetReport `json:"absent_targets"`
@@ -50,6 +53,14 @@ type AbsentRootReport struct {
 	Root   string    `json:"root"`
 	Reason string    `json:"reason"`
 	Since  time.Time `json:"since"`
+}
+
+// WatchBackendReport is the kernel backend of one root (inotify or
+// fanotify) and why it was chosen.
+type WatchBackendReport struct {
+	Root    string `json:"root"`
+	Backend string `json:"backend"`
+	Reason  string `json:"reason"`
 }
 
 // AbsentTargetReport is one absent local target (Remote is its
@@ -157,6 +168,10 @@ func build(st replicate.State, now time.Time, version string, started time.Time,
 	r.AbsentRoots = []AbsentRootReport{}
 	for _, a := range st.Absent {
 		r.AbsentRoots = append(r.AbsentRoots, AbsentRootReport{Root: a.Root, Reason: a.Reason, Since: a.Since})
+	}
+	r.WatchBackends = []WatchBackendReport{}
+	for _, b := range st.Backends {
+		r.WatchBackends = append(r.WatchBackends, WatchBackendReport{Root: b.Root, Backend: string(b.Backend), Reason: b.Reason})
 	}
 	r.AbsentTargets = []AbsentTargetReport{}
 	for _, a := range st.AbsentTargets {

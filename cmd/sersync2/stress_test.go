@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sersync-go/sersync2/inotifymask"
 	"github.com/sersync-go/sersync2/internal/confgen"
 	"github.com/sersync-go/sersync2/internal/fsgen"
 	"github.com/sersync-go/sersync2/internal/hostile"
@@ -23,6 +25,9 @@ import (
 //	                of variants (default: the fixed set make test runs)
 //	STRESS_SEED=N   run seed N alone, in every variant (-run picks one)
 //	STRESS_OPS=N    operations per sequence (default 150)
+//	STRESS_WATCHER=inotify|fanotify
+//	                the kernel backend (--watcher) of every sequence
+//	                (default: each variant's seeds alternate between both)
 const (
 	defaultStressSeeds = 18
 	defaultStressOps   = 150
@@ -46,6 +51,38 @@ type stressVariant struct {
 	// ssh pushes over ssh to a directory (an sshd on 127.0.0.1) instead
 	// of to rsync daemon modules: renames are done on the remote.
 	ssh bool
+	// watcher is the --watcher backend ("" is the default).
+	watcher string
+}
+
+// stressWatchers returns the backends the sequences run on:
+// STRESS_WATCHER's, or both.
+func stressWatchers(t *testing.T) []string {
+	switch w := os.Getenv("STRESS_WATCHER"); w {
+	case "":
+		return []string{"inotify", "fanotify"}
+	case "inotify", "fanotify":
+		return []string{w}
+	default:
+		t.Fatalf("STRESS_WATCHER=%q: want inotify or fanotify", w)
+		return nil
+	}
+}
+
+// requireWatcher skips a test on the fanotify backend where fanotify
+// cannot watch the temporary directory, saying why; it fails instead
+// under SERSYNC_TEST_NO_SKIP=1.
+func requireWatcher(t *testing.T, watcher string) {
+	t.Helper()
+	if watcher != "fanotify" {
+		return
+	}
+	if err := inotifymask.FanotifyUsable(os.TempDir()); err != nil {
+		if os.Getenv("SERSYNC_TEST_NO_SKIP") == "1" {
+			t.Fatalf("%v (SERSYNC_TEST_NO_SKIP=1)", err)
+		}
+		t.Skip(err)
+	}
 }
 
 var stressVariants = []stressVariant{
@@ -132,17 +169,22 @@ func TestStress(t *testing.T) {
 		t.Logf("stress summary: %d cases, %d ops, %d failed %q", tally.cases, tally.ops, len(tally.fails), tally.fails)
 	})
 	names := hostileNames(t)
+	watchers := stressWatchers(t)
 	for i, v := range stressVariants {
 		v.gen.Names = names
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			for _, s := range stressSeeds(i, one, n) {
-				t.Run(fmt.Sprintf("seed=%d", s), func(t *testing.T) {
+			for j, s := range stressSeeds(i, one, n) {
+				v := v
+				v.watcher = watchers[j%len(watchers)]
+				name := fmt.Sprintf("seed=%d,%s", s, v.watcher)
+				t.Run(name, func(t *testing.T) {
 					t.Parallel()
+					requireWatcher(t, v.watcher)
 					ops := fsgen.Generate(s, nOps, v.gen)
-					t.Cleanup(func() { tally.add(fmt.Sprintf("%s/%d", v.name, s), len(ops), t.Failed()) })
-					runStress(t, v, ops, fmt.Sprintf("seed %d, variant %s", s, v.name),
-						fmt.Sprintf("STRESS_SEED=%d STRESS_OPS=%d go test -race -count=1 ./cmd/sersync2 -run 'TestStress/^%s$/^seed=%d$'", s, nOps, v.name, s))
+					t.Cleanup(func() { tally.add(fmt.Sprintf("%s/%d/%s", v.name, s, v.watcher), len(ops), t.Failed()) })
+					runStress(t, v, ops, fmt.Sprintf("seed %d, variant %s, watcher %s", s, v.name, v.watcher),
+						fmt.Sprintf("STRESS_WATCHER=%s STRESS_SEED=%d STRESS_OPS=%d go test -race -count=1 ./cmd/sersync2 -run 'TestStress/^%s$/^%s$'", v.watcher, s, nOps, v.name, name))
 				})
 			}
 		})
@@ -197,8 +239,15 @@ func runStress(t *testing.T, v stressVariant, ops []fsgen.Op, what, replay strin
 		writeFile(t, filepath.Join(src, fmt.Sprintf("pre%d", i%10), fmt.Sprintf("f%05d", i)), strings.Repeat("p", 1+i%200))
 	}
 	c.DeleteOff, c.Filter = v.deleteOff, v.filter
-	p := startSersync(t, work, append(v.args, "-o", writeConf(t, work, c))...)
+	args := v.args
+	if v.watcher != "" {
+		args = append(slices.Clone(args), "--watcher", v.watcher)
+	}
+	p := startSersync(t, work, append(args, "-o", writeConf(t, work, c))...)
 	p.waitReady(t)
+	if v.watcher != "" && !strings.Contains(p.stderr.String(), "backend="+v.watcher) {
+		t.Fatalf("sersync2 does not say it watches with %s:\n%s", v.watcher, p.stderr.String())
+	}
 
 	var failed []string
 	for i, op := range ops {
@@ -247,9 +296,15 @@ func TestStressMkdirPThenRenameTop(t *testing.T) {
 			ops = append(ops, op)
 		}
 	}
-	v := stressVariant{name: "mkdir-p-rename-top", args: []string{"-r", "-n", "10"}}
-	runStress(t, v, ops, "fixed sequence, stock toggles, -r -n 10",
-		"go test -race -count=1 ./cmd/sersync2 -run '^TestStressMkdirPThenRenameTop$'")
+	for _, w := range stressWatchers(t) {
+		t.Run(w, func(t *testing.T) {
+			t.Parallel()
+			requireWatcher(t, w)
+			v := stressVariant{name: "mkdir-p-rename-top", args: []string{"-r", "-n", "10"}, watcher: w}
+			runStress(t, v, ops, "fixed sequence, stock toggles, -r -n 10, watcher "+w,
+				"go test -race -count=1 ./cmd/sersync2 -run '^TestStressMkdirPThenRenameTop$/^"+w+"$'")
+		})
+	}
 }
 
 // TestStressNestedRenamesAfterMkdirP: with <delete start="false">, nested
@@ -284,7 +339,13 @@ func TestStressNestedRenamesAfterMkdirP(t *testing.T) {
 			ops = append(ops, op)
 		}
 	}
-	v := stressVariant{name: "nested-renames-delete-off", deleteOff: true}
-	runStress(t, v, ops, "fixed sequence, delete off",
-		"go test -race -count=1 ./cmd/sersync2 -run '^TestStressNestedRenamesAfterMkdirP$'")
+	for _, w := range stressWatchers(t) {
+		t.Run(w, func(t *testing.T) {
+			t.Parallel()
+			requireWatcher(t, w)
+			v := stressVariant{name: "nested-renames-delete-off", deleteOff: true, watcher: w}
+			runStress(t, v, ops, "fixed sequence, delete off, watcher "+w,
+				"go test -race -count=1 ./cmd/sersync2 -run '^TestStressNestedRenamesAfterMkdirP$/^"+w+"$'")
+		})
+	}
 }
