@@ -379,7 +379,8 @@ func (l *Log) writeHeld() error {
 
 // entryText renders one entry of a configured target: #errno line, the
 // #sersync2 line, the rsync command (for a full sync with a filter, one
-// that deletes nothing: ByHandFullCommand).
+// that deletes nothing: ByHandFullCommand; for a directory with a filter,
+// the run that keeps out what the filter excludes below it now).
 func (l *Log) entryText(e Entry) string {
 	t := l.targets[e.key()]
 	t.CrontabExcludes = nil // a recovery full sync sends everything
@@ -396,9 +397,9 @@ func (l *Log) entryText(e Entry) string {
 			l.fullCmd[e.key()] = cmd
 		}
 	case e.Op == Remove || e.Replaced:
-		cmd = rsyncexec.RemoveCommand(t, []queue.Entry{e.QueueEntry()}).String()
+		cmd = rsyncexec.Commands(t, nil, []queue.Entry{e.QueueEntry()}, 1)[0].String()
 	default:
-		cmd = rsyncexec.UpdateCommand(t, []queue.Entry{e.QueueEntry()}).String()
+		cmd = rsyncexec.Commands(t, []queue.Entry{e.QueueEntry()}, nil, 1)[0].String()
 	}
 	return e.errnoLine() + "\n" + e.metaLine() + "\n" + cmd + "\n"
 }

@@ -22,10 +22,12 @@ import (
 // daemon (with auth) that is "down", two remotes of one root with a
 // <filter> excluding `(.*)\.gz` get failures recorded: module www updates
 // and removes of every hostile name (also at the top of the root, where a
-// name starting with '-' opens the printf format), module full a full
+// name starting with '-' opens the printf format) and the update of a
+// directory holding them and excluded files, module full a full
 // sync. The file is then run with the shell. On www exactly the recorded
 // files arrive, the recorded removes (and nothing else) are deleted, and
-// files not in the failLog stay away. On full the tree is sent while the
+// files not in the failLog stay away; the directory arrives without its
+// excluded files. On full the tree is sent while the
 // filter's excludes hold: an excluded file is not sent, and the remote's
 // own copy of an excluded name is not replaced (every exclude rule starts
 // with '-': a shell whose printf reads it as an option would feed rsync no
@@ -85,6 +87,8 @@ func TestRunByHand(t *testing.T) {
 				}
 				writeTestFile(t, filepath.Join(src, n+".gz"), "local, excluded")
 				writeTestFile(t, filepath.Join(src, "gz", n+".gz"), "local, excluded")
+				writeTestFile(t, filepath.Join(src, "moved", n), n)
+				writeTestFile(t, filepath.Join(src, "moved", n+".gz"), "local, excluded")
 				writeTestFile(t, filepath.Join(full, n+".gz"), "remote")
 				writeTestFile(t, filepath.Join(full, "stale", n), "stale")
 				writeTestFile(t, filepath.Join(full, "old", n+".gz"), "remote only")
@@ -93,6 +97,7 @@ func TestRunByHand(t *testing.T) {
 				b.Updates = append(b.Updates, queue.Entry{Path: n}, queue.Entry{Path: "h/" + n})
 				b.Removes = append(b.Removes, queue.Entry{Path: "gone/" + n})
 			}
+			b.Updates = append(b.Updates, queue.Entry{Path: "moved", Dir: true})
 			fl := filepath.Join(t.TempDir(), "rsync_fail_log.sh")
 			l, err := Open(fl, []rsyncexec.Target{tg, tf}, Options{MaxEntries: 10 * len(names)})
 			if err != nil {
@@ -107,8 +112,8 @@ func TestRunByHand(t *testing.T) {
 			if m := mode(t, fl); m != 0o600 {
 				t.Fatalf("failLog mode %04o", m)
 			}
-			if es := l.Entries(); len(es) != 3*len(names)+1 {
-				t.Fatalf("%d entries, want %d", len(es), 3*len(names)+1)
+			if es := l.Entries(); len(es) != 3*len(names)+2 {
+				t.Fatalf("%d entries, want %d", len(es), 3*len(names)+2)
 			}
 
 			cwd := t.TempDir()
@@ -132,6 +137,9 @@ func TestRunByHand(t *testing.T) {
 			}
 			if got, want := list(t, filepath.Join(dst, "h")), sorted(names); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
 				t.Errorf("www: re-sent files:\n got %q\nwant %q", got, want)
+			}
+			if got, want := list(t, filepath.Join(dst, "moved")), sorted(names); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+				t.Errorf("www: a directory sent with its content except what the filter excludes:\n got %q\nwant %q", got, want)
 			}
 			if got := list(t, filepath.Join(dst, "gone")); len(got) != 0 {
 				t.Errorf("www: removes not done: %q left", got)

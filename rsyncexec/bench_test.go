@@ -98,3 +98,58 @@ func BenchmarkParents2000(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCommandsMovedDir20k measures building the runs of a batch that
+// carries one directory, as after it was moved into the root: 200
+// subdirectories of 100 files and a .git directory of 100 more each
+// (40,000 files). Without a filter (no walk), with a filter that excludes
+// nothing in it (all is walked), and with one that excludes one file in
+// ten and the .git directories (20,000 files walked, 2,200 rules).
+func BenchmarkCommandsMovedDir20k(b *testing.B) {
+	root := b.TempDir()
+	for d := range 200 {
+		dir := filepath.Join(root, "moved", fmt.Sprintf("d%03d", d))
+		if err := os.MkdirAll(filepath.Join(dir, ".git"), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for i := range 100 {
+			name := fmt.Sprintf("f%03d.txt", i)
+			if i%10 == 0 {
+				name = fmt.Sprintf("f%03d.tmp", i)
+			}
+			for _, p := range []string{filepath.Join(dir, name), filepath.Join(dir, ".git", name)} {
+				if err := os.WriteFile(p, nil, 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	batch := dirs("moved")
+	for _, bc := range []struct {
+		name    string
+		exclude func(string, bool) bool
+		rules   int
+	}{
+		{"no filter", nil, 0},
+		{"nothing excluded", func(string, bool) bool { return false }, 0},
+		{"excluded", tmpOrGit, 200 * 11},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			tgt := stock()
+			tgt.Root, tgt.Exclude = root, bc.exclude
+			b.ReportAllocs()
+			for b.Loop() {
+				cmds := Commands(tgt, batch, nil, 0)
+				rules := 0
+				for _, r := range cmds[0].Stdin {
+					if r[0] == '-' {
+						rules++
+					}
+				}
+				if len(cmds) != 1 || rules != bc.rules {
+					b.Fatalf("%d commands, %d exclude rules; want 1, %d", len(cmds), rules, bc.rules)
+				}
+			}
+		})
+	}
+}

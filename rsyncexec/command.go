@@ -131,17 +131,44 @@ func UpdateCommand(t Target, updates []queue.Entry) Command {
 // recurse (-a or -r); without recursion rsync skips "./" and nothing
 // happens.
 func RemoveCommand(t Target, removes []queue.Entry) Command {
+	return selectCommand(Remove, t, removes, nil)
+}
+
+// DirUpdateCommand builds the update run of directories (sent with their
+// content) below which the filter excludes paths: the remove run's form
+// without --delete,
+//
+//	rsync PARAMS -R [--sockopts=TCP_NODELAY] [-e SSH] [--port=N] [--timeout=N] ./ --from0 --include-from=- --exclude=* DEST [--password-file=F]
+//
+// with ExcludeRules(excluded) followed by RemoveRules(dirs) on stdin. The
+// first matching rule wins, so an excluded path is neither sent nor, should
+// PARAMS delete, deleted, although its directory is included with all its
+// content. The update form cannot carry those rules: its paths take stdin,
+// and a second channel (a file, /dev/fd/N) is an option path that
+// --confine-root refuses.
+func DirUpdateCommand(t Target, dirs, excluded []queue.Entry) Command {
+	return selectCommand(Update, t, dirs, excluded)
+}
+
+// selectCommand builds the include-filter form of RemoveCommand and
+// DirUpdateCommand: exclude rules for excluded, then the rules selecting
+// entries; --delete (Target.Delete) for a remove only.
+func selectCommand(k Kind, t Target, entries, excluded []queue.Entry) Command {
 	argv := []string{"rsync"}
 	argv = append(argv, t.Rsync.Params...)
 	argv = append(argv, "-R")
 	argv = append(argv, noDelay(t)...)
 	argv = append(argv, transport(t)...)
-	if t.Delete {
+	if k == Remove && t.Delete {
 		argv = append(argv, "--delete")
 	}
 	argv = append(argv, "./", "--from0", "--include-from=-", "--exclude=*", Destination(t))
 	argv = append(argv, passwordFile(t)...)
-	return Command{Kind: Remove, Dir: t.Root, Argv: argv, Stdin: RemoveRules(removes), Entries: removes}
+	rules := RemoveRules(entries)
+	if len(excluded) > 0 {
+		rules = append(ExcludeRules(excluded), rules...)
+	}
+	return Command{Kind: k, Dir: t.Root, Argv: argv, Stdin: rules, Entries: entries}
 }
 
 // FullCommand builds the full run, in the original's fragment order:

@@ -15,6 +15,10 @@
 //     remote, never a same-named file elsewhere nor a name the pattern would
 //     match as a wildcard (the original ran a shell per event and used
 //     unanchored wildcards; docs/compat.md, "The rsync commands").
+//   - With a filter, keeps what it excludes off the remote in every run
+//     that sends a directory with its content: full runs and directories
+//     of update and remove runs (Commands) carry anchored literal exclude
+//     rules for the excluded paths a walk finds.
 //   - Over ssh, renames a batch's Moves on the remote first (MoveSessions:
 //     "mv -T" through the same ssh command, a fixed remote command that
 //     any login shell passes on unchanged, the names NUL-terminated on its

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -69,6 +70,13 @@ func goldenCases(t *testing.T) []goldenCase {
 	filtered.CrontabExcludes = []string{"*.php"}
 	filtered.Exclude = func(string, bool) bool { return false } // only its presence matters to FullCommand
 	excluded := append(dirs("cache", "a/.svn"), files("x.svn", "br[1].svn", "nl\n.svn")...)
+	movedExcluded := append(files("moved dir/a.tmp", "moved dir/sub/b.tmp", "a/b [x]*/*.tmp"), dirs("moved dir/.git")...)
+	var hostileDirs, hostileExcluded []queue.Entry
+	for i, n := range names {
+		d := "moved " + strconv.Itoa(i) + "/" + n
+		hostileDirs = append(hostileDirs, queue.Entry{Path: d, Dir: true})
+		hostileExcluded = append(hostileExcluded, queue.Entry{Path: d + "/" + n + ".tmp"}, queue.Entry{Path: d + "/" + n + ".git", Dir: true})
+	}
 	quietFiltered := filtered
 	quietFiltered.Rsync.Params = []string{"-artuzq", "--max-delete=100"}
 
@@ -122,6 +130,13 @@ func goldenCases(t *testing.T) []goldenCase {
 		}), nil)},
 		{"filter-full", FullCommand(filtered, excluded)},
 		{"filter-dry-run", DryRunCommand(quietFiltered, excluded)},
+		// A directory renamed or moved in, below which the filter excludes
+		// paths: exclude rules first, then the rules selecting it.
+		{"filter-dir-update", DirUpdateCommand(filtered, dirs("moved dir", "a/b [x]*"), movedExcluded)},
+		{"filter-dir-update-ssh-auth", DirUpdateCommand(with(ssh, auth, portTimeout), dirs("moved dir"), movedExcluded)},
+		{"filter-dir-update-local", DirUpdateCommand(with(local, auth), dirs("moved dir"), movedExcluded)},
+		{"filter-dir-update-hostile", DirUpdateCommand(stock(), hostileDirs, hostileExcluded)},
+		{"filter-replaced-remove", selectCommand(Remove, stock(), []queue.Entry{{Path: "moved dir", Dir: true, Replaced: true}}, movedExcluded)},
 		{"ipv6-update", UpdateCommand(ipv6, files("a.txt"))},
 		{"hostile-update", UpdateCommand(stock(), hostile)},
 		{"hostile-remove", RemoveCommand(stock(), hostile)},

@@ -131,15 +131,28 @@ func ExcludedPaths(root string, exclude func(rel string, dir bool) bool) ([]queu
 	if exclude == nil {
 		return nil, nil
 	}
+	out, err := excludedUnder(root, "", exclude)
+	if err != nil {
+		return nil, fmt.Errorf("rsyncexec: walk %q for the exclude filter: %w", root, err)
+	}
+	return out, nil
+}
+
+// excludedUnder is the walk of ExcludedPaths restricted to the subtree
+// root/sub ("" for all of root), with paths relative to root. sub itself is
+// not asked about. An error at sub itself (gone, unreadable, not a
+// directory) ends the walk and is returned with what was found.
+func excludedUnder(root, sub string, exclude func(rel string, dir bool) bool) ([]queue.Entry, error) {
+	top := filepath.Join(root, sub)
 	var out []queue.Entry
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if p == root {
+			if p == top {
 				return err
 			}
 			return nil // skip what cannot be read
 		}
-		if p == root {
+		if p == top {
 			return nil
 		}
 		rel, err := filepath.Rel(root, p)
@@ -156,8 +169,5 @@ func ExcludedPaths(root string, exclude func(rel string, dir bool) bool) ([]queu
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("rsyncexec: walk %q for the exclude filter: %w", root, err)
-	}
-	return out, nil
+	return out, err
 }

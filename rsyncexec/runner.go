@@ -126,9 +126,9 @@ func (r *Runner) Pretend() { r.pretend = true }
 // rename would take away. Then: a path below a parent that is no longer a
 // real directory (a symlink, a file; see parents) is replaced by that
 // parent, sent with deletion; update paths that no longer exist locally
-// (lstat) join the removes; then the remove run (if any removes) and the update run (if
-// any updates), each split into chunks of ChunkSize paths, all run at
-// once: the two sets are disjoint and each entry makes its path equal to
+// (lstat) join the removes; then the runs of Commands (removes, updates;
+// with a filter, directories sent without what it excludes below them),
+// each split into chunks of ChunkSize paths, all run at once: the two sets are disjoint and each entry makes its path equal to
 // the local tree, so no order between them matters, and over a slow link
 // a batch costs one session of waiting. Each process holds one slot of the
 // Runner for its lifetime. The working directory is t.Root (b.Root when t.Root is empty;
@@ -207,17 +207,7 @@ func (r *Runner) run(ctx context.Context, t Target, b queue.Batch, opts RunOptio
 	// each, go at once: over a slow link a batch with both (a rename) costs
 	// one session of waiting, not two. The Runner's slots still bound how
 	// many rsyncs run.
-	var cmds []Command
-	for _, ch := range split(removes, r.chunk) {
-		if len(ch) > 0 {
-			cmds = append(cmds, RemoveCommand(t, ch))
-		}
-	}
-	for _, ch := range split(updates, r.chunk) {
-		if len(ch) > 0 {
-			cmds = append(cmds, UpdateCommand(t, ch))
-		}
-	}
+	cmds := Commands(t, updates, removes, r.chunk)
 	cerrs := make([]error, len(cmds))
 	var runs atomic.Int32
 	var wg sync.WaitGroup

@@ -1,0 +1,1 @@
+cd /data && printf '\055 /moved dir/a.tmp\000- /moved dir/sub/b.tmp\000- /a/b \\[x]\\*/\\*.tmp\000- /moved dir/.git/\000+ /moved dir\000+ /moved dir/***\000+ /a/\000+ /a/b \\[x]\\*\000+ /a/b \\[x]\\*/***\000' | rsync -artuz -R --sockopts=TCP_NODELAY ./ --from0 --include-from=- '--exclude=*' 10.0.0.2::www
