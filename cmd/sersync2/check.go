@@ -32,7 +32,7 @@ func runCheck(w io.Writer, cfg confxml.Config, o *options, mode string, hostErr 
 	if err := replicate.Describe(w, cfg, o.engineOptions(mode)); err != nil {
 		return exitUsage
 	}
-	if hostErr != nil && mode == "" {
+	if hostErr != nil {
 		return exitHost
 	}
 	return exitOK

@@ -159,3 +159,23 @@ func TestMalformedFixturesExit(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckPluginModeNotReady: --check -m, as for sync mode, exits 3 when
+// the file is valid but the plugin-only start would be refused on this host
+// (the stock file's /opt/tongbu is missing here).
+func TestCheckPluginModeNotReady(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/opt/tongbu"); err == nil {
+		t.Skip("/opt/tongbu exists here")
+	}
+	abs, err := filepath.Abs(fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"command", "socket", "refreshCDN"} {
+		r := runBin(t, t.TempDir(), "--check", "-m", mode, "-o", filepath.Join(abs, "stock-2.5.4.xml"))
+		if r.code != exitHost || !strings.Contains(r.stdout, "not ready on this host") {
+			t.Errorf("-m %s: exit %d, want %d with the host's problem\n%s\n%s", mode, r.code, exitHost, r.stdout, r.stderr)
+		}
+	}
+}
