@@ -104,7 +104,26 @@ func (e *Engine) openIdentities() error {
 	return nil
 }
 
-// present is the guard every rsync run passes: it reports whether r's root
+// presence returns the check rsyncexec makes before each process of a
+// batch of r (RunOptions.Present): r's root, and its local target, are
+// still their recorded file systems. nil without identities.
+func (e *Engine) presence(r *remote) func() error {
+	if e.ids == nil {
+		return nil
+	}
+	return func() error {
+		if err := e.ids.Check(r.root); err != nil {
+			return err
+		}
+		if r.away != nil {
+			return e.ids.Check(r.dest)
+		}
+		return nil
+	}
+}
+
+// present is the guard every batch passes before it starts (each process
+// of it is checked again, see presence): it reports whether r's root
 // is its recorded file system now. When it is not, the batch is handed
 // back untried (its changes stay pending, nothing counts as a failure or
 // goes to the failLog), the root's workers wait until the watcher reports

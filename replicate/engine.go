@@ -546,6 +546,12 @@ func (e *Engine) work(ctx, runCtx context.Context, r *remote, q *queue.Queue) {
 			res = e.runner.Run(runCtx, t, b, e.runOptions(r, b))
 			unlock()
 			e.fullDone(r, b, res)
+			if errors.Is(res.Err, rsyncexec.ErrNotPresent) && !e.present(r, q, b) {
+				// The root or the target went away during the batch: what
+				// is left of it waits, untried, as when it is found away
+				// before the batch.
+				continue
+			}
 			e.account(r, t, b, started, res.Err)
 			if res.Err != nil && !rsyncexec.Retryable(res.Err) {
 				e.log.Error("rsync failed and retrying will not help until the cause is fixed", "root", r.root, "remote", r.dest, "err", res.Err)

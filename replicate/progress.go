@@ -87,7 +87,7 @@ func (f *fullProgress) get() *FullSyncProgress {
 // runOptions are the rsyncexec options of one batch of r: a full batch
 // reports its progress.
 func (e *Engine) runOptions(r *remote, b queue.Batch) rsyncexec.RunOptions {
-	o := rsyncexec.RunOptions{Echo: e.echo, NoMoves: e.opts.NoRemoteMoves}
+	o := rsyncexec.RunOptions{Echo: e.echo, NoMoves: e.opts.NoRemoteMoves, Present: e.presence(r)}
 	if b.Full {
 		r.full.start(b.Reason)
 		o.Progress = r.full.update

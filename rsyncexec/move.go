@@ -222,7 +222,10 @@ func (r *Runner) runMoves(ctx context.Context, t Target, moves []queue.Move, opt
 			r.log.Info("dry run: remote renames not run", "dest", Destination(t), "moves", len(s.Moves), "command", s.String())
 			continue
 		}
-		n := r.execMoves(ctx, t, s, opts)
+		n, ran := r.execMoves(ctx, t, s, opts)
+		if !ran {
+			break // the rest is refused too, or canceled; not tried
+		}
 		done += n
 		failed += len(s.Moves) - n
 	}
@@ -247,15 +250,20 @@ func usableMove(t Target, m queue.Move) (queue.Move, bool) {
 	return queue.Move{From: from, To: to, Dir: m.Dir}, true
 }
 
-// execMoves runs one session and returns how many of its moves were done.
+// execMoves runs one session and returns how many of its moves were done;
+// ran is false when it was not started (canceled, or Present refused).
 // Nothing about it is an error of the batch: a session that fails, times
 // out (<timeout>, when set, bounds the whole session) or reports a failed
 // mv is logged at debug level.
-func (r *Runner) execMoves(ctx context.Context, t Target, s MoveSession, opts RunOptions) int {
+func (r *Runner) execMoves(ctx context.Context, t Target, s MoveSession, opts RunOptions) (done int, ran bool) {
 	if err := r.acquire(ctx); err != nil {
-		return 0
+		return 0, false
 	}
 	defer r.release()
+	if err := opts.present(); err != nil {
+		r.log.Debug("remote moves not run", "dest", Destination(t), "moves", len(s.Moves), "err", err)
+		return 0, false
+	}
 	if to := t.Rsync.Timeout; to.Enabled && to.Seconds > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(to.Seconds)*time.Second)
@@ -276,7 +284,6 @@ func (r *Runner) execMoves(ctx context.Context, t Target, s MoveSession, opts Ru
 	start := time.Now()
 	err := cmd.Run()
 	codes := statusLines(out.String())
-	done := 0
 	for i, m := range s.Moves {
 		code := -1 // the session ended before this move
 		if i < len(codes) {
@@ -290,7 +297,7 @@ func (r *Runner) execMoves(ctx context.Context, t Target, s MoveSession, opts Ru
 	}
 	r.log.Debug("remote moves", "dest", Destination(t), "done", done, "failed", len(s.Moves)-done,
 		"took", time.Since(start).Round(time.Millisecond), "err", err, "stderr", tail.String())
-	return done
+	return done, true
 }
 
 // statusLines returns the exit statuses a session printed, one per line;

@@ -70,10 +70,22 @@ type RunOptions struct {
 	// remote equal, sending the data of renamed paths again.
 	NoMoves bool
 
+	// Present, when not nil, is asked just before every rsync process and
+	// every ssh rename session of the batch starts, the dry run of a
+	// filtered full sync included: whatever can delete or rename on the
+	// remote runs only while the watch root (and a local target) is still
+	// the file system it was. An error stops the batch there; Result.Err
+	// wraps it with ErrNotPresent.
+	Present func() error
+
 	// lines, when not nil, is called with each line rsync writes to its
 	// stdout or stderr (the dry run before a full run reads them).
 	lines func(line string)
 }
+
+// ErrNotPresent is wrapped by the error of a run that RunOptions.Present
+// refused: nothing was started for it.
+var ErrNotPresent = errors.New("rsyncexec: not run: the watch root or the local target is not the file system it was")
 
 // Result is the outcome of one batch for one target.
 type Result struct {
@@ -387,6 +399,9 @@ func (r *Runner) exec(ctx context.Context, c Command, opts RunOptions) (started 
 	if _, err := os.Stat(c.Dir); err != nil {
 		return false, fmt.Errorf("%s: watch root: %w", what, err)
 	}
+	if err := opts.present(); err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
 	if r.pretend {
 		r.log.Info("dry run: rsync not run", "kind", c.Kind, "dest", destOf(c.Argv), "paths", len(c.Entries), "command", Shell(c.Argv, c.Dir, c.Stdin))
 		return false, nil
@@ -588,4 +603,15 @@ func destOf(argv []string) string {
 		}
 	}
 	return "?"
+}
+
+// present asks opts.Present, wrapping its refusal with ErrNotPresent.
+func (o RunOptions) present() error {
+	if o.Present == nil {
+		return nil
+	}
+	if err := o.Present(); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotPresent, err)
+	}
+	return nil
 }
