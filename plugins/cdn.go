@@ -13,10 +13,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/internal/safefile"
 )
 
 // refreshCDN plugin constants.
@@ -369,27 +369,27 @@ func (p *RefreshCDN) appendErrorLog(line string) error {
 	return werr
 }
 
-// openErrorLog opens name for appending, creating it with mode 0600. The
-// working directory may be one others can write to: a symlink planted as
-// name is not followed (O_NOFOLLOW), and an existing file must be the
-// process's own and is narrowed to 0600 (the original created it 0644, and
-// its lines held the password).
+// openErrorLog opens name for appending, creating it with mode 0600,
+// through safefile: the working directory may be one others can write to,
+// so a symlink planted as name is not followed, and an existing file must
+// be the process's own; it is narrowed to 0600 (the original created it
+// 0644, and its lines held the password).
 func openErrorLog(name string) (*os.File, error) {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	f, err := safefile.Open(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if errors.Is(err, safefile.ErrNotOwn) {
+		return nil, fmt.Errorf("%w: %w", ErrErrorLogOwner, err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	fi, err := f.Stat()
-	if err == nil {
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-			err = fmt.Errorf("%w: uid %d", ErrErrorLogOwner, st.Uid)
-		} else if fi.Mode().Perm() != 0o600 {
+	if fi, err := f.Stat(); err != nil || fi.Mode().Perm() != 0o600 {
+		if err == nil {
 			err = f.Chmod(0o600)
 		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	return f, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/sersync-go/sersync2/internal/safefile"
 	"golang.org/x/sys/unix"
 )
 
@@ -154,34 +155,10 @@ func writePid(f *os.File) error {
 	return f.Truncate(int64(len(b)))
 }
 
-// openOwnFile opens path for reading and writing, creating it (0644), but
-// never through a symbolic link (O_NOFOLLOW) and only when it is a regular
-// file of this process's user. Lock and pid files may live in a directory
-// other users can write (/tmp, /run/lock): a link planted there would make
-// us truncate and overwrite its target, a FIFO would block the start, and
-// a file of another user would let that user hold our lock. Nothing is
-// written before these checks.
+// openOwnFile opens path for reading and writing, creating it (0644),
+// through safefile: lock and pid files may live in a directory other users
+// can write (/tmp, /run/lock), where a planted link, FIFO or file of
+// another user is refused and left alone.
 func openOwnFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
-	if errors.Is(err, unix.ELOOP) {
-		return nil, fmt.Errorf("%s is a symbolic link; it is not followed (remove it)", path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	st, _ := fi.Sys().(*syscall.Stat_t)
-	switch {
-	case !fi.Mode().IsRegular():
-		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file (%s); it is left alone", path, fi.Mode().Type())
-	case st != nil && int(st.Uid) != os.Geteuid():
-		f.Close()
-		return nil, fmt.Errorf("%s belongs to uid %d, not to this user (uid %d); it is left alone", path, st.Uid, os.Geteuid())
-	}
-	return f, nil
+	return safefile.Open(path, os.O_RDWR|os.O_CREATE, 0o644)
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/sersync-go/sersync2/internal/safefile"
 )
 
 // Options say where the log goes and how it reads.
@@ -330,17 +332,13 @@ func openReopener(path string) (*reopener, error) {
 	return r, nil
 }
 
-// openLog opens path for appending, creating it 0640; a symbolic link at
-// path is refused, so a link planted in a shared directory cannot make the
-// daemon write into another file.
+// openLog opens path for appending, creating it 0640, through safefile:
+// a link planted in a shared directory cannot make the daemon write into
+// another file.
 func openLog(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o640)
+	f, err := safefile.Open(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("logging: --log-file: %w", err)
-	}
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("logging: --log-file %s: not a regular file", path)
 	}
 	return f, nil
 }
