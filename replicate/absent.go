@@ -46,9 +46,9 @@ func AcceptRoot(cfg confxml.Config, dir, root string) (rootid.ID, *rootid.Record
 	return rootid.ID{}, nil, fmt.Errorf("replicate: %s is not a watch root or a local target of %s", root, cfg.Path)
 }
 
-// RootIdentities reports what is recorded and found for every watch root
+// rootIdentities reports what is recorded and found for every watch root
 // of cfg, then for every local target (--check), recording nothing.
-func RootIdentities(cfg confxml.Config, dir string) ([]rootid.Report, error) {
+func rootIdentities(cfg confxml.Config, dir string) ([]rootid.Report, error) {
 	var roots []string
 	for _, lp := range cfg.WatchRoots("") {
 		roots = append(roots, lp.Watch)

@@ -73,8 +73,8 @@ func Describe(w io.Writer, cfg confxml.Config, o Options) error {
 		fmt.Fprintln(w, "  plugin               off")
 	}
 	fmt.Fprintf(w, "  failLog              %s (mode 0600): changes still failing after one retry, replayed by sersync2 every %s and removed once synced\n",
-		s.FailLog.Path, FailLogInterval(cfg))
-	if dir, better, ok := FailLogExposed(cfg, o.StateDir); ok {
+		s.FailLog.Path, failLogInterval(cfg))
+	if dir, better, ok := failLogExposed(cfg, o.StateDir); ok {
 		fmt.Fprintf(w, "    warning: %s is writable by every user, who can create or hold names there before sersync2 does; a private directory is safer, such as %s\n",
 			dir, better)
 	}
@@ -119,7 +119,7 @@ func Describe(w io.Writer, cfg confxml.Config, o Options) error {
 // identity recorded in stateDir: recorded and present, absent and why,
 // or not recorded yet.
 func describeIdentities(w io.Writer, cfg confxml.Config, stateDir string) {
-	reps, err := RootIdentities(cfg, stateDir)
+	reps, err := rootIdentities(cfg, stateDir)
 	if err != nil {
 		fmt.Fprintf(w, "  watch root identities: %v\n", err)
 		return

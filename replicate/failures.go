@@ -30,16 +30,16 @@ const (
 // changes to send when sersync2 stopped.
 var errStopped = errors.New("replicate: sersync2 stopped before these changes were synced")
 
-// FailLogInterval is how often the failLog is replayed: timeToExecute
+// failLogInterval is how often the failLog is replayed: timeToExecute
 // minutes, at least failog.MinInterval (0 means every minute).
-func FailLogInterval(cfg confxml.Config) time.Duration {
+func failLogInterval(cfg confxml.Config) time.Duration {
 	return max(cfg.Sersync.FailLog.Interval, failog.MinInterval)
 }
 
-// FailLogExposed reports whether the failLog sits in a directory every user
+// failLogExposed reports whether the failLog sits in a directory every user
 // may write (failog.Exposed), for --check, with a better path for it in
 // stateDir.
-func FailLogExposed(cfg confxml.Config, stateDir string) (dir, better string, exposed bool) {
+func failLogExposed(cfg confxml.Config, stateDir string) (dir, better string, exposed bool) {
 	p := cfg.Sersync.FailLog.Path
 	dir, exposed = failog.Exposed(p)
 	return dir, failog.BetterPath(stateDir, p), exposed

@@ -140,8 +140,8 @@ func TestFailLogInterval(t *testing.T) {
 	for _, tt := range []struct{ in, want time.Duration }{{0, time.Minute}, {120 * time.Minute, 120 * time.Minute}} {
 		var cfg confxml.Config
 		cfg.Sersync.FailLog.Interval = tt.in
-		if got := FailLogInterval(cfg); got != tt.want {
-			t.Errorf("FailLogInterval(%v) = %v, want %v", tt.in, got, tt.want)
+		if got := failLogInterval(cfg); got != tt.want {
+			t.Errorf("failLogInterval(%v) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
 }
