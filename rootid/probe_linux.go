@@ -1,24 +1,24 @@
 package rootid
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sersync-go/sersync2/internal/mountinfo"
 )
 
 // Where the host's tables are; tests of this package point them at
 // fixtures.
 var (
-	mountinfoPath = "/proc/self/mountinfo"
+	mountinfoPath = mountinfo.Self
 	fstabPath     = "/etc/fstab"
 	byUUIDDir     = "/dev/disk/by-uuid"
 )
@@ -88,8 +88,8 @@ func probe(path string) (found, error) {
 	if !ok {
 		return found{}, fmt.Errorf("rootid: %s: no entry of %s holds it", path, mountinfoPath)
 	}
-	f := found{sig: sig, mountedAt: m.point, empty: empty, id: ID{
-		Type: m.fstype, Source: m.source, MountRoot: m.root, MountPoint: m.point == real,
+	f := found{sig: sig, mountedAt: m.Point, empty: empty, id: ID{
+		Type: m.FSType, Source: m.Source, MountRoot: m.Root, MountPoint: m.Point == real,
 	}}
 	if v := sig.fsid; v != [2]int32{} {
 		// Printed as stat -f -c %i prints it.
@@ -101,105 +101,34 @@ func probe(path string) (found, error) {
 	return f, nil
 }
 
-// mount is one line of /proc/self/mountinfo.
-type mount struct {
-	id     uint64
-	dev    uint64
-	root   string // the directory of the file system mounted
-	point  string
-	fstype string
-	source string
-}
-
-func readMounts() ([]mount, error) {
-	f, err := os.Open(mountinfoPath)
+func readMounts() ([]mountinfo.Mount, error) {
+	ms, err := mountinfo.Read(mountinfoPath)
 	if err != nil {
-		return nil, fmt.Errorf("rootid: mount table: %w", err)
-	}
-	defer f.Close()
-	ms, err := parseMountinfo(f)
-	if err != nil {
-		return nil, fmt.Errorf("rootid: %s: %w", mountinfoPath, err)
+		return nil, fmt.Errorf("rootid: %w", err)
 	}
 	return ms, nil
-}
-
-// parseMountinfo reads the lines of /proc/PID/mountinfo (see proc(5)):
-// "ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPEROPTIONS".
-func parseMountinfo(r io.Reader) ([]mount, error) {
-	var ms []mount
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		sep := -1
-		for i := 6; i < len(fs); i++ {
-			if fs[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(fs) < 7 || sep < 0 || sep+2 >= len(fs) {
-			return nil, fmt.Errorf("malformed line %q", sc.Text())
-		}
-		id, err1 := strconv.ParseUint(fs[0], 10, 64)
-		maj, min, ok := strings.Cut(fs[2], ":")
-		ma, err2 := strconv.ParseUint(maj, 10, 32)
-		mi, err3 := strconv.ParseUint(min, 10, 32)
-		if err := errors.Join(err1, err2, err3); err != nil || !ok {
-			return nil, fmt.Errorf("malformed line %q", sc.Text())
-		}
-		ms = append(ms, mount{id: id, dev: unix.Mkdev(uint32(ma), uint32(mi)), root: unescape(fs[3]), point: unescape(fs[4]),
-			fstype: fs[sep+1], source: unescape(fs[sep+2])})
-	}
-	return ms, sc.Err()
 }
 
 // mountOf finds the mount holding the root: by mount id when statx gives
 // one, else the last mount of the root's device on the longest mount
 // point above it.
-func mountOf(ms []mount, sig signature, real string) (mount, bool) {
+func mountOf(ms []mountinfo.Mount, sig signature, real string) (mountinfo.Mount, bool) {
 	if sig.mnt != 0 {
 		for _, m := range ms {
-			if m.id == sig.mnt {
+			if m.ID == sig.mnt {
 				return m, true
 			}
 		}
-		return mount{}, false
+		return mountinfo.Mount{}, false
 	}
-	var best mount
+	var best mountinfo.Mount
 	ok := false
 	for _, m := range ms {
-		if m.dev == sig.dev && within(real, m.point) && (!ok || len(m.point) >= len(best.point)) {
+		if m.Dev == sig.dev && mountinfo.Within(real, m.Point) && (!ok || len(m.Point) >= len(best.Point)) {
 			best, ok = m, true
 		}
 	}
 	return best, ok
-}
-
-// within reports whether p is dir or below it.
-func within(p, dir string) bool {
-	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
-}
-
-// unescape undoes the octal escapes (\040 for a space) of the mount
-// tables.
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // uuidOf returns the UUID udev lists for the block device dev, "" when
@@ -235,7 +164,7 @@ func parseFstab(data string) []string {
 		if len(fs) < 2 || strings.HasPrefix(fs[0], "#") {
 			continue
 		}
-		if p := unescape(fs[1]); filepath.IsAbs(p) {
+		if p := mountinfo.Unescape(fs[1]); filepath.IsAbs(p) {
 			ps = append(ps, filepath.Clean(p))
 		}
 	}
@@ -256,11 +185,11 @@ func suspicious(path string, f found) (why string, hold bool) {
 	mounted := map[string]bool{}
 	if ms, err := readMounts(); err == nil {
 		for _, m := range ms {
-			mounted[m.point] = true
+			mounted[m.Point] = true
 		}
 	}
 	for _, p := range fstabPoints() {
-		if p != "/" && within(real, p) && !mounted[p] {
+		if p != "/" && mountinfo.Within(real, p) && !mounted[p] {
 			return fmt.Sprintf("%s lists %s as a mount point and nothing is mounted there", fstabPath, p), true
 		}
 	}
