@@ -118,6 +118,12 @@ func (wt *watchTree) renamed(from *dirNode, name string, dir bool, fromMask uint
 	var child *dirNode
 	if dir {
 		child = from.children[name]
+		if child == nil && wt.lazy && fromVis && toVis && ft == tt && tog.MoveFrom && tog.MoveTo {
+			// A lazy tree holds no directory no event named: none below
+			// it either, so the tree has nothing to move.
+			wt.w.emit(Event{Root: wt.w.opts.Roots[tt.idx], Path: toRel, OldPath: fromRel, Op: OpRename, Dir: true, Mask: toMask})
+			return
+		}
 		if child == nil {
 			// The source was never watched (excluded, or its watch still
 			// waits for a rename to be processed): this is a move in.

@@ -31,6 +31,7 @@ import (
 //	Output fsnotify:   (optional) what fsnotify reports instead;
 //		# the first comment lines say why (required)
 //		...
+//	Output fanotify:   (optional) what fanotify reports instead, likewise
 //
 // Tokens are bare words or Go double-quoted strings. Paths: "/x" is in
 // root 1, "N:/x" in root N, "@/x" outside every root; a trailing "/"
@@ -55,7 +56,7 @@ type fixture struct {
 	before  [][]string
 	ops     [][]string
 	want    map[string][]wantEv // by backend
-	why     string              // reason for the fsnotify Output
+	why     map[string]string   // reason for a backend's own Output
 	hasWant map[string]bool
 }
 
@@ -70,19 +71,29 @@ func TestContract(t *testing.T) {
 			for _, be := range backends {
 				t.Run(be.name, func(t *testing.T) {
 					t.Parallel()
-					runFixture(t, fx, be.name, be.kind)
+					runFixture(t, fx, be.name, testTuning(be.kind))
 				})
+				if be.kind == kindFanotify {
+					// A cache of one directory starts again from the
+					// roots after nearly every event read.
+					t.Run(be.name+"-cache1", func(t *testing.T) {
+						t.Parallel()
+						tune := testTuning(be.kind)
+						tune.fanCache = 1
+						runFixture(t, fx, be.name, tune)
+					})
+				}
 			}
 		})
 	}
 }
 
-func runFixture(t *testing.T, fx *fixture, backendName string, kind backendKind) {
+func runFixture(t *testing.T, fx *fixture, backendName string, tune tuning) {
 	e := newEnv(t, fx.roots)
 	for _, op := range fx.before {
 		e.do(t, op)
 	}
-	w := e.watch(t, kind, fx.tog, fx.flt)
+	w := e.watchTuned(t, tune, fx.tog, fx.flt)
 	var got []Event
 	for _, op := range fx.ops {
 		if op[0] == "sync" {
@@ -213,6 +224,7 @@ func parseFixture(t *testing.T, file string) *fixture {
 		roots:   1,
 		want:    make(map[string][]wantEv),
 		hasWant: make(map[string]bool),
+		why:     make(map[string]string),
 	}
 	fail := func(line int, format string, args ...any) {
 		t.Helper()
@@ -235,13 +247,12 @@ func parseFixture(t *testing.T, file string) *fixture {
 				}
 				fx.desc = strings.TrimSpace(fx.desc + " " + strings.TrimPrefix(line, "#"))
 				continue
-			case line == "Before:", line == "Ops:", line == "Output:", line == "Output fsnotify:":
+			case line == "Before:", line == "Ops:", line == "Output:", line == "Output fsnotify:", line == "Output fanotify:":
 				section = strings.TrimSuffix(line, ":")
-				switch section {
-				case "Output":
+				if section == "Output" {
 					fx.hasWant["inotify"] = true
-				case "Output fsnotify":
-					fx.hasWant["fsnotify"] = true
+				} else if be, ok := strings.CutPrefix(section, "Output "); ok {
+					fx.hasWant[be] = true
 				}
 				continue
 			}
@@ -278,8 +289,8 @@ func parseFixture(t *testing.T, file string) *fixture {
 			continue
 		}
 		if strings.HasPrefix(trimmed, "#") {
-			if section == "Output fsnotify" && len(fx.want["fsnotify"]) == 0 {
-				fx.why = strings.TrimSpace(fx.why + " " + strings.TrimPrefix(trimmed, "#"))
+			if be, ok := strings.CutPrefix(section, "Output "); ok && len(fx.want[be]) == 0 {
+				fx.why[be] = strings.TrimSpace(fx.why[be] + " " + strings.TrimPrefix(trimmed, "#"))
 			}
 			continue
 		}
@@ -297,14 +308,14 @@ func parseFixture(t *testing.T, file string) *fixture {
 			} else {
 				fx.ops = append(fx.ops, toks)
 			}
-		case "Output", "Output fsnotify":
+		case "Output", "Output fsnotify", "Output fanotify":
 			w, err := parseWant(toks)
 			if err != nil {
 				fail(n, "%v", err)
 			}
 			be := "inotify"
-			if section == "Output fsnotify" {
-				be = "fsnotify"
+			if b, ok := strings.CutPrefix(section, "Output "); ok {
+				be = b
 			}
 			fx.want[be] = append(fx.want[be], w)
 		default:
@@ -320,8 +331,10 @@ func parseFixture(t *testing.T, file string) *fixture {
 	if !fx.hasWant["inotify"] {
 		t.Fatalf("%s: no Output section", file)
 	}
-	if fx.hasWant["fsnotify"] && fx.why == "" {
-		t.Fatalf("%s: Output fsnotify needs a comment saying why it differs", file)
+	for _, be := range []string{"fsnotify", "fanotify"} {
+		if fx.hasWant[be] && fx.why[be] == "" {
+			t.Fatalf("%s: Output %s needs a comment saying why it differs", file, be)
+		}
 	}
 	return fx
 }

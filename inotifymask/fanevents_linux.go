@@ -9,7 +9,6 @@ package inotifymask
 import (
 	"bytes"
 	"encoding/binary"
-	"os"
 	"strconv"
 	"unsafe"
 
@@ -80,9 +79,8 @@ func decodeFid(rec []byte) (key, name string) {
 	return string(rec[:end]), string(nm)
 }
 
-// node returns the tree's node of the directory with handle key, nil for
-// a directory outside every root (or not watched yet: its attach walks
-// it).
+// node returns the tree's node of the directory with handle key, nil
+// when the tree does not hold it (see dirOf).
 func (b *fanotifyBackend) node(key string) *dirNode {
 	id, ok := b.ids[key]
 	if !ok {
@@ -105,12 +103,17 @@ func (b *fanotifyBackend) handle(ev *fanEvent) {
 		b.overflowed()
 		return
 	}
-	parent := b.node(ev.dir)
+	parent := b.dirOf(ev.dir)
 	dir := ev.mask&unix.FAN_ONDIR != 0
 	// The bits fanotify shares with inotify have the same values.
 	m := uint32(ev.mask) &^ unix.FAN_RENAME
 	if ev.mask&unix.FAN_RENAME != 0 {
-		to := b.node(ev.toDir)
+		to := b.dirOf(ev.toDir)
+		if dir && to != nil {
+			// The directory may come from outside or from an excluded
+			// name: what is below it can be in the tree now.
+			clear(b.outside)
+		}
 		b.fanDebug(parent, ev.name, m|unix.IN_MOVED_FROM)
 		b.fanDebug(to, ev.toName, m|unix.IN_MOVED_TO)
 		switch {
@@ -194,57 +197,41 @@ func exists(abs string) bool {
 
 // checkHandles adds to r what only fanotify can get wrong: a root whose
 // file system has no mark is unwatched, and a directory of the tree
-// whose handle does not open (through its root's mount) at the path the
-// tree gives is stale.
+// whose handle does not open (through a directory of its file system)
+// at the path the tree gives is stale.
 func (b *fanotifyBackend) checkHandles(r *CheckReport) {
 	for _, t := range b.trees {
 		if t.gone || t.node == nil {
 			continue
 		}
-		key := b.keys[t.node.id]
 		var fsid [8]byte
-		copy(fsid[:], key)
+		copy(fsid[:], b.keys[t.node.id])
 		if !b.marked[fsid] {
 			r.Unwatched = append(r.Unwatched, t.abs)
-			continue
 		}
-		// open_by_handle_at takes no O_PATH descriptor of the mount.
-		mnt, err := os.OpenFile(t.abs, unix.O_RDONLY|unix.O_DIRECTORY, 0)
-		if err != nil {
-			continue // gone since: its events tell
+	}
+	for _, n := range b.nodes {
+		if t, rel, ok := b.where(n); ok && !b.opensAt(b.keys[n.id], absPath(b.reals[t.abs], rel)) {
+			r.Stale = append(r.Stale, absPath(t.abs, rel))
 		}
-		real, err := os.Readlink(fdLink(mnt.Fd()))
-		if err != nil {
-			mnt.Close()
-			continue
-		}
-		for _, n := range b.nodes {
-			nt, rel, ok := b.where(n)
-			if !ok || nt != t {
-				continue
-			}
-			if !b.opensAt(int(mnt.Fd()), b.keys[n.id], absPath(real, rel)) {
-				r.Stale = append(r.Stale, absPath(t.abs, rel))
-			}
-		}
-		mnt.Close()
 	}
 }
 
-// opensAt reports whether the directory with handle key opens through the
-// mount of mountFD and is at path.
-func (b *fanotifyBackend) opensAt(mountFD int, key, path string) bool {
+// opensAt reports whether the directory with handle key opens through a
+// directory of its file system and is at path.
+func (b *fanotifyBackend) opensAt(key, path string) bool {
 	if len(key) < 16 {
 		return false
 	}
-	h := unix.NewFileHandle(int32(binary.NativeEndian.Uint32([]byte(key[12:16]))), []byte(key[16:]))
-	fd, err := unix.OpenByHandleAt(mountFD, h, unix.O_PATH|unix.O_DIRECTORY)
-	if err != nil {
-		return false
+	var fsid [8]byte
+	copy(fsid[:], key)
+	h := keyHandle(key)
+	for _, mp := range b.mounts[fsid] {
+		if got, err := handlePath(mp, h); err == nil {
+			return got == path
+		}
 	}
-	defer unix.Close(fd)
-	got, err := os.Readlink(fdLink(uintptr(fd)))
-	return err == nil && got == path
+	return false
 }
 
 // fdLink is the /proc link of the open file descriptor fd.

@@ -1,10 +1,12 @@
 // The fanotify backend: one filesystem mark per file system holding a
-// root reports every change on it with the handle of the directory and
-// the entry's name; the shared tree (tree_linux.go) maps directory
-// handles to its nodes, so nothing is watched per directory: no watch
-// limit, no watch to add before a new directory is read. Changes outside
-// the roots arrive too and are dropped at a map lookup. Applying the
-// events is fanevents_linux.go.
+// root (or mounted below one) reports every change on it with the handle
+// of the directory and the entry's name, so nothing is watched per
+// directory: no watch limit, no walk before the roots are watched, no
+// watch to add before a new directory is read. The shared tree
+// (tree_linux.go) is lazy: it holds the directories events named, found
+// by handle when first named (fancache_linux.go). Changes outside the
+// roots arrive too and are dropped at a map lookup. Applying the events
+// is fanevents_linux.go.
 
 package inotifymask
 
@@ -123,12 +125,18 @@ type fanotifyBackend struct {
 	// Owned by the goroutine that owns the tree. ids names each
 	// directory the tree asked about by its handle key; keys is the
 	// reverse. fsids caches each mount's fsid, marked the file systems
-	// with a mark.
-	ids    map[string]dirID
-	keys   map[dirID]string
-	nextID dirID
-	fsids  map[int][8]byte
-	marked map[[8]byte]bool
+	// with a mark. mounts lists, per file system, the directories its
+	// handles are opened through: the roots on it and the mount points
+	// below them. outside holds the handles found outside every root (or
+	// excluded, or gone): see dirOf.
+	ids     map[string]dirID
+	keys    map[dirID]string
+	nextID  dirID
+	fsids   map[int][8]byte
+	marked  map[[8]byte]bool
+	mounts  map[[8]byte][]string
+	reals   map[string]string // each root's real path, by its cleaned path
+	outside map[string]struct{}
 
 	// closes: see closeIndex.
 	closes closeIndex
@@ -140,16 +148,20 @@ func newFanotifyBackend(w *Watcher, roots []int) (backend, error) {
 		return nil, fmt.Errorf("inotifymask: fanotify_init: %w", err)
 	}
 	b := &fanotifyBackend{
-		mask:   fanMask(w.opts.Inotify),
-		raw:    newFifo[fanEvent](),
-		checks: make(chan chan CheckReport),
-		ids:    make(map[string]dirID),
-		keys:   make(map[dirID]string),
-		fsids:  make(map[int][8]byte),
-		marked: make(map[[8]byte]bool),
+		mask:    fanMask(w.opts.Inotify),
+		raw:     newFifo[fanEvent](),
+		checks:  make(chan chan CheckReport),
+		ids:     make(map[string]dirID),
+		keys:    make(map[dirID]string),
+		fsids:   make(map[int][8]byte),
+		marked:  make(map[[8]byte]bool),
+		mounts:  make(map[[8]byte][]string),
+		reals:   make(map[string]string),
+		outside: make(map[string]struct{}),
 	}
 	b.kernelReader.init(w, fd, "fanotify")
 	b.watchTree.init(w, b, roots)
+	b.lazy = true
 	return b, nil
 }
 
@@ -193,6 +205,7 @@ func (b *fanotifyBackend) process() {
 			}
 		}
 		b.w.addBacklog(-len(batch))
+		b.bound()
 		return true
 	}, func() CheckReport {
 		r := b.checkTrees()
@@ -275,6 +288,11 @@ func (b *fanotifyBackend) watchRoot(abs string) (dirID, error) {
 		// inode mark reports it.
 		return unix.FanotifyMark(b.fd, unix.FAN_MARK_ADD, fanRootMask, unix.AT_FDCWD, abs)
 	})
+	if err == nil {
+		// A directory found outside may be below the root that is back.
+		clear(b.outside)
+		b.watchedRoot(abs, b.keys[id])
+	}
 	return id, err
 }
 

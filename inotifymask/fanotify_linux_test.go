@@ -3,6 +3,7 @@ package inotifymask
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,11 +48,13 @@ func TestFanotifyOutsideDropped(t *testing.T) {
 
 // TestFanotifyCheck: the self-check opens every directory of the tree by
 // its handle and finds it at the tree's path; a rename whose event was
-// lost leaves the renamed directory unwatched and its node stale.
+// lost leaves the renamed directory's nodes stale. A directory the tree
+// does not hold is covered by the mark, not unwatched.
 func TestFanotifyCheck(t *testing.T) {
 	needFanotify(t)
 	e := newEnv(t, 1)
 	e.do(t, []string{"mkdirp", "/a/b/c"})
+	e.do(t, []string{"mkdirp", "/other/deep"})
 	var drop atomic.Bool
 	tune := testTuning(kindFanotify)
 	tune.read = func(f *os.File, buf []byte) (int, error) {
@@ -66,7 +69,12 @@ func TestFanotifyCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = w.Close() })
-	checkOK(t, w)
+	e.do(t, []string{"write", "/a/b/c/f", "1"})
+	e.sync(t, w)
+	r := checkOK(t, w)
+	if r.Dirs != 7 || r.Watches != 5 { // root, a, a/b, a/b/c, barrier held
+		t.Errorf("Check = %d dirs, %d watches; want 7 and 5", r.Dirs, r.Watches)
+	}
 
 	drop.Store(true)
 	e.do(t, []string{"mv", "/a/b", "/a/z"})
@@ -75,16 +83,98 @@ func TestFanotifyCheck(t *testing.T) {
 		return err == nil && n == 0
 	})
 	drop.Store(false)
-	r, err := w.Check(context.Background())
+	r, err = w.Check(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	root := e.roots[0]
-	wantUnwatched := []string{filepath.Join(root, "a/z"), filepath.Join(root, "a/z/c")}
 	wantStale := []string{filepath.Join(root, "a/b"), filepath.Join(root, "a/b/c")}
-	if !slices.Equal(r.Unwatched, wantUnwatched) || !slices.Equal(r.Stale, wantStale) {
-		t.Errorf("Check = unwatched %q stale %q; want %q and %q", r.Unwatched, r.Stale, wantUnwatched, wantStale)
+	if len(r.Unwatched) != 0 || !slices.Equal(r.Stale, wantStale) {
+		t.Errorf("Check = unwatched %q stale %q; want none and %q", r.Unwatched, r.Stale, wantStale)
 	}
+}
+
+// TestFanotifyNoWalk: New walks nothing (the tree holds the roots
+// alone), changes made right after it returns in any directory of a big
+// tree are reported under their paths, and the tree then holds the
+// directories they named and the ones above them.
+func TestFanotifyNoWalk(t *testing.T) {
+	needFanotify(t)
+	e := newEnv(t, 1)
+	root := e.roots[0]
+	for i := range 50 {
+		for j := range 40 {
+			if err := os.MkdirAll(filepath.Join(root, fmt.Sprintf("d%02d/e%02d", i, j)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	w := e.watch(t, kindFanotify, stockToggles, confxml.Filter{})
+	if got := w.Stats().Watches; got != 2 {
+		t.Fatalf("Watches = %d after New, want 2 (the roots)", got)
+	}
+	var want []wantEv
+	for i := range 50 {
+		p := fmt.Sprintf("d%02d/e%02d/f", i, (i*7)%40)
+		if err := os.WriteFile(filepath.Join(root, p), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, wantEv{key: evKey{op: OpUpdate, path: p}})
+	}
+	got := e.sync(t, w)
+	if msg := compare(e, want, got); msg != "" {
+		t.Errorf("%s\ngot:\n%s", msg, e.format(got))
+	}
+	if got := w.Stats().Watches; got != 2+50+50 {
+		t.Errorf("Watches = %d, want %d (roots, 50 directories written in, their parents)", got, 2+50+50)
+	}
+	checkOK(t, w)
+}
+
+// TestFanotifyCacheBound: with a cache of 4 directories, changes all over
+// a tree are reported under their paths, the tree never holds more than
+// the bound after what was read is applied, and the check passes.
+func TestFanotifyCacheBound(t *testing.T) {
+	needFanotify(t)
+	e := newEnv(t, 1)
+	root := e.roots[0]
+	for i := range 30 {
+		if err := os.MkdirAll(filepath.Join(root, fmt.Sprintf("d%02d/sub", i)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tune := testTuning(kindFanotify)
+	tune.fanCache = 4
+	w := e.watchTuned(t, tune, stockToggles, confxml.Filter{})
+	for round := range 3 {
+		var want []wantEv
+		for i := range 27 { // d27-d29 are renamed below
+			p := fmt.Sprintf("d%02d/sub/f%d", i, round)
+			if err := os.WriteFile(filepath.Join(root, p), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, wantEv{key: evKey{op: OpUpdate, path: p}})
+		}
+		if msg := compare(e, want, e.sync(t, w)); msg != "" {
+			t.Errorf("round %d: %s", round, msg)
+		}
+		// A directory the tree held before its reset, renamed: the
+		// files below it are reported under the new name.
+		from, to := fmt.Sprintf("d%02d", 29-round), fmt.Sprintf("m%02d", round)
+		e.do(t, []string{"mv", "/" + from, "/" + to})
+		e.do(t, []string{"write", "/" + to + "/sub/g", "1"})
+		want = []wantEv{
+			{key: evKey{op: OpRename, old: from, path: to, dir: true}},
+			{key: evKey{op: OpUpdate, path: to + "/sub/g"}},
+		}
+		if msg := compare(e, want, e.sync(t, w)); msg != "" {
+			t.Errorf("round %d: %s", round, msg)
+		}
+	}
+	if n := w.Stats().Watches; n > 4+2 {
+		t.Errorf("Watches = %d, want at most the bound 4 + 2 roots", n)
+	}
+	checkOK(t, w)
 }
 
 // TestBackendAutoSplit: with auto, a root on a file system without file
@@ -127,4 +217,25 @@ func TestBackendAutoSplit(t *testing.T) {
 	if _, err := newWatcher(opts, testTuning(kindAuto)); err == nil || !errors.Is(err, ErrNoFanotify) {
 		t.Errorf("New with fanotify asked for on a ramfs root = %v, want an error wrapping ErrNoFanotify", err)
 	}
+}
+
+// TestFanotifyMountBelow: a file system mounted below a root before the
+// start is marked too: changes on it are reported under the root's paths.
+func TestFanotifyMountBelow(t *testing.T) {
+	needFanotify(t)
+	e := newEnv(t, 1)
+	e.do(t, []string{"mkdirp", "/mnt"})
+	mnt := filepath.Join(e.roots[0], "mnt")
+	mountT(t, "tmpfs", mnt, "size=1m")
+	t.Cleanup(func() { _ = unix.Unmount(mnt, unix.MNT_DETACH) })
+	e.do(t, []string{"mkdirp", "/mnt/x"})
+	w := e.watch(t, kindFanotify, stockToggles, confxml.Filter{})
+	e.do(t, []string{"write", "/mnt/x/f", "1"})
+	e.do(t, []string{"mkdirp", "/mnt/new"})
+	got := e.sync(t, w)
+	want := []wantEv{{key: evKey{op: OpUpdate, path: "mnt/x/f"}}, {key: evKey{op: OpUpdate, path: "mnt/new", dir: true}}}
+	if msg := compare(e, want, got); msg != "" {
+		t.Errorf("%s\ngot:\n%s", msg, e.format(got))
+	}
+	checkOK(t, w)
 }

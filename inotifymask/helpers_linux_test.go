@@ -121,13 +121,19 @@ func (e *env) path(t *testing.T, tok string) string {
 // watch starts a watcher on e's roots plus the barrier root.
 func (e *env) watch(t *testing.T, kind backendKind, tog confxml.Inotify, flt confxml.Filter) *Watcher {
 	t.Helper()
+	return e.watchTuned(t, testTuning(kind), tog, flt)
+}
+
+// watchTuned is watch with the tuning given.
+func (e *env) watchTuned(t *testing.T, tune tuning, tog confxml.Inotify, flt confxml.Filter) *Watcher {
+	t.Helper()
 	opts := Options{
 		Roots:   append(append([]string(nil), e.roots...), e.barrier),
 		Inotify: tog,
 		Filter:  flt,
 		Logger:  testLogger(t),
 	}
-	w, err := newWatcher(opts, testTuning(kind))
+	w, err := newWatcher(opts, tune)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -27,7 +27,7 @@ func (wt *watchTree) watchRoots() error {
 		if err := wt.addRoot(t, true); err != nil {
 			return err
 		}
-		wt.walk(t, t.node, "", walkSilent, 0)
+		wt.walkRoot(t)
 		if wt.limitHit {
 			return fmt.Errorf("inotifymask: watching %s: %w", t.abs, ErrWatchLimit)
 		}
@@ -229,7 +229,7 @@ func (wt *watchTree) pollRoots() {
 			wt.w.log.Warn("watch root is back but cannot be watched", "root", t.abs, "err", err)
 			continue
 		}
-		wt.walk(t, t.node, "", walkSilent, 0)
+		wt.walkRoot(t)
 		wt.afterWalk(t)
 		wt.w.log.Warn("watch root is back and watched again; syncing it in full", "root", t.abs)
 		wt.publish()
@@ -258,6 +258,15 @@ func (wt *watchTree) back(t *rootTree) bool {
 	return !(t.unmounted && t.bareKnown && st.Dev == t.bareDev)
 }
 
+// walkRoot watches every directory below the root t, reporting nothing.
+// A lazy tree finds its directories when events name them: it holds the
+// root alone, and a rescan drops what it held below it.
+func (wt *watchTree) walkRoot(t *rootTree) {
+	if !wt.lazy {
+		wt.walk(t, t.node, "", walkSilent, 0)
+	}
+}
+
 // isDir reports whether there is a directory at abs.
 func isDir(abs string) bool {
 	var st unix.Stat_t
@@ -280,7 +289,7 @@ func (wt *watchTree) rescan(trees ...*rootTree) {
 			wt.w.log.Error("cannot watch root", "root", t.abs, "err", err)
 			continue
 		}
-		wt.walk(t, t.node, "", walkSilent, 0)
+		wt.walkRoot(t)
 		wt.afterWalk(t)
 	}
 	for _, n := range wt.nodes {

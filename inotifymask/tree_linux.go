@@ -135,6 +135,12 @@ var errStale = errors.New("inotifymask: directory is not where the tree says (re
 type watchTree struct {
 	w *Watcher
 	k kernelWatches
+	// lazy is set by a backend that sees every directory of a marked file
+	// system without a watch of its own (fanotify): the tree then holds
+	// only the directories events named, and their ancestors, each found
+	// when first named; nothing is walked to be watched, and a directory
+	// the tree does not hold is not unwatched.
+	lazy bool
 
 	// Owned by New's goroutine until the backend's start returns, then by
 	// the goroutine that applies events.

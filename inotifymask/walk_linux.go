@@ -122,7 +122,8 @@ func ctimeAt(f *os.File, name string) int64 {
 
 // checkTrees walks every root on disk and compares each directory with
 // the watch the tree has at its path: the kernel's id for the directory
-// must be the node's.
+// must be the node's. In a lazy tree a directory without a node is
+// covered by its file system's mark (checkHandles), not unwatched.
 func (wt *watchTree) checkTrees() CheckReport {
 	var r CheckReport
 	seen := make(map[*dirNode]bool, len(wt.nodes))
@@ -168,7 +169,9 @@ func (wt *watchTree) checkTree(t *rootTree, r *CheckReport, seen map[*dirNode]bo
 		if it.n != nil && id == it.n.id {
 			seen[it.n] = true
 		} else {
-			r.Unwatched = append(r.Unwatched, abs)
+			if !wt.lazy {
+				r.Unwatched = append(r.Unwatched, abs)
+			}
 			wt.forget(id)
 			it.n = nil
 		}

@@ -224,6 +224,10 @@ type tuning struct {
 	rootPoll time.Duration
 	// rootNag is how often a root that is still missing is logged again.
 	rootNag time.Duration
+	// fanCache bounds the directories the fanotify backend keeps by
+	// handle (and, apart, those it found outside every root): past it the
+	// cache starts again from the roots.
+	fanCache int
 }
 
 // readGap is the least time between two reads of the inotify fd while
@@ -245,6 +249,7 @@ func defaultTuning() tuning {
 		readGap:  readGap, readBusy: readBusy,
 		retryWait: 50 * time.Millisecond, retryGiveUp: 30 * time.Second,
 		rootPoll: time.Second, rootNag: time.Minute,
+		fanCache: fanCacheSize,
 	}
 }
 
