@@ -222,6 +222,7 @@ func (s *splitBackend) serveChecks() {
 			}
 			all.Dirs += r.Dirs
 			all.Watches += r.Watches
+			all.Covered += r.Covered
 			all.Unwatched = append(all.Unwatched, r.Unwatched...)
 			all.Stale = append(all.Stale, r.Stale...)
 			all.MissingRoots = append(all.MissingRoots, r.MissingRoots...)

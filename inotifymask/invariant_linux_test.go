@@ -25,9 +25,11 @@ func checkOK(t *testing.T, w *Watcher) CheckReport {
 	if !r.OK() {
 		t.Fatalf("watch invariant broken: %d dirs, %d watches\nunwatched: %q\nstale: %q", r.Dirs, r.Watches, r.Unwatched, r.Stale)
 	}
-	// fanotify's tree holds what events named: at most every directory.
-	if lazy := w.tune.kind == kindFanotify || w.tune.kind == kindAuto; r.Dirs != r.Watches && !(lazy && r.Watches <= r.Dirs) {
-		t.Fatalf("Check: %d directories but %d watches", r.Dirs, r.Watches)
+	if r.Dirs != r.Watches+r.Covered {
+		t.Fatalf("Check: %d directories but %d watches and %d covered by a mark", r.Dirs, r.Watches, r.Covered)
+	}
+	if r.Covered != 0 && w.tune.kind != kindFanotify && w.tune.kind != kindAuto {
+		t.Fatalf("Check: %d directories covered by a mark without fanotify", r.Covered)
 	}
 	return r
 }

@@ -169,7 +169,9 @@ func (wt *watchTree) checkTree(t *rootTree, r *CheckReport, seen map[*dirNode]bo
 		if it.n != nil && id == it.n.id {
 			seen[it.n] = true
 		} else {
-			if !wt.lazy {
+			if wt.lazy {
+				r.Covered++
+			} else {
 				r.Unwatched = append(r.Unwatched, abs)
 			}
 			wt.forget(id)

@@ -118,8 +118,13 @@ type CheckReport struct {
 	// Dirs is the number of directories found below the roots (excluded
 	// ones and what is below them not counted), roots included.
 	Dirs int
-	// Watches is the number of watches the watcher holds.
+	// Watches is the number of watches the watcher holds (fanotify: the
+	// directories its tree holds).
 	Watches int
+	// Covered is the number of directories found that have no watch of
+	// their own because their file system's fanotify mark covers them.
+	// With nothing unwatched or stale, Dirs = Watches + Covered.
+	Covered int
 	// Unwatched lists directories (absolute paths) that exist but have no
 	// watch under their path.
 	Unwatched []string
@@ -539,6 +544,6 @@ func (r CheckReport) Log(log *slog.Logger) {
 	for _, p := range r.MissingRoots {
 		log.Error("watch check: watch root is missing", "root", p)
 	}
-	log.Info("watch check done", "dirs", r.Dirs, "watches", r.Watches,
+	log.Info("watch check done", "dirs", r.Dirs, "watches", r.Watches, "covered", r.Covered,
 		"unwatched", len(r.Unwatched), "stale", len(r.Stale), "missing_roots", len(r.MissingRoots))
 }

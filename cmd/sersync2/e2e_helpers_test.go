@@ -217,7 +217,7 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-var watchCheckDone = regexp.MustCompile(`msg="watch check done" dirs=(\d+) watches=(\d+) unwatched=(\d+) stale=(\d+) missing_roots=(\d+)`)
+var watchCheckDone = regexp.MustCompile(`msg="watch check done" dirs=(\d+) watches=(\d+) covered=(\d+) unwatched=(\d+) stale=(\d+) missing_roots=(\d+)`)
 
 // checkWatches sends SIGUSR2 and fails the test unless the self-check it
 // starts finds every directory watched, no stale watch and no missing
@@ -252,7 +252,10 @@ func (p *proc) checkWatches(t *testing.T) {
 		m = all[len(all)-1]
 		return true, ""
 	})
-	if m[3] != "0" || m[4] != "0" || m[5] != "0" || m[1] != m[2] {
+	dirs, _ := strconv.Atoi(m[1])
+	watches, _ := strconv.Atoi(m[2])
+	covered, _ := strconv.Atoi(m[3])
+	if m[4] != "0" || m[5] != "0" || m[6] != "0" || dirs != watches+covered {
 		t.Errorf("watch check: %s\n%s", m[0], checkLines())
 	}
 }
