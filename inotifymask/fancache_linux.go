@@ -21,9 +21,10 @@ import (
 )
 
 // fanCacheSize is how many directories the fanotify backend keeps by
-// handle, and how many handles outside the roots it remembers: a few
-// MiB each, and a directory dropped from the cache costs a handful of
-// system calls when an event names it again.
+// handle, and how many handles outside the roots it remembers: enough
+// for the directories a busy tree writes in at once, while a directory
+// dropped from the cache costs only a handful of system calls when an
+// event names it again.
 const fanCacheSize = 1 << 16
 
 // dirOf returns the tree's node of the directory with handle key, found
