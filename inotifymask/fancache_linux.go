@@ -20,13 +20,6 @@ import (
 	"github.com/sersync-go/sersync2/internal/mountinfo"
 )
 
-// fanCacheSize is how many directories the fanotify backend keeps by
-// handle, and how many handles outside the roots it remembers: enough
-// for the directories a busy tree writes in at once, while a directory
-// dropped from the cache costs only a handful of system calls when an
-// event names it again.
-const fanCacheSize = 1 << 16
-
 // dirOf returns the tree's node of the directory with handle key, found
 // by its handle the first time an event names it; nil for a directory
 // outside every root, below an excluded one, or gone. Those are

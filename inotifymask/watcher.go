@@ -235,6 +235,13 @@ type tuning struct {
 	fanCache int
 }
 
+// fanCacheSize is how many directories the fanotify backend keeps by
+// handle, and how many handles outside the roots it remembers: enough
+// for the directories a busy tree writes in at once, while a directory
+// dropped from the cache costs only a handful of system calls when an
+// event names it again.
+const fanCacheSize = 1 << 16
+
 // readGap is the least time between two reads of the inotify fd while
 // events keep coming: a burst is taken in chunks, one wake-up of the
 // daemon per chunk, at most 5 ms late, well below the queue's shortest
