@@ -54,7 +54,7 @@ func gatedRead(f *os.File, buf []byte) (int, error) {
 // resumed when the test ends at the latest.
 func (w *Watcher) pauseReader(t *testing.T) {
 	t.Helper()
-	f := w.b.(*inotifyBackend).file
+	f := w.readerFile()
 	g := gateFor(f)
 	g.mu.Lock()
 	g.paused, g.open = true, make(chan struct{})
@@ -77,9 +77,17 @@ func (w *Watcher) pauseReader(t *testing.T) {
 	}
 }
 
+// readerFile is the fd the backend reads (inotify or fanotify).
+func (w *Watcher) readerFile() *os.File {
+	if b, ok := w.b.(*fanotifyBackend); ok {
+		return b.file
+	}
+	return w.b.(*inotifyBackend).file
+}
+
 // resumeReader lets a paused reader read again.
 func (w *Watcher) resumeReader() {
-	g := gateFor(w.b.(*inotifyBackend).file)
+	g := gateFor(w.readerFile())
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.paused {

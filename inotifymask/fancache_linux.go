@@ -43,52 +43,67 @@ func (b *fanotifyBackend) dirOf(key string) *dirNode {
 }
 
 // lookupTries is how often a directory that moves while it is looked up
-// is looked up again before its root is synced in full instead.
+// is looked up again before its roots are synced in full instead.
 const lookupTries = 3
 
 // lookup finds the directory with handle key: where it is now, and, when
 // that is below a root, its node, with the nodes of the directories
 // between them. nil and no error: it is outside every root, excluded, or
-// gone (a handle that no longer opens names a removed directory, whose
-// removal events tell the rest). An error means it kept moving while it
-// was looked up; its root is then synced in full, never guessed at.
+// gone (a handle that no longer opens, or opens a removed directory,
+// names one whose removal events tell the rest). An error means it kept
+// moving while it was looked up; the roots it may be in are then synced
+// in full, never guessed at.
 func (b *fanotifyBackend) lookup(key string) (*dirNode, error) {
 	var fsid [8]byte
 	copy(fsid[:], key)
 	h := keyHandle(key)
 	var err error
-	var last *rootTree
 	for range lookupTries {
-		err = nil
-		for _, mp := range b.mounts[fsid] {
-			path, perr := handlePath(mp, h)
-			if errors.Is(perr, unix.ESTALE) {
+		var t *rootTree
+		var rel string
+		if t, rel, err = b.locate(fsid, h); err == nil {
+			if t == nil {
 				return nil, nil
 			}
-			if perr != nil {
-				err = perr
-				continue
-			}
-			t, rel, ok := b.treeOf(path)
-			if !ok {
-				continue
-			}
-			last = t
-			n, aerr := b.attachPath(t, rel)
-			if aerr == nil {
+			var n *dirNode
+			if n, err = b.attachPath(t, rel); err == nil {
 				return n, nil
 			}
-			err = aerr
-			break
-		}
-		if err == nil || last == nil {
-			return nil, nil
 		}
 	}
-	b.w.log.Warn("a directory named by a change kept moving while it was looked up; syncing its root in full",
-		"root", last.abs, "err", err)
-	b.w.overflow(last.idx, ErrUnwatched)
+	for _, t := range b.trees {
+		var rfs [8]byte
+		if t.node != nil && !t.gone {
+			copy(rfs[:], b.keys[t.node.id])
+		}
+		if rfs == fsid {
+			b.w.log.Warn("a directory named by a change kept moving while it was looked up; syncing the root in full",
+				"root", t.abs, "err", err)
+			b.w.overflow(t.idx, ErrUnwatched)
+		}
+	}
 	return nil, err
+}
+
+// locate returns the watched root the directory with handle h (on the
+// file system fsid) is in now, and its path relative to it; no root and
+// no error when it is in none, or gone.
+func (b *fanotifyBackend) locate(fsid [8]byte, h unix.FileHandle) (*rootTree, string, error) {
+	for _, mp := range b.mounts[fsid] {
+		path, err := handlePath(mp, h)
+		switch {
+		case errors.Is(err, unix.ESTALE):
+			return nil, "", nil
+		case errors.Is(err, errStale):
+			return nil, "", err
+		case err != nil:
+			continue // that way in is gone; another may do
+		}
+		if t, rel, ok := b.treeOf(path); ok {
+			return t, rel, nil
+		}
+	}
+	return nil, "", nil
 }
 
 // keyHandle is the file handle in a handle key (see handleKey).
@@ -98,9 +113,9 @@ func keyHandle(key string) unix.FileHandle {
 
 // handlePath opens the directory with handle h through the directory
 // mount (open_by_handle_at takes no O_PATH descriptor of it) and returns
-// its absolute path. ESTALE: no such directory any more. errStale: what
-// is at that path is not it (it moved in between, or it is removed but
-// still open somewhere).
+// its absolute path. ESTALE: no such directory any more, or removed and
+// only still open somewhere. errStale: what is at that path is not it
+// (it moved in between).
 func handlePath(mount string, h unix.FileHandle) (string, error) {
 	mfd, err := unix.Open(mount, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -117,7 +132,13 @@ func handlePath(mount string, h unix.FileHandle) (string, error) {
 		return "", err
 	}
 	var st, at unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || unix.Lstat(path, &at) != nil || st.Dev != at.Dev || st.Ino != at.Ino {
+	if err := unix.Fstat(fd, &st); err != nil {
+		return "", err
+	}
+	if st.Nlink == 0 {
+		return "", unix.ESTALE
+	}
+	if unix.Lstat(path, &at) != nil || st.Dev != at.Dev || st.Ino != at.Ino {
 		return "", errStale
 	}
 	return path, nil

@@ -239,3 +239,28 @@ func TestFanotifyMountBelow(t *testing.T) {
 	}
 	checkOK(t, w)
 }
+
+// TestFanotifyRemovedButOpen: a directory removed while something still
+// holds it open opens by its handle but has no path: it is gone, like one
+// whose handle no longer opens. Its events are dropped, its removal is
+// reported, and no root is synced in full for it.
+func TestFanotifyRemovedButOpen(t *testing.T) {
+	needFanotify(t)
+	e := newEnv(t, 1)
+	e.do(t, []string{"mkdirp", "/a/d"})
+	w := e.watch(t, kindFanotify, stockToggles, confxml.Filter{})
+	held, err := os.Open(filepath.Join(e.roots[0], "a/d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	w.pauseReader(t)
+	e.do(t, []string{"write", "/a/d/f", "1"})
+	e.do(t, []string{"rmrf", "/a/d"})
+	w.resumeReader()
+	got := e.sync(t, w)
+	want := []wantEv{{optional: true, key: evKey{op: OpRemove, path: "a/d/f"}}, {key: evKey{op: OpRemove, path: "a/d", dir: true}}}
+	if msg := compare(e, want, got); msg != "" {
+		t.Errorf("%s\ngot:\n%s", msg, e.format(got))
+	}
+}
