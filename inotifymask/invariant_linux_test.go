@@ -45,13 +45,44 @@ func updated(e *env, evs []Event, i int) map[string]bool {
 	return m
 }
 
+// orderBackends are the kernel backends the ordering scenarios run on:
+// inotify, and fanotify with its usual cache and with a cache of one
+// directory (the tree starts again from the root after nearly every read).
+func orderBackends() []struct {
+	name string
+	tune tuning
+} {
+	out := []struct {
+		name string
+		tune tuning
+	}{{"inotify", testTuning(kindInotify)}}
+	if errNoFanotify == nil {
+		small := testTuning(kindFanotify)
+		small.fanCache = 1
+		out = append(out, struct {
+			name string
+			tune tuning
+		}{"fanotify", testTuning(kindFanotify)}, struct {
+			name string
+			tune tuning
+		}{"fanotify-cache1", small})
+	}
+	return out
+}
+
 // TestAncestorRenamedBeforeCreateProcessed: a directory is created in a
 // watched directory that is renamed before the watcher processes the
 // creation. The reader is held so the order is certain: IN_CREATE of a
 // is processed while the tree still has top at its old name.
 func TestAncestorRenamedBeforeCreateProcessed(t *testing.T) {
+	for _, be := range orderBackends() {
+		t.Run(be.name, func(t *testing.T) { testAncestorRenamedBeforeCreateProcessed(t, be.tune) })
+	}
+}
+
+func testAncestorRenamedBeforeCreateProcessed(t *testing.T, tune tuning) {
 	e := newEnv(t, 1)
-	w := e.watch(t, kindInotify, stockToggles, confxml.Filter{})
+	w := e.watchTuned(t, tune, stockToggles, confxml.Filter{})
 	e.do(t, []string{"mkdir", "/top"})
 	e.sync(t, w)
 
@@ -81,8 +112,14 @@ func TestAncestorRenamedBeforeCreateProcessed(t *testing.T) {
 // holding the reader: mkdir -p top_i/a/b/c && mv top_i moved_i, fifty
 // times, then files in every new directory.
 func TestMkdirThenRenameBurst(t *testing.T) {
+	for _, be := range orderBackends() {
+		t.Run(be.name, func(t *testing.T) { testMkdirThenRenameBurst(t, be.tune) })
+	}
+}
+
+func testMkdirThenRenameBurst(t *testing.T, tune tuning) {
 	e := newEnv(t, 1)
-	w := e.watch(t, kindInotify, stockToggles, confxml.Filter{})
+	w := e.watchTuned(t, tune, stockToggles, confxml.Filter{})
 	const n = 50
 	for i := range n {
 		e.do(t, []string{"mkdirp", fmt.Sprintf("/top_%d/a/b/c", i)})
@@ -147,29 +184,31 @@ func TestRenameOrders(t *testing.T) {
 			[]string{"moved/a/f", "top/a/f"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, 1)
-			for _, op := range tt.before {
-				e.do(t, op)
-			}
-			w := e.watch(t, kindInotify, stockToggles, confxml.Filter{})
-			w.pauseReader(t)
-			for _, op := range tt.ops {
-				e.do(t, op)
-			}
-			w.resumeReader()
-			e.sync(t, w)
-			checkOK(t, w)
-			for _, f := range tt.files {
-				e.do(t, []string{"write", "/" + f, "x"})
-			}
-			u := updated(e, e.sync(t, w), 0)
-			for _, f := range tt.files {
-				if !u[f] {
-					t.Errorf("%s not reported", f)
+		for _, be := range orderBackends() {
+			t.Run(tt.name+"/"+be.name, func(t *testing.T) {
+				e := newEnv(t, 1)
+				for _, op := range tt.before {
+					e.do(t, op)
 				}
-			}
-		})
+				w := e.watchTuned(t, be.tune, stockToggles, confxml.Filter{})
+				w.pauseReader(t)
+				for _, op := range tt.ops {
+					e.do(t, op)
+				}
+				w.resumeReader()
+				e.sync(t, w)
+				checkOK(t, w)
+				for _, f := range tt.files {
+					e.do(t, []string{"write", "/" + f, "x"})
+				}
+				u := updated(e, e.sync(t, w), 0)
+				for _, f := range tt.files {
+					if !u[f] {
+						t.Errorf("%s not reported", f)
+					}
+				}
+			})
+		}
 	}
 }
 
