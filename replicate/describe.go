@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/sersync-go/sersync2/confxml"
-	"github.com/sersync-go/sersync2/inotifymask"
 )
 
 // Describe writes, for --check, the effective settings of an engine built
@@ -82,14 +81,12 @@ func Describe(w io.Writer, cfg confxml.Config, o Options) error {
 		fmt.Fprintf(w, "  max-delete           a full sync deletes at most %d remote paths (with delete on); one stopped by it is not retried\n", o.MaxDelete)
 	}
 	fmt.Fprintf(w, "  state directory      %s (after an unclean stop every root is synced in full)\n", o.StateDir)
-	for _, lp := range cfg.WatchRoots(o.Plugin) {
-		root := lp.Watch
-		rb, err := inotifymask.ChooseBackend(o.Watcher, root)
-		if err != nil {
-			fmt.Fprintf(w, "  watcher              %s: %v\n", root, err)
+	for _, rb := range rootBackends(cfg, o) {
+		if rb.err != nil {
+			fmt.Fprintf(w, "  watcher              %s: %v\n", rb.Root, rb.err)
 			continue
 		}
-		fmt.Fprintf(w, "  watcher              %s: %s (%s)\n", root, rb.Backend, rb.Reason)
+		fmt.Fprintf(w, "  watcher              %s: %s (%s)\n", rb.Root, rb.Backend, rb.Reason)
 	}
 	fmt.Fprintln(w, "  watch root identity  (a root that is not its recorded file system is absent: nothing is synced from it)")
 	describeIdentities(w, cfg, o.StateDir)

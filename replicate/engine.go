@@ -30,6 +30,11 @@ const DefaultThreads = rsyncexec.DefaultSlots
 // DefaultMaxPending is the default of Options.MaxPending.
 const DefaultMaxPending = queue.DefaultMaxPending
 
+// DefaultWatcher is the backend of each root when none is asked for:
+// fanotify where it can watch the root, which needs no watch per
+// directory and no inotify limit, inotify elsewhere.
+const DefaultWatcher = inotifymask.BackendAuto
+
 // shutdownGrace is how long in-flight rsyncs and plugin runs may go on
 // after Run's context ends before they are stopped too.
 const shutdownGrace = 10 * time.Second
@@ -67,7 +72,7 @@ type Options struct {
 	// and keep up to MaxInFlight disjoint batches in flight.
 	Eager bool
 	// Watcher is the kernel backend asked for (--watcher); "" is
-	// inotify.
+	// DefaultWatcher.
 	Watcher inotifymask.Backend
 	// SyncAll (-r) requests a full sync of every root to every remote as
 	// soon as Run starts.
@@ -241,7 +246,7 @@ func New(ctx context.Context, cfg confxml.Config, opts Options) (_ *Engine, err 
 		}
 	}
 
-	wo := inotifymask.Options{Roots: e.roots, Inotify: cfg.Inotify, Filter: cfg.Filter, Logger: e.log, Backend: opts.Watcher}
+	wo := inotifymask.Options{Roots: e.roots, Inotify: cfg.Inotify, Filter: cfg.Filter, Logger: e.log, Backend: opts.watcher()}
 	if e.ids != nil {
 		wo.RootCheck = e.ids.Check
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sersync-go/sersync2/inotifymask"
 	"github.com/sersync-go/sersync2/internal/confgen"
 	"github.com/sersync-go/sersync2/internal/poll"
 	"github.com/sersync-go/sersync2/internal/rsyncd"
@@ -115,16 +116,33 @@ func TestPluginOnlyMode(t *testing.T) {
 // batches and still hands each path's changes on in the order they
 // happened: the plugin, which hears every change unfolded, hears files
 // written and removed in turn as update, remove, update, ... in order.
+// inotify reports every change, so the plugin hears each one. fanotify's
+// kernel queue merges the events of one name while they wait to be read,
+// so the plugin may hear fewer, but still in order: an update first and
+// last, and never a removal of a path not updated since it was last
+// removed.
 func TestDispatchKeepsOrderPerPath(t *testing.T) {
 	t.Parallel()
+	for _, backend := range []inotifymask.Backend{inotifymask.BackendInotify, inotifymask.BackendFanotify} {
+		t.Run(string(backend), func(t *testing.T) {
+			t.Parallel()
+			dispatchKeepsOrderPerPath(t, backend)
+		})
+	}
+}
+
+func dispatchKeepsOrderPerPath(t *testing.T, backend inotifymask.Backend) {
 	const paths, rounds = 20, 10
 	addr, _ := socksink.Listen(t)
 	src := mkdir(t, filepath.Join(t.TempDir(), "src"))
+	if backend == inotifymask.BackendFanotify {
+		requireFanotify(t, src)
+	}
 	cfg := load(t, confgen.Config{Roots: []confgen.Root{{Watch: src, Remotes: []confgen.Remote{{IP: "127.0.0.1", Name: "www"}}}},
 		Socket: addr}, "socket")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e, err := New(ctx, cfg, Options{Plugin: "socket", Rsync: "/nonexistent/rsync"})
+	e, err := New(ctx, cfg, Options{Plugin: "socket", Rsync: "/nonexistent/rsync", Watcher: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +174,10 @@ func TestDispatchKeepsOrderPerPath(t *testing.T) {
 		}
 		want = append(want, "-")
 	}
+	// Written last, so heard last: the plugin hears changes in the
+	// watcher's order, and a merge only moves a change earlier.
+	end := filepath.Join(src, "end")
+	writeFile(t, end, "")
 	perPath := func() map[string][]string {
 		m := map[string][]string{}
 		for _, h := range rec.heard() {
@@ -164,15 +186,27 @@ func TestDispatchKeepsOrderPerPath(t *testing.T) {
 		}
 		return m
 	}
-	poll.Until(t, 20*time.Second, "every change to reach the plugin", func() (bool, string) {
-		n := len(rec.heard())
-		return n >= paths*len(want), fmt.Sprintf("%d of %d changes", n, paths*len(want))
-	})
+	if backend == inotifymask.BackendInotify {
+		poll.Until(t, 20*time.Second, "every change to reach the plugin", func() (bool, string) {
+			n := len(rec.heard())
+			return n > paths*len(want), fmt.Sprintf("%d of %d changes", n, paths*len(want)+1)
+		})
+	} else {
+		poll.Until(t, 20*time.Second, "the last change to reach the plugin", func() (bool, string) {
+			return perPath()[end] != nil, fmt.Sprintf("%d changes", len(rec.heard()))
+		})
+	}
 	got := perPath()
 	for i := range paths {
 		p := filepath.Join(src, fmt.Sprintf("f%02d", i))
-		if !slices.Equal(got[p], want) {
-			t.Errorf("%s: heard %q, want %q", p, got[p], want)
+		if backend == inotifymask.BackendInotify {
+			if !slices.Equal(got[p], want) {
+				t.Errorf("%s: heard %q, want %q", p, got[p], want)
+			}
+			continue
+		}
+		if len(got[p]) == 0 || got[p][0] != "" || got[p][len(got[p])-1] != "" || strings.Contains(strings.Join(got[p], ","), "-,-") {
+			t.Errorf("%s: heard %q, want updates and removals in turn, an update first and last", p, got[p])
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sersync-go/sersync2/confxml"
+	"github.com/sersync-go/sersync2/inotifymask"
 	"github.com/sersync-go/sersync2/internal/confgen"
 	"github.com/sersync-go/sersync2/internal/outbuf"
 	"github.com/sersync-go/sersync2/internal/poll"
@@ -117,4 +118,16 @@ func mkdir(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// requireFanotify skips t where fanotify cannot watch dir, saying why; it
+// fails instead under SERSYNC_TEST_NO_SKIP=1.
+func requireFanotify(t *testing.T, dir string) {
+	t.Helper()
+	if err := inotifymask.FanotifyUsable(dir); err != nil {
+		if os.Getenv("SERSYNC_TEST_NO_SKIP") == "1" {
+			t.Fatalf("%v (SERSYNC_TEST_NO_SKIP=1)", err)
+		}
+		t.Skip(err)
+	}
 }

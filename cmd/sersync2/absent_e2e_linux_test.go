@@ -115,8 +115,9 @@ func (p *proc) waitLog(t *testing.T, from int, timeout time.Duration, what strin
 // nothing is sent: the mirror keeps every file. Each route to a full sync
 // is shown: SIGUSR1, -r at a start, the recovery after an unclean stop, a
 // failLog full-sync entry replayed at the start, a crontab tick. Mounting
-// the same file system again resumes replication: a file written then
-// arrives, after one full sync. (An overflow rescan does not reach an
+// the same file system again resumes replication: one full sync, and a
+// file written after it arrives (the watcher watches the file system
+// again). (An overflow rescan does not reach an
 // absent root: the watcher holds no watch in it, and rescans and reports
 // only the roots it watches.)
 func TestAbsentRootKeepsMirror(t *testing.T) {
@@ -227,6 +228,10 @@ func TestAbsentRootKeepsMirror(t *testing.T) {
 			from := len(p.stderr.String())
 			e.img.Mount(t, e.root)
 			p.waitLog(t, from, 60*time.Second, "the root to be back", regexp.MustCompile(`msg="watch root is back`))
+			// Written once the full sync after the remount is done, so
+			// that only the watcher can bring it to the mirror: the file
+			// system mounted again is watched again.
+			p.waitLog(t, from, 60*time.Second, "the full sync after the remount", regexp.MustCompile(`msg="full sync done"`))
 			name := filepath.Join(e.root, "dir after remount $(touch PWNED);'q'", "new\nfile -x")
 			writeFile(t, name, "after")
 			// The new file under its own name first: while rsync writes

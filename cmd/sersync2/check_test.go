@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sersync-go/sersync2/internal/mnt"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/cli")
@@ -63,8 +65,16 @@ func golden(t *testing.T, name, got string) {
 // the file system of "/").
 var notRecorded = regexp.MustCompile(`(?m)^(  root \S+: not recorded yet);.*$`)
 
-// normIdentity replaces the host-dependent part of notRecorded lines.
-func normIdentity(s string) string { return notRecorded.ReplaceAllString(s, "$1; IDENTITY") }
+// watcherLine is --check's line saying which backend watches a root and
+// why: by default fanotify where this host lets it watch the root,
+// inotify elsewhere (TestCheckWatcher pins both).
+var watcherLine = regexp.MustCompile(`(?m)^(  watcher              \S+: ).*$`)
+
+// normHost replaces the host-dependent parts of --check's output: the
+// identity of roots not recorded yet and each root's backend.
+func normHost(s string) string {
+	return watcherLine.ReplaceAllString(notRecorded.ReplaceAllString(s, "$1; IDENTITY"), "${1}BACKEND (WHY)")
+}
 
 // TestCheckGolden: --check prints the effective settings and the rsync
 // command lines of every remote and exits 0 for valid files; the stock
@@ -86,7 +96,7 @@ func TestCheckGolden(t *testing.T) {
 		if r.code != exitHost || !strings.Contains(r.stdout, "not ready on this host") || !strings.Contains(r.stdout, "/opt/tongbu") {
 			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
-		golden(t, "check-stock.golden", normIdentity(strings.NewReplacer(abs, "FIXTURES", dir, "TMP").Replace(r.stdout)))
+		golden(t, "check-stock.golden", normHost(strings.NewReplacer(abs, "FIXTURES", dir, "TMP").Replace(r.stdout)))
 	})
 	for _, name := range []string{"several-remotes.xml", "ssh-command.xml", "crontab-crontabfilter.xml", "filter-on.xml", "auth-on.xml", "several-localpaths.xml", "local-target.xml", "local-target-auth-port.xml"} {
 		t.Run(name, func(t *testing.T) {
@@ -96,7 +106,7 @@ func TestCheckGolden(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 			}
-			golden(t, "check-"+strings.TrimSuffix(name, ".xml")+".golden", normIdentity(strings.ReplaceAll(r.stdout, dir, "TMP")))
+			golden(t, "check-"+strings.TrimSuffix(name, ".xml")+".golden", normHost(strings.ReplaceAll(r.stdout, dir, "TMP")))
 		})
 	}
 	// --max-delete shows in the settings and in the full command only.
@@ -107,7 +117,7 @@ func TestCheckGolden(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
-		golden(t, "check-auth-on-max-delete.golden", strings.ReplaceAll(r.stdout, dir, "TMP"))
+		golden(t, "check-auth-on-max-delete.golden", normHost(strings.ReplaceAll(r.stdout, dir, "TMP")))
 	})
 }
 
@@ -177,5 +187,50 @@ func TestCheckPluginModeNotReady(t *testing.T) {
 		if r.code != exitHost || !strings.Contains(r.stdout, "not ready on this host") {
 			t.Errorf("-m %s: exit %d, want %d with the host's problem\n%s\n%s", mode, r.code, exitHost, r.stdout, r.stderr)
 		}
+	}
+}
+
+// TestCheckWatcher: --check says which backend watches each root. By
+// default each root gets fanotify where this host lets it watch the root,
+// and inotify, with the reason, where it cannot (a ramfs gives no file
+// handles), in one process; --watcher inotify puts every root on inotify.
+func TestCheckWatcher(t *testing.T) {
+	t.Parallel()
+	requireWatcher(t, "fanotify")
+	path, dir := fixtureEnv(t, "several-localpaths.xml")
+	mnt.Ramfs(t, filepath.Join(dir, "watch2"))
+	const (
+		fanotify = "fanotify ("
+		inotify  = "inotify (asked for)"
+		noFan    = "inotify (" // and a reason other than "asked for"
+	)
+	tests := []struct {
+		name          string
+		args          []string
+		watch, watch2 string
+	}{
+		{"default", nil, fanotify, noFan},
+		{"auto", []string{"--watcher", "auto"}, fanotify, noFan},
+		{"inotify", []string{"--watcher", "inotify"}, inotify, inotify},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runBin(t, dir, append(tt.args, "--check", "-o", path)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			for root, want := range map[string]string{"watch": tt.watch, "watch2": tt.watch2} {
+				prefix := "  watcher              " + filepath.Join(dir, root) + ": "
+				i := strings.Index(r.stdout, "\n"+prefix)
+				if i < 0 {
+					t.Errorf("no watcher line for %s:\n%s", root, r.stdout)
+					continue
+				}
+				line, _, _ := strings.Cut(r.stdout[i+1+len(prefix):], "\n")
+				if !strings.HasPrefix(line, want) || want == noFan && line == inotify {
+					t.Errorf("%s: watcher %q, want %q…", root, line, want)
+				}
+			}
+		})
 	}
 }

@@ -85,7 +85,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.noTune, "no-tune-kernel", false, "do not raise fs.inotify.max_user_watches / max_queued_events")
 	fs.StringVar(&o.pidFile, "pidfile", "", "write the daemon's process id to `FILE`")
 	fs.DurationVar(&o.engine.MinDelay, "min-delay", 0, "wait at least this long after a change before syncing it (default 0: at once)")
-	fs.Var(&o.engine.Watcher, "watcher", "kernel `BACKEND` watching the roots: inotify (a watch per directory), fanotify (one mark per file system; needs CAP_SYS_ADMIN, Linux >= 5.17, a file system with file handles) or auto (fanotify for each root it can watch)")
+	o.engine.Watcher = replicate.DefaultWatcher
+	fs.Var(&o.engine.Watcher, "watcher", "kernel `BACKEND` watching the roots: auto (fanotify for each root it can watch, inotify for the others), inotify (a watch per directory) or fanotify (one mark per file system; needs CAP_SYS_ADMIN, Linux >= 5.17, a file system with file handles)")
 	fs.StringVar(&o.batching, "batching", "adaptive", "`MODE` adaptive: an idle remote gets a change at once, a busy one fewer, larger batches, several disjoint ones in flight; eager: a batch as soon as the previous one is done, one at a time")
 	fs.IntVar(&o.engine.Queues, "queues", 0, fmt.Sprintf("`Q` queues per remote and watch root: changes under different top-level entries sync in parallel, each path stays in order (default %d; 1 over ssh with deletion on, so that renames between top-level entries are done on the remote)", replicate.DefaultQueues))
 	fs.StringVar(&o.logger.Level, "log-level", "info", "structured log `LEVEL`: debug, info, warn or error (debug adds one line per batch and per rsync run)")

@@ -94,23 +94,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// The original's lines up to the verdict on the flags and the
 	// configuration are held back: the inotify limits are system-wide, so
 	// they are raised only once both are known to be good, for a start that
-	// will watch; their lines still come first, where the original printed
-	// them.
+	// will watch a root with inotify; their lines still come first, where
+	// the original printed them.
 	var held bytes.Buffer
 	out := io.Writer(&held)
 	banner := !child && !o.help && !o.check && len(o.acceptRoots) == 0
-	release := func(tune bool) {
+	release := func(tune func()) {
 		if banner {
 			fmt.Fprintln(stdout, "set the system param")
-			if tune {
-				kernellimits.Raise(stdout, log, !o.noTune, sysctlRoot)
+			if tune != nil {
+				tune()
 			}
 			banner = false
 		}
 		_, _ = stdout.Write(held.Bytes())
 		held.Reset()
 	}
-	defer release(false)
+	defer release(nil)
 	if !child {
 		fmt.Fprintln(out, "parse the command param")
 		for _, l := range o.optionLines {
@@ -170,7 +170,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sersync2: %s: configuration refused:\n%v\n", o.config, err)
 		return exitUsage
 	}
-	release(true)
+	release(func() { tuneKernel(stdout, log, cfg, o, mode) })
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "file", o.config, "warning", w)
 	}
@@ -199,6 +199,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	o.daemonChild = child
 	return start(stdout, stderr, log, cfg, o, mode, ready)
+}
+
+// tuneKernel raises the inotify limits for a start that may watch a root
+// with inotify. They are system-wide: when fanotify watches every root,
+// nothing here needs them, and they are left as they are.
+func tuneKernel(stdout io.Writer, log *slog.Logger, cfg confxml.Config, o *options, mode string) {
+	if !replicate.InotifyNeeded(cfg, o.engineOptions(mode)) {
+		kernellimits.Unneeded(stdout, "fanotify watches every root, no inotify watch is needed")
+		return
+	}
+	kernellimits.Raise(stdout, log, !o.noTune, sysctlRoot)
 }
 
 // fail writes err as sersync2's message on stderr and returns code.

@@ -62,6 +62,17 @@ func Raise(stdout io.Writer, log *slog.Logger, enabled bool, root string) {
 	}
 }
 
+// Unneeded says that the limits are left as they are, and why: nothing
+// this process watches takes an inotify watch. It reads and writes
+// nothing.
+func Unneeded(stdout io.Writer, why string) {
+	names := make([]string, len(kernelLimits))
+	for i, l := range kernelLimits {
+		names[i] = l.name
+	}
+	fmt.Fprintf(stdout, "keep：%s as they are: %s\n", strings.Join(names, ", "), why)
+}
+
 // canWrite reports whether this process may write the sysctl file.
 func canWrite(file string) bool {
 	return unix.Access(file, unix.W_OK) == nil

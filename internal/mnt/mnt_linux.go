@@ -30,6 +30,16 @@ func Tmpfs(tb testing.TB, dir string) {
 	cleanup(tb, dir)
 }
 
+// Ramfs mounts a new ramfs on dir: a file system that gives no file
+// handles, so fanotify cannot watch it.
+func Ramfs(tb testing.TB, dir string) {
+	tb.Helper()
+	if err := unix.Mount("ramfs", dir, "ramfs", 0, ""); err != nil {
+		Skip(tb, fmt.Sprintf("mounting a ramfs needs CAP_SYS_ADMIN: %v", err))
+	}
+	cleanup(tb, dir)
+}
+
 // Bind bind-mounts src on dir: the same file system as src's.
 func Bind(tb testing.TB, src, dir string) {
 	tb.Helper()
