@@ -9,7 +9,10 @@ package inotifymask
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"os"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -148,23 +151,32 @@ func (b *fanotifyBackend) handle(ev *fanEvent) {
 	deleted := func() {
 		b.deleted(t, parent, rel, ev.name, dir, m&^(unix.IN_CREATE|unix.IN_MODIFY|unix.IN_ATTRIB|unix.IN_CLOSE_WRITE))
 	}
+	// A change merged with a removal came before it: nothing is left to
+	// change after one.
+	changed := func() {
+		if m&(unix.IN_MODIFY|unix.IN_ATTRIB|unix.IN_CLOSE_WRITE) != 0 {
+			b.changed(t, rel, dir, m)
+		}
+	}
 	switch m & dirent {
-	case unix.IN_CREATE:
-		created()
 	case unix.IN_DELETE:
+		changed()
 		deleted()
-		return
 	case dirent:
 		if !exists(absPath(t.abs, rel)) {
 			created()
+			changed()
 			deleted()
 			return
 		}
 		deleted()
 		created()
-	}
-	if m&(unix.IN_MODIFY|unix.IN_ATTRIB|unix.IN_CLOSE_WRITE) != 0 {
-		b.changed(t, rel, dir, m)
+		changed()
+	case unix.IN_CREATE:
+		created()
+		changed()
+	default:
+		changed()
 	}
 }
 
@@ -195,19 +207,25 @@ func exists(abs string) bool {
 	return unix.Lstat(abs, &st) == nil
 }
 
-// checkHandles adds to r what only fanotify can get wrong: a root whose
-// file system has no mark is unwatched, and a directory of the tree
-// whose handle does not open (through a directory of its file system)
-// at the path the tree gives is stale.
+// checkHandles adds to r what only fanotify can get wrong: a root (or a
+// file system mounted below one) whose file system has no mark, as the
+// kernel lists the marks, is unwatched, and a directory of the tree whose
+// handle does not open (through a directory of its file system) at the
+// path the tree gives is stale.
 func (b *fanotifyBackend) checkHandles(r *CheckReport) {
-	for _, t := range b.trees {
-		if t.gone || t.node == nil {
-			continue
-		}
-		var fsid [8]byte
-		copy(fsid[:], b.keys[t.node.id])
-		if !b.marked[fsid] {
-			r.Unwatched = append(r.Unwatched, t.abs)
+	devs, err := markedDevs(b.fd)
+	if err != nil {
+		b.w.log.Warn("watch check: cannot list the fanotify marks", "err", err)
+	}
+	for _, dirs := range b.mounts {
+		for _, dir := range dirs {
+			var st unix.Stat_t
+			if unix.Stat(dir, &st) != nil || b.isGone(dir) {
+				continue // gone since: its events, or the root's check, tell
+			}
+			if !devs[st.Dev] {
+				r.Unwatched = append(r.Unwatched, dir)
+			}
 		}
 	}
 	for _, n := range b.nodes {
@@ -215,6 +233,41 @@ func (b *fanotifyBackend) checkHandles(r *CheckReport) {
 			r.Stale = append(r.Stale, absPath(t.abs, rel))
 		}
 	}
+}
+
+// isGone reports whether dir is a root that is gone.
+func (b *fanotifyBackend) isGone(dir string) bool {
+	for _, t := range b.trees {
+		if t.abs == dir {
+			return t.gone
+		}
+	}
+	return false
+}
+
+// markedDevs returns the devices of the file systems the fanotify fd
+// fd has a filesystem mark on, from /proc/self/fdinfo ("fanotify
+// sdev:..." lines; an inode mark's line starts "fanotify ino:"). The
+// kernel writes a device as major<<20 | minor.
+func markedDevs(fd int) (map[uint64]bool, error) {
+	data, err := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(fd))
+	if err != nil {
+		return nil, err
+	}
+	devs := make(map[uint64]bool)
+	for line := range strings.SplitSeq(string(data), "\n") {
+		rest, ok := strings.CutPrefix(line, "fanotify sdev:")
+		if !ok {
+			continue
+		}
+		hex, _, _ := strings.Cut(rest, " ")
+		v, err := strconv.ParseUint(hex, 16, 32)
+		if err != nil {
+			return nil, fmt.Errorf("fdinfo line %q: %w", line, err)
+		}
+		devs[unix.Mkdev(uint32(v>>20), uint32(v&0xfffff))] = true
+	}
+	return devs, nil
 }
 
 // opensAt reports whether the directory with handle key opens through a

@@ -279,6 +279,11 @@ func (b *fanotifyBackend) idAt(dirfd int, path string, flags int, abs string) (d
 
 func (b *fanotifyBackend) watchRoot(abs string) (dirID, error) {
 	var id dirID
+	// A root watched again may be on a file system mounted anew: the old
+	// superblock's mark went with it, though the fsid may be the same.
+	// Every mark is placed again when next needed (one added twice is
+	// one mark).
+	clear(b.marked)
 	err := b.w.tune.addWatch(abs, func() (err error) {
 		id, err = b.idAt(unix.AT_FDCWD, abs, unix.AT_SYMLINK_FOLLOW, abs)
 		if err != nil {

@@ -264,3 +264,64 @@ func TestFanotifyRemovedButOpen(t *testing.T) {
 		t.Errorf("%s\ngot:\n%s", msg, e.format(got))
 	}
 }
+
+// TestFanotifyMergedReplay: the kernel merges the events of one name
+// while they wait to be read; a merged group is replayed in the order
+// that leaves the name as it is: written then removed (gone now) is an
+// update then a removal, removed then written again (there now) a
+// removal then an update, written then removed then written again as
+// well.
+func TestFanotifyMergedReplay(t *testing.T) {
+	needFanotify(t)
+	e := newEnv(t, 1)
+	e.do(t, []string{"write", "/old", "1"})
+	e.do(t, []string{"write", "/again", "1"})
+	w := e.watch(t, kindFanotify, stockToggles, confxml.Filter{})
+	w.pauseReader(t)
+	e.do(t, []string{"write", "/new", "1"})
+	e.do(t, []string{"rm", "/new"})
+	e.do(t, []string{"rm", "/old"})
+	e.do(t, []string{"write", "/old", "2"})
+	e.do(t, []string{"rm", "/again"})
+	e.do(t, []string{"write", "/again", "2"})
+	e.do(t, []string{"rm", "/again"})
+	e.do(t, []string{"write", "/again", "3"})
+	w.resumeReader()
+	ops := map[string][]Op{}
+	for _, ev := range e.sync(t, w) {
+		ops[ev.Path] = append(ops[ev.Path], ev.Op)
+	}
+	for p, want := range map[string][]Op{
+		"new":   {OpUpdate, OpRemove},
+		"old":   {OpRemove, OpUpdate},
+		"again": {OpRemove, OpUpdate},
+	} {
+		if !slices.Equal(ops[p], want) {
+			t.Errorf("%s: ops %v, want %v", p, ops[p], want)
+		}
+	}
+}
+
+// TestFanotifyCheckMarks: the check asks the kernel which file systems
+// carry a mark: with the mark removed behind the watcher's back (as a
+// remount does), the roots on that file system are reported unwatched.
+func TestFanotifyCheckMarks(t *testing.T) {
+	needFanotify(t)
+	e := newEnv(t, 1)
+	w := e.watch(t, kindFanotify, stockToggles, confxml.Filter{})
+	checkOK(t, w)
+	b := w.b.(*fanotifyBackend)
+	if err := unix.FanotifyMark(b.fd, unix.FAN_MARK_REMOVE|unix.FAN_MARK_FILESYSTEM, b.mask, unix.AT_FDCWD, e.roots[0]); err != nil {
+		t.Fatal(err)
+	}
+	r, err := w.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both roots are on the one file system whose mark is gone.
+	want := []string{e.roots[0], e.barrier}
+	slices.Sort(want)
+	if !slices.Equal(r.Unwatched, want) {
+		t.Errorf("Check unwatched = %q, want %q", r.Unwatched, want)
+	}
+}
