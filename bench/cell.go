@@ -77,6 +77,9 @@ type result struct {
 	// CPUOwnS is the part of CPUSampledS the tool's own processes used
 	// (not its rsync children), since they started.
 	CPUOwnS float64 `json:"cpu_own_s"`
+	// CPUOwnWorkS is the tool's own CPU from the start of the workload
+	// to the end of the settle window: the cost of the workload's events.
+	CPUOwnWorkS float64 `json:"cpu_own_work_s"`
 	// PeakRSSMiB is the sum of VmHWM of the tool's own processes (not its
 	// rsync children) just before it was stopped.
 	PeakRSSMiB float64  `json:"peak_rss_mib"`
@@ -90,6 +93,10 @@ type result struct {
 	BigTransfers           *int          `json:"big_transfers,omitempty"`
 	BigTransfersAfterClose *int          `json:"big_transfers_after_close,omitempty"`
 	W7                     []phaseResult `json:"w7,omitempty"`
+	// Outside counts, in the noise case, the entries on the target that
+	// are not the root's writer's: anything from outside the root that
+	// reached the remote. More than 0 is a correctness failure.
+	Outside *int `json:"outside,omitempty"`
 	// The ssh cases: bytes through ssh from the start of the workload
 	// until the tool stopped, to the remote (up) and back (down).
 	SSHBytesUp   *int64 `json:"ssh_bytes_up,omitempty"`
@@ -225,6 +232,7 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 		return fail(sampleErr)
 	}
 	r.CPURusageS, r.CPUSampledS, r.CPUBaseS, r.CPUOwnS = secs(ruCPU), secs(end.cpu), secs(base.cpu), secs(end.own)
+	r.CPUOwnWorkS = secs(end.own - base.own)
 	c.ownEnd = end.own
 	if cfg.toolLogs != "" {
 		name := fmt.Sprintf("%s-%s-%s.log", r.Time.Format("20060102T150405"), wlName, tool)
@@ -234,7 +242,7 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 	}
 	r.CPUS = secs(max(ruCPU, end.cpu) - base.cpu)
 	r.PeakRSSMiB = float64(end.rss) / (1 << 20)
-	if tool == toolOurs || tool == toolOursBase {
+	if isOurs(tool) {
 		n := ourRsyncRuns(t.out.String())
 		r.ToolRsyncRuns = &n
 	}
