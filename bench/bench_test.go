@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -564,5 +565,98 @@ func TestDelayProxy(t *testing.T) {
 	}
 	if err := p.Close(); err != nil {
 		t.Errorf("close: %v", err)
+	}
+}
+
+// TestPace: a writer far behind its rate still ends at once when told,
+// at its hard stop, or when the run ends; else it makes all n calls.
+func TestPace(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name     string
+		ctx      context.Context
+		hardStop time.Time
+		stopAt   int // close stop in call stopAt (-1: never)
+		n        int
+		want     int
+		wantErr  error
+	}{
+		{"all calls", context.Background(), time.Time{}, -1, 1000, 1000, nil},
+		{"told to stop while behind", context.Background(), time.Time{}, 99, 1 << 40, 100, nil},
+		{"hard stop passed", context.Background(), time.Now().Add(-time.Second), -1, 1 << 40, 0, nil},
+		{"run ended", canceled, time.Time{}, -1, 1 << 40, 0, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stop := make(chan struct{})
+			calls := 0
+			got, err := pace(tt.ctx, stop, tt.n, 1e12, time.Millisecond, tt.hardStop, func(i int) error {
+				if i != calls {
+					t.Fatalf("call %d, want %d", i, calls)
+				}
+				calls++
+				if i == tt.stopAt {
+					close(stop)
+				}
+				return nil
+			})
+			if got != tt.want || calls != tt.want || !errors.Is(err, tt.wantErr) {
+				t.Errorf("pace = %d, %v after %d calls; want %d, %v", got, err, calls, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestFanReport: the fanotify comparison, the noise table and their goals
+// are judged from the cells: within 1.2× met, beyond it missed, an entry
+// from outside the root a failed cell.
+func TestFanReport(t *testing.T) {
+	ok := func(tool, wl string, phases ...phaseResult) result {
+		return result{Tool: tool, Workload: wl, Rep: 1, Files: 100, Converged: true, Stable: true, W7: phases}
+	}
+	quiet := func(p50, p95 float64) phaseResult {
+		return phaseResult{Rate: 200, Written: 100, P50Ms: p50, P95Ms: p95, P99Ms: p95, MaxMs: p95, OwnCPUUsPerFile: 10}
+	}
+	noisy := func(p50, p95 float64) phaseResult {
+		p := quiet(p50, p95)
+		p.Noise, p.NoiseWritten, p.NoiseAchieved = 5000, 25000, 4990
+		return p
+	}
+	two, none := 2, 0
+	fanNoise := ok(toolOursFan, "NOISE", quiet(20, 40), noisy(30, 40))
+	fanNoise.Outside = &two
+	oursNoise := ok(toolOurs, "NOISE", quiet(20, 40), noisy(22, 44))
+	oursNoise.Outside = &none
+	results := []result{
+		ok(toolOurs, "W7", phaseResult{Rate: 200, Written: 100, P50Ms: 20, P99Ms: 50, OwnCPUUsPerFile: 10},
+			phaseResult{Rate: 2000, Written: 100, P50Ms: 40, P99Ms: 100, OwnCPUUsPerFile: 5}),
+		ok(toolOursFan, "W7", phaseResult{Rate: 200, Written: 100, P50Ms: 22, P99Ms: 55, OwnCPUUsPerFile: 11},
+			phaseResult{Rate: 2000, Written: 100, P50Ms: 40, P99Ms: 100, OwnCPUUsPerFile: 7}),
+		oursNoise, fanNoise,
+		{Tool: toolOursFan, Workload: "DIRS", Rep: 1, Converged: true, Stable: true, Dirs: dirsGoalSize,
+			WatchesS: 1.5, ReadyS: 30, PeakRSSMiB: 35, HeapBytes: 20 << 20, HeapPerDirB: 20.76, DuringWritten: 10, WriterCovered: true},
+	}
+	var out bytes.Buffer
+	printReport(&out, tinyConfig(t, ""), env{}, results, 0, 0)
+	for _, want := range []string{
+		"W7 at 200 files/s: fanotify own CPU per file ≤ 1.2× inotify: 11.0 vs 10.0 µs = 1.10× — met",
+		"W7 at 200 files/s: fanotify latency ≤ 1.2× inotify: p50 22 vs 20 ms = 1.10×, p99 55 vs 50 ms = 1.10× — met",
+		"W7 at 2000 files/s: fanotify own CPU per file ≤ 1.2× inotify: 7.0 vs 5.0 µs = 1.40× — MISSED",
+		"W7 at 2000 files/s: fanotify latency ≤ 1.2× inotify: p50 40 vs 40 ms = 1.00×, p99 100 vs 100 ms = 1.00× — met",
+		"NOISE sersync2 latency with noise outside the root ≤ 1.2× quiet (200 files/s in the root, 4990 files/s outside): p50 20 → 22 ms = 1.10×, p95 40 → 44 ms = 1.10× — met\n",
+		"NOISE sersync2-fanotify latency with noise outside the root ≤ 1.2× quiet (200 files/s in the root, 4990 files/s outside): p50 20 → 30 ms = 1.50×, p95 40 → 40 ms = 1.00× — MISSED\n",
+		"NOISE nothing from outside the root on the target: sersync2 0, sersync2-fanotify 2 — MISSED",
+		"OUTSIDE: rep 1: 2 entries on the target from outside the root",
+		"DIRS fanotify (1010100 dirs) ready ≤ 2 s: 1.50 s — met",
+		"DIRS fanotify RSS ≤ 40 MiB: 35.0 MiB (Go heap 21 B per directory) — met",
+		"0 missing/extra/different in every sersync2 and sersync2-fanotify cell: MISSED (1 cells: sersync2-fanotify NOISE rep 1)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", out.String())
 	}
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -65,9 +64,9 @@ type noiseWriter struct {
 }
 
 // startNoise starts writing p.Noise files per second into the noise
-// directory, cycling over noiseNames names; a name is removed before it is
-// written again, so that every write creates its file. It ends by itself
-// after p.Noise×p.Dur files or 3×p.Dur, whichever comes first.
+// directory (create or truncate, write, close), cycling over noiseNames
+// names. It ends by itself after p.Noise×p.Dur files or 3×p.Dur,
+// whichever comes first.
 func startNoise(ctx context.Context, c *cell, p phase) *noiseWriter {
 	w := &noiseWriter{stopC: make(chan struct{}), done: make(chan struct{})}
 	content := newFiller(c.seed + 1).bytes(256)
@@ -77,11 +76,7 @@ func startNoise(ctx context.Context, c *cell, p phase) *noiseWriter {
 		defer close(w.done)
 		start := time.Now()
 		w.written, w.err = pace(ctx, w.stopC, n, float64(p.Noise), 5*time.Millisecond, start.Add(3*p.Dur), func(i int) error {
-			name := filepath.Join(dir, fmt.Sprintf("n-%04d", i%noiseNames))
-			if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			return writeFile(name, content)
+			return writeFile(filepath.Join(dir, fmt.Sprintf("n-%04d", i%noiseNames)), content)
 		})
 		w.took = time.Since(start)
 	}()

@@ -122,15 +122,28 @@ func runW7(ctx context.Context, c *cell) error {
 // catching up every tick, and returns how many calls it made: n, or fewer
 // when hardStop (if not zero) passed, stop was closed or ctx ended (then
 // with ctx's error). A writer that falls behind writes what is due at
-// once.
+// once, and still ends at once when told or at hardStop.
 func pace(ctx context.Context, stop <-chan struct{}, n int, rate float64, tick time.Duration, hardStop time.Time, write func(i int) error) (int, error) {
 	start := time.Now()
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	ended := func() (bool, error) {
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case <-stop:
+			return true, nil
+		default:
+			return !hardStop.IsZero() && !time.Now().Before(hardStop), nil
+		}
+	}
 	i := 0
-	for i < n && (hardStop.IsZero() || time.Now().Before(hardStop)) {
+	for i < n {
 		due := min(n, int(time.Since(start).Seconds()*rate)+1)
 		for ; i < due; i++ {
+			if end, err := ended(); end {
+				return i, err
+			}
 			if err := write(i); err != nil {
 				return i, err
 			}
