@@ -24,10 +24,13 @@ type cell struct {
 	ctx  context.Context // the run's: a long prepare stops when it ends
 	cfg  config
 	size sizes  // the workload's dimensions (cfg.size, adjusted by the workload)
-	dir  string // everything of the cell lives below it
-	src  string
-	d    *rsyncd.Daemon // the first target's daemon
-	dst  string         // the first target's module directory
+	dir  string // everything of the cell lives below it, but the targets
+	// targetDir holds the targets' daemons and modules: dir, or a
+	// directory of its own below config.targetWork.
+	targetDir string
+	src       string
+	d         *rsyncd.Daemon // the first target's daemon
+	dst       string         // the first target's module directory
 	// targets are the remotes the tools sync to, each a daemon of its
 	// own: one for W1-W7, several for the fan-out case.
 	targets  []*target
@@ -145,7 +148,15 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 		return fail(err)
 	}
 	defer os.RemoveAll(dir)
-	c := &cell{ctx: ctx, cfg: cfg, size: wl.sizes(cfg), workload: wlName, dir: dir, src: filepath.Join(dir, "src"), names: names, seed: uint64(time.Now().UnixNano())}
+	targetDir := dir
+	if cfg.targetWork != "" {
+		if targetDir, err = os.MkdirTemp(cfg.targetWork, "sersync-bench-targets-"); err != nil {
+			return fail(err)
+		}
+		defer os.RemoveAll(targetDir)
+	}
+	c := &cell{ctx: ctx, cfg: cfg, size: wl.sizes(cfg), workload: wlName, dir: dir, targetDir: targetDir,
+		src: filepath.Join(dir, "src"), names: names, seed: uint64(time.Now().UnixNano())}
 	r.Files = wl.files(c.size, names)
 	if err := os.Mkdir(c.src, 0o755); err != nil {
 		return fail(err)
@@ -257,7 +268,7 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 			return fail(fmt.Errorf("%s collect: %w", wlName, err))
 		}
 	}
-	r.Pwned = pwned(dir)
+	r.Pwned = c.pwned()
 	if stopErr != nil {
 		return fail(stopErr)
 	}
@@ -298,7 +309,7 @@ func (c *cell) floor(ctx context.Context, wl workload, r result) result {
 			return r
 		}
 	}
-	r.Pwned = pwned(c.dir)
+	r.Pwned = c.pwned()
 	return r
 }
 
@@ -409,8 +420,13 @@ func ourRsyncRuns(log string) int {
 	return n
 }
 
-// pwned reports whether a file named PWNED exists below dir: a hostile
-// name was run as shell code by some tool.
+// pwned reports whether a file named PWNED exists below the cell's
+// directories: a hostile name was run as shell code by some tool.
+func (c *cell) pwned() bool {
+	return pwned(c.dir) || (c.targetDir != c.dir && pwned(c.targetDir))
+}
+
+// pwned reports whether a file named PWNED exists below dir.
 func pwned(dir string) bool {
 	found := false
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {

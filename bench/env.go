@@ -37,6 +37,9 @@ type env struct {
 	// FanotifySkipped says why toolOursFan was left out of the run:
 	// fanotify cannot watch the work directory.
 	FanotifySkipped string `json:"fanotify_skipped,omitempty"`
+	// TargetsApart says that the targets lived on another file system
+	// than the sources (-target-work).
+	TargetsApart bool `json:"targets_apart,omitempty"`
 }
 
 // probeEnv fills env and checks that every selected tool is installed.
@@ -63,6 +66,13 @@ func probeEnv(ctx context.Context, cfg config) (env, error) {
 	need := map[string]bool{}
 	for _, t := range cfg.tools {
 		need[t] = true
+	}
+	if cfg.targetWork != "" {
+		same, err := sameFileSystem(cfg.work, cfg.targetWork)
+		if err != nil {
+			return e, fmt.Errorf("-target-work: %w", err)
+		}
+		e.TargetsApart = !same
 	}
 	if need[toolOursFan] {
 		if err := inotifymask.FanotifyUsable(cfg.work); err != nil {

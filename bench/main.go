@@ -28,6 +28,10 @@ type config struct {
 	resultsDir string   // "" writes no JSON
 	toolLogs   string   // "" keeps no tool output
 	work       string   // parent of the per-cell temporary directories
+	// targetWork, if set, is the parent of the cells' target
+	// directories (daemons and modules), e.g. on another file system
+	// than work, as a real remote is.
+	targetWork string
 	quick      bool
 	reps       int // repetitions of every workload
 	w1Reps     int // repetitions of W1, whose ratios are the headline targets
@@ -134,6 +138,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		hostile  = fs.String("hostile", "testdata/rsyncexec/hostile-names.txt", "hostile file names, one Go-quoted name per line")
 		results  = fs.String("results", "bench/results", "directory for the <date>-<host>.jsonl results (\"\" = none)")
 		work     = fs.String("work", os.TempDir(), "where the per-cell source and target trees live")
+		tWork    = fs.String("target-work", "", "where the per-cell targets (daemons and their modules) live instead of -work: on another file system, the fanotify backend's mark does not see rsync writing the target, as with a real remote")
 		quick    = fs.Bool("quick", quickEnv != "" && quickEnv != "0", "small workloads, one repetition (default from BENCH_QUICK)")
 		reps     = fs.Int("reps", 1, "repetitions of every workload")
 		w1Reps   = fs.Int("w1-reps", 0, "repetitions of W1, the workload of the ratio targets (default 3, quick 1; at least -reps)")
@@ -161,7 +166,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := config{
-		bin: *bin, binArgs: strings.Fields(*binFlags), hostile: *hostile, resultsDir: *results, work: *work, toolLogs: *toolLogs,
+		bin: *bin, binArgs: strings.Fields(*binFlags), hostile: *hostile, resultsDir: *results, work: *work, targetWork: *tWork, toolLogs: *toolLogs,
 		quick: *quick, reps: *reps, w1Reps: *w1Reps, timeout: *timeout, settle: *settle, wanRTT: *wanRTT, slowRTT: *slowRTT,
 		out: stdout,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),

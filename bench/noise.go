@@ -40,17 +40,27 @@ func prepareNoise(c *cell) error {
 	if err := os.Mkdir(noiseDir(c), 0o755); err != nil {
 		return err
 	}
-	var root, noise syscall.Stat_t
-	if err := syscall.Stat(c.src, &root); err != nil {
-		return fmt.Errorf("stat %s: %w", c.src, err)
+	same, err := sameFileSystem(c.src, noiseDir(c))
+	if err != nil {
+		return err
 	}
-	if err := syscall.Stat(noiseDir(c), &noise); err != nil {
-		return fmt.Errorf("stat %s: %w", noiseDir(c), err)
-	}
-	if root.Dev != noise.Dev {
+	if !same {
 		return fmt.Errorf("the noise directory %s is not on the file system of the root %s", noiseDir(c), c.src)
 	}
 	return nil
+}
+
+// sameFileSystem reports whether the files a and b are on one file
+// system.
+func sameFileSystem(a, b string) (bool, error) {
+	var sa, sb syscall.Stat_t
+	if err := syscall.Stat(a, &sa); err != nil {
+		return false, fmt.Errorf("stat %s: %w", a, err)
+	}
+	if err := syscall.Stat(b, &sb); err != nil {
+		return false, fmt.Errorf("stat %s: %w", b, err)
+	}
+	return sa.Dev == sb.Dev, nil
 }
 
 // noiseWriter is the writer outside the root during a noisy phase. Its

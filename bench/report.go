@@ -201,6 +201,11 @@ func printReport(w io.Writer, cfg config, e env, results []result, hostile int, 
 	if e.FanotifySkipped != "" {
 		fmt.Fprintf(w, "%s skipped: %s\n", toolOursFan, e.FanotifySkipped)
 	}
+	if e.TargetsApart {
+		fmt.Fprintln(w, "targets: on another file system than the sources (-target-work)")
+	} else {
+		fmt.Fprintf(w, "targets: on the sources' file system (%s also reads and drops rsync's writes on them; -target-work puts them apart)\n", toolOursFan)
+	}
 	s := cfg.size
 	fmt.Fprintf(w, "workloads: W1 %d×%d KiB files in %d dirs; W2 %d chains mkdir -p depth %d + a file per level; "+
 		"W3 rename a %d-file dir + %d files; W4 delete a %d-file subtree; W5 %d MiB in 1 MiB chunks over %v; "+
