@@ -5,6 +5,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -17,7 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/sersync-go/sersync2/inotifymask"
 	"github.com/sersync-go/sersync2/internal/hostile"
+	"github.com/sersync-go/sersync2/internal/mnt"
 )
 
 // needTools skips (or, with SERSYNC_TEST_NO_SKIP=1, fails) when a program
@@ -50,76 +56,246 @@ func tinyConfig(t *testing.T, bin string) config {
 	t.Helper()
 	s := fullSizes()
 	s.w1Files, s.w1Dirs = 200, 4
-	s.w7 = []phase{{100, time.Second}}
+	s.w7 = []phase{{Rate: 100, Dur: time.Second}}
 	s.readyTimeout, s.stopTimeout = 20*time.Second, 20*time.Second
 	return config{bin: bin, work: t.TempDir(), quick: true, reps: 1, timeout: 20 * time.Second,
 		settle: 300 * time.Millisecond, size: s, out: io.Discard,
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
-// TestCellsSersync2 runs tiny W1, W6 and W7 cells for our binary only and
-// checks that every figure was measured and the mirror is exact.
-func TestCellsSersync2(t *testing.T) {
-	needTools(t, "rsync", "go")
-	cfg := tinyConfig(t, buildSersync2(t))
-	cfg.tools = []string{toolOurs}
+// needFanotify skips (or, with SERSYNC_TEST_NO_SKIP=1, fails) when the
+// fanotify backend cannot watch the temporary directory, saying why.
+func needFanotify(t *testing.T) {
+	t.Helper()
+	if err := inotifymask.FanotifyUsable(os.TempDir()); err != nil {
+		if os.Getenv("SERSYNC_TEST_NO_SKIP") == "1" {
+			t.Fatalf("%v (SERSYNC_TEST_NO_SKIP=1)", err)
+		}
+		t.Skip(err)
+	}
+}
+
+// checkMirror fails t unless the cell ran, converged and left an exact
+// mirror, with sersync2's rsync runs and the daemon's connections in
+// agreement.
+func checkMirror(t *testing.T, cfg config, r result) {
+	t.Helper()
+	if r.Error != "" {
+		t.Fatalf("cell error: %s", r.Error)
+	}
+	if !r.Converged || r.ConvergeS < 0 || r.ConvergeS > cfg.timeout.Seconds() {
+		t.Errorf("converged=%v converge_s=%v", r.Converged, r.ConvergeS)
+	}
+	if r.Missing+r.Extra+r.Different != 0 || !r.Stable {
+		t.Errorf("mirror: missing=%d extra=%d different=%d stable=%v %q", r.Missing, r.Extra, r.Different, r.Stable, r.DiffSample)
+	}
+	if r.RsyncProcs < 1 || r.RsyncProcs > r.Files {
+		t.Errorf("rsync_procs = %d for %d files", r.RsyncProcs, r.Files)
+	}
+	if r.RsyncProcsTotal != r.RsyncProcs+1 {
+		// sersync2 -r does exactly one start-up rsync.
+		t.Errorf("rsync_procs_total = %d, want rsync_procs+1 = %d", r.RsyncProcsTotal, r.RsyncProcs+1)
+	}
+	if r.ToolRsyncRuns == nil || *r.ToolRsyncRuns != r.RsyncProcsTotal {
+		t.Errorf("%s logged %v rsync runs, the daemon saw %d connections", r.Tool, r.ToolRsyncRuns, r.RsyncProcsTotal)
+	}
+	if r.CPUS <= 0 || r.PeakRSSMiB < 1 {
+		t.Errorf("cpu_s=%v peak_rss_mib=%v", r.CPUS, r.PeakRSSMiB)
+	}
+	if r.Pwned {
+		t.Error("a file named PWNED appeared")
+	}
+}
+
+// checkBackend fails t unless the tool's log of the cell (kept in
+// cfg.toolLogs) says it watched with the backend its name promises.
+func checkBackend(t *testing.T, cfg config, wl, tool string) {
+	t.Helper()
+	logs, err := filepath.Glob(filepath.Join(cfg.toolLogs, "*-"+wl+"-"+tool+".log"))
+	if err != nil || len(logs) != 1 {
+		t.Fatalf("logs of %s %s: %q, %v", wl, tool, logs, err)
+	}
+	b, err := os.ReadFile(logs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{toolOurs: "backend=inotify", toolOursFan: "backend=fanotify"}[tool]
+	if !strings.Contains(string(b), `msg="watch root backend"`) || !strings.Contains(string(b), want) {
+		t.Errorf("%s %s: the log does not say %s:\n%s", wl, tool, want, tail(string(b), 2000))
+	}
+}
+
+// checkPhase fails t unless a W7 phase lost nothing, saw arrivals and has
+// ordered percentiles.
+func checkPhase(t *testing.T, p phaseResult, written int) {
+	t.Helper()
+	if p.Written != written || p.Lost != 0 || p.Observed+p.Unobserved != written || p.Observed == 0 {
+		t.Errorf("W7 phase: %+v", p)
+	}
+	if p.P50Ms < 0 || p.P95Ms < p.P50Ms || p.P99Ms < p.P95Ms || p.MaxMs < p.P99Ms {
+		t.Errorf("W7 percentiles: %+v", p)
+	}
+}
+
+// forBackends runs f for sersync2 on either backend, a subtest each; the
+// fanotify one is skipped where fanotify cannot watch (and fails under
+// SERSYNC_TEST_NO_SKIP=1). The tools' logs are kept in cfg.toolLogs.
+func forBackends(t *testing.T, cfg config, f func(t *testing.T, cfg config, e env, tool string)) {
+	t.Helper()
+	cfg.tools = []string{toolOurs, toolOursFan}
+	cfg.toolLogs = t.TempDir()
 	e, err := probeEnv(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, tool := range cfg.tools {
+		t.Run(tool, func(t *testing.T) {
+			if tool == toolOursFan {
+				needFanotify(t)
+			}
+			f(t, cfg, e, tool)
+		})
+	}
+}
+
+// TestCellsSersync2 runs tiny W1, W6 and W7 cells for our binary on
+// either backend and checks that every figure was measured and the
+// mirror is exact.
+func TestCellsSersync2(t *testing.T) {
+	needTools(t, "rsync", "go")
 	names, err := hostile.Read("../testdata/rsyncexec/hostile-names.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, wl := range []string{"W1", "W6", "W7"} {
-		t.Run(wl, func(t *testing.T) {
-			r := runCell(context.Background(), cfg, e, names, toolOurs, wl)
-			if r.Error != "" {
-				t.Fatalf("cell error: %s", r.Error)
-			}
-			if !r.Converged || r.ConvergeS < 0 || r.ConvergeS > cfg.timeout.Seconds() {
-				t.Errorf("converged=%v converge_s=%v", r.Converged, r.ConvergeS)
-			}
-			if r.Missing+r.Extra+r.Different != 0 || !r.Stable {
-				t.Errorf("mirror: missing=%d extra=%d different=%d stable=%v %q", r.Missing, r.Extra, r.Different, r.Stable, r.DiffSample)
-			}
-			if r.RsyncProcs < 1 || r.RsyncProcs > r.Files {
-				t.Errorf("rsync_procs = %d for %d files", r.RsyncProcs, r.Files)
-			}
-			if r.RsyncProcsTotal != r.RsyncProcs+1 {
-				// sersync2 -r does exactly one start-up rsync.
-				t.Errorf("rsync_procs_total = %d, want rsync_procs+1 = %d", r.RsyncProcsTotal, r.RsyncProcs+1)
-			}
-			if r.ToolRsyncRuns == nil || *r.ToolRsyncRuns != r.RsyncProcsTotal {
-				t.Errorf("sersync2 logged %v rsync runs, the daemon saw %d connections", r.ToolRsyncRuns, r.RsyncProcsTotal)
-			}
-			if r.CPUS <= 0 || r.PeakRSSMiB < 1 {
-				t.Errorf("cpu_s=%v peak_rss_mib=%v", r.CPUS, r.PeakRSSMiB)
-			}
-			if r.Pwned {
-				t.Error("a file named PWNED appeared")
-			}
-			if wl == "W7" {
-				if len(r.W7) != 1 {
-					t.Fatalf("W7 phases = %d", len(r.W7))
+	cfg := tinyConfig(t, buildSersync2(t))
+	forBackends(t, cfg, func(t *testing.T, cfg config, e env, tool string) {
+		for _, wl := range []string{"W1", "W6", "W7"} {
+			t.Run(wl, func(t *testing.T) {
+				r := runCell(context.Background(), cfg, e, names, tool, wl)
+				checkMirror(t, cfg, r)
+				checkBackend(t, cfg, wl, tool)
+				if wl == "W7" {
+					if len(r.W7) != 1 {
+						t.Fatalf("W7 phases = %d", len(r.W7))
+					}
+					checkPhase(t, r.W7[0], 100)
 				}
-				p := r.W7[0]
-				if p.Written != 100 || p.Lost != 0 || p.Observed+p.Unobserved != 100 || p.Observed == 0 {
-					t.Errorf("W7 phase: %+v", p)
-				}
-				if p.P50Ms < 0 || p.P99Ms < p.P50Ms || p.MaxMs < p.P99Ms {
-					t.Errorf("W7 percentiles: %+v", p)
-				}
-			}
-		})
-	}
+			})
+		}
+	})
 	if dirs, _ := filepath.Glob(filepath.Join(cfg.work, "sersync-bench-*")); len(dirs) != 0 {
 		t.Errorf("cell directories left behind: %v", dirs)
 	}
 }
 
-// TestDiffCountsCanFail: the correctness columns see a missing, an extra
-// and a different file, and waitEqual gives up at its deadline.
+// TestCellNoise runs a tiny noise cell on either backend: both phases
+// measured, the writer outside the root wrote, and nothing of it reached
+// the target.
+func TestCellNoise(t *testing.T) {
+	needTools(t, "rsync", "go")
+	cfg := tinyConfig(t, buildSersync2(t))
+	cfg.size.noise = noisePhases(100, time.Second, 1000)
+	forBackends(t, cfg, func(t *testing.T, cfg config, e env, tool string) {
+		r := runCell(context.Background(), cfg, e, nil, tool, "NOISE")
+		checkMirror(t, cfg, r)
+		checkBackend(t, cfg, "NOISE", tool)
+		if len(r.W7) != 2 {
+			t.Fatalf("NOISE phases = %d, want quiet and noisy", len(r.W7))
+		}
+		for i, p := range r.W7 {
+			checkPhase(t, p, 100)
+			if noisy := i == 1; (p.Noise > 0) != noisy || (p.NoiseWritten > 0) != noisy {
+				t.Errorf("phase %d: noise %d, noise written %d", i, p.Noise, p.NoiseWritten)
+			}
+		}
+		if n := r.W7[1].NoiseWritten; n < 1 || n > 1000 {
+			t.Errorf("the noise writer wrote %d files; want some and at most the 1,000 its phase asks for", n)
+		}
+		if r.Outside == nil || *r.Outside != 0 {
+			t.Errorf("outside = %v, want 0", r.Outside)
+		}
+	})
+}
+
+// TestOutsideEntries: the target scan counts whatever is not the root
+// writer's directories and files.
+func TestOutsideEntries(t *testing.T) {
+	phases := noisePhases(100, time.Second, 1000)
+	dst := t.TempDir()
+	for _, p := range []string{"p100/f-0000001", "p100-noise/f-0000002"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, p), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, sample, err := outsideEntries(dst, phases); err != nil || n != 0 {
+		t.Fatalf("clean target: %d outside (%q), %v", n, sample, err)
+	}
+	for _, p := range []string{"n-0001", "noise/n-0002", "p100/n-0003", "p100-noise/f-1"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, p), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dst, "p100", "f-0000009"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// n-0001, noise, noise/n-0002, p100/n-0003, p100-noise/f-1 and the
+	// directory p100/f-0000009.
+	if n, sample, err := outsideEntries(dst, phases); err != nil || n != 6 || len(sample) != 5 {
+		t.Errorf("outsideEntries = %d, %q, %v; want 6 and 5 samples", n, sample, err)
+	}
+}
+
+// TestCellsDirs runs a tiny big-tree cell on either backend: the start-up
+// is timed, the memory read and every file written meanwhile arrives.
+func TestCellsDirs(t *testing.T) {
+	needTools(t, "rsync", "go")
+	cfg := tinyConfig(t, buildSersync2(t))
+	cfg.size.dirsN, cfg.size.dirsFilesPer, cfg.size.dirsDuring, cfg.size.dirsReady = 300, 1, 200, 20*time.Second
+	forBackends(t, cfg, func(t *testing.T, cfg config, e env, tool string) {
+		r := runCell(context.Background(), cfg, e, nil, tool, "DIRS")
+		if r.Error != "" {
+			t.Fatalf("cell error: %s", r.Error)
+		}
+		checkBackend(t, cfg, "DIRS", tool)
+		if r.Dirs != countDirs(300, dirsFanout(300)) || r.WatchesS <= 0 || r.ReadyS < r.WatchesS {
+			t.Errorf("dirs=%d watches_s=%v ready_s=%v", r.Dirs, r.WatchesS, r.ReadyS)
+		}
+		if r.HeapBytes <= 0 || r.PeakRSSMiB < 1 {
+			t.Errorf("heap=%d rss=%v", r.HeapBytes, r.PeakRSSMiB)
+		}
+		if !r.Converged || r.Missing != 0 || r.DuringWritten == 0 {
+			t.Errorf("converged=%v missing=%d of %d written during the start-up", r.Converged, r.Missing, r.DuringWritten)
+		}
+	})
+}
+
+// TestFanotifySkipped: where fanotify cannot watch the work directory (a
+// ramfs gives no file handles) the fanotify tool is left out, with the
+// reason.
+func TestFanotifySkipped(t *testing.T) {
+	work := t.TempDir()
+	if err := unix.Mount("ramfs", work, "ramfs", 0, ""); err != nil {
+		mnt.Skip(t, fmt.Sprintf("mounting a ramfs needs CAP_SYS_ADMIN: %v", err))
+	}
+	t.Cleanup(func() { _ = unix.Unmount(work, 0) })
+	var out bytes.Buffer
+	cfg := config{bin: "/bin/true", hostile: "../testdata/rsyncexec/hostile-names.txt", work: work,
+		tools: []string{toolOursFan}, workloads: []string{"W1"}, out: &out, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	err := benchmark(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "no tool left") {
+		t.Errorf("benchmark with only the fanotify tool = %v, want no tool left", err)
+	}
+	if !strings.Contains(out.String(), toolOursFan+" skipped: ") || !strings.Contains(out.String(), "file handles") {
+		t.Errorf("output %q does not say why %s was skipped", out.String(), toolOursFan)
+	}
+}
+
 // TestCellBaseBin runs a tiny W1 cell of the -base-bin tool (here the same
 // build) and checks it is measured like sersync2 and its version recorded.
 func TestCellBaseBin(t *testing.T) {
@@ -146,13 +322,19 @@ func TestCellBaseBin(t *testing.T) {
 	}
 }
 
-// TestBaseRunsWhereOursRuns: the other binary takes part in exactly the
-// workloads sersync2 does, SSH-W3's comparison included.
+// TestBaseRunsWhereOursRuns: the other binary and the fanotify backend
+// take part in exactly the workloads sersync2 does, SSH-W3's comparison
+// and the noise case included.
 func TestBaseRunsWhereOursRuns(t *testing.T) {
-	for _, wl := range allWorkloads {
-		if got, want := workloads[wl].runs(toolOursBase), workloads[wl].runs(toolOurs); got != want {
-			t.Errorf("%s: runs(%s) = %v, runs(%s) = %v", wl, toolOursBase, got, toolOurs, want)
+	for _, tool := range []string{toolOursBase, toolOursFan} {
+		for _, wl := range allWorkloads {
+			if got, want := workloads[wl].runs(tool), workloads[wl].runs(toolOurs); got != want {
+				t.Errorf("%s: runs(%s) = %v, runs(%s) = %v", wl, tool, got, toolOurs, want)
+			}
 		}
+	}
+	if workloads["NOISE"].runs(toolLsyncd1) || workloads["NOISE"].runs(toolFloor) {
+		t.Error("NOISE compares sersync2's backends only")
 	}
 }
 
@@ -175,6 +357,8 @@ func TestBaseBinFlags(t *testing.T) {
 	}
 }
 
+// TestDiffCountsCanFail: the correctness columns see a missing, an extra
+// and a different file, and waitEqual gives up at its deadline.
 func TestDiffCountsCanFail(t *testing.T) {
 	src, dst := t.TempDir(), t.TempDir()
 	write := func(dir, name, content string) {
@@ -381,5 +565,133 @@ func TestDelayProxy(t *testing.T) {
 	}
 	if err := p.Close(); err != nil {
 		t.Errorf("close: %v", err)
+	}
+}
+
+// TestPace: a writer far behind its rate still ends at once when told,
+// at its hard stop, or when the run ends; else it makes all n calls.
+func TestPace(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name     string
+		ctx      context.Context
+		hardStop time.Time
+		stopAt   int // close stop in call stopAt (-1: never)
+		n        int
+		want     int
+		wantErr  error
+	}{
+		{"all calls", context.Background(), time.Time{}, -1, 1000, 1000, nil},
+		{"told to stop while behind", context.Background(), time.Time{}, 99, 1 << 40, 100, nil},
+		{"hard stop passed", context.Background(), time.Now().Add(-time.Second), -1, 1 << 40, 0, nil},
+		{"run ended", canceled, time.Time{}, -1, 1 << 40, 0, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stop := make(chan struct{})
+			calls := 0
+			got, err := pace(tt.ctx, stop, tt.n, 1e12, time.Millisecond, tt.hardStop, func(i int) error {
+				if i != calls {
+					t.Fatalf("call %d, want %d", i, calls)
+				}
+				calls++
+				if i == tt.stopAt {
+					close(stop)
+				}
+				return nil
+			})
+			if got != tt.want || calls != tt.want || !errors.Is(err, tt.wantErr) {
+				t.Errorf("pace = %d, %v after %d calls; want %d, %v", got, err, calls, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestFanReport: the fanotify comparison, the noise table and their goals
+// are judged from the cells: within 1.2× met, beyond it missed, an entry
+// from outside the root a failed cell.
+func TestFanReport(t *testing.T) {
+	ok := func(tool, wl string, phases ...phaseResult) result {
+		return result{Tool: tool, Workload: wl, Rep: 1, Files: 100, Converged: true, Stable: true, W7: phases}
+	}
+	quiet := func(p50, p95 float64) phaseResult {
+		return phaseResult{Rate: 200, Written: 100, P50Ms: p50, P95Ms: p95, P99Ms: p95, MaxMs: p95, OwnCPUUsPerFile: 10}
+	}
+	noisy := func(p50, p95 float64) phaseResult {
+		p := quiet(p50, p95)
+		p.Noise, p.NoiseWritten, p.NoiseAchieved = 5000, 25000, 4990
+		return p
+	}
+	two, none := 2, 0
+	fanNoise := ok(toolOursFan, "NOISE", quiet(20, 40), noisy(30, 40))
+	fanNoise.Outside = &two
+	oursNoise := ok(toolOurs, "NOISE", quiet(20, 40), noisy(22, 44))
+	oursNoise.Outside = &none
+	results := []result{
+		ok(toolOurs, "W7", phaseResult{Rate: 200, Written: 100, P50Ms: 20, P99Ms: 50, OwnCPUUsPerFile: 10},
+			phaseResult{Rate: 2000, Written: 100, P50Ms: 40, P99Ms: 100, OwnCPUUsPerFile: 5}),
+		ok(toolOursFan, "W7", phaseResult{Rate: 200, Written: 100, P50Ms: 22, P99Ms: 55, OwnCPUUsPerFile: 11},
+			phaseResult{Rate: 2000, Written: 100, P50Ms: 40, P99Ms: 100, OwnCPUUsPerFile: 7}),
+		oursNoise, fanNoise,
+		{Tool: toolOursFan, Workload: "DIRS", Rep: 1, Converged: true, Stable: true, Dirs: dirsGoalSize,
+			WatchesS: 1.5, ReadyS: 30, PeakRSSMiB: 35, HeapBytes: 20 << 20, HeapPerDirB: 20.76, DuringWritten: 10, WriterCovered: true},
+	}
+	var out bytes.Buffer
+	printReport(&out, tinyConfig(t, ""), env{}, results, 0, 0)
+	for _, want := range []string{
+		"W7 at 200 files/s: fanotify own CPU per file ≤ 1.2× inotify: 11.0 vs 10.0 µs = 1.10× — met",
+		"W7 at 200 files/s: fanotify latency ≤ 1.2× inotify: p50 22 vs 20 ms = 1.10×, p99 55 vs 50 ms = 1.10× — met",
+		"W7 at 2000 files/s: fanotify own CPU per file ≤ 1.2× inotify: 7.0 vs 5.0 µs = 1.40× — MISSED",
+		"W7 at 2000 files/s: fanotify latency ≤ 1.2× inotify: p50 40 vs 40 ms = 1.00×, p99 100 vs 100 ms = 1.00× — met",
+		"NOISE sersync2 latency with noise outside the root ≤ 1.2× quiet (200 files/s in the root, 4990 files/s outside): p50 20 → 22 ms = 1.10×, p95 40 → 44 ms = 1.10× — met\n",
+		"NOISE sersync2-fanotify latency with noise outside the root ≤ 1.2× quiet (200 files/s in the root, 4990 files/s outside): p50 20 → 30 ms = 1.50×, p95 40 → 40 ms = 1.00× — MISSED\n",
+		"NOISE nothing from outside the root on the target: sersync2 0, sersync2-fanotify 2 — MISSED",
+		"OUTSIDE: rep 1: 2 entries on the target from outside the root",
+		"DIRS fanotify (1010100 dirs) ready ≤ 2 s: 1.50 s — met",
+		"DIRS fanotify RSS ≤ 40 MiB: 35.0 MiB (Go heap 21 B per directory) — met",
+		"0 missing/extra/different in every sersync2 and sersync2-fanotify cell: MISSED (1 cells: sersync2-fanotify NOISE rep 1)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", out.String())
+	}
+}
+
+// TestCellTargetWork: with -target-work on another file system the
+// targets' daemons and modules live there, the cell runs as usual, and
+// nothing of it is left behind.
+func TestCellTargetWork(t *testing.T) {
+	needTools(t, "rsync", "go")
+	cfg := tinyConfig(t, buildSersync2(t))
+	cfg.targetWork = t.TempDir()
+	mnt.Tmpfs(t, cfg.targetWork)
+	cfg.tools = []string{toolOurs}
+	e, err := probeEnv(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.TargetsApart {
+		t.Errorf("targets on a tmpfs, sources in %s: not reported apart", cfg.work)
+	}
+	c := &cell{cfg: cfg, size: cfg.size, dir: t.TempDir(), targetDir: cfg.targetWork}
+	if err := c.startTargets(workloads["W1"]); err != nil {
+		t.Fatal(err)
+	}
+	dst := c.dst
+	c.closeTargets()
+	if !strings.HasPrefix(dst, cfg.targetWork+"/") {
+		t.Errorf("target module %s is not below -target-work %s", dst, cfg.targetWork)
+	}
+	if err := os.RemoveAll(filepath.Join(cfg.targetWork, "rsyncd-1")); err != nil {
+		t.Fatal(err)
+	}
+	r := runCell(context.Background(), cfg, e, nil, toolOurs, "W1")
+	checkMirror(t, cfg, r)
+	if left, _ := os.ReadDir(cfg.targetWork); len(left) != 0 {
+		t.Errorf("left in -target-work: %v", left)
 	}
 }

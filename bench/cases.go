@@ -63,30 +63,17 @@ func runFan(ctx context.Context, c *cell) error {
 		st.watches = append(st.watches, w)
 	}
 	content := newFiller(c.seed).bytes(1024)
-	start := time.Now()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
 	rate := float64(s.fanFiles) / s.fanOver.Seconds()
-	i := 0
-	for i < s.fanFiles {
-		due := min(s.fanFiles, int(time.Since(start).Seconds()*rate)+1)
-		for ; i < due; i++ {
-			binary.LittleEndian.PutUint64(content, uint64(i))
-			if err := writeFile(filepath.Join(c.src, fanDir(i%fanDirs), w7Name(i)), content); err != nil {
-				return err
-			}
-			st.closeAt[i] = time.Now().UnixNano()
+	i, err := pace(ctx, nil, s.fanFiles, rate, 10*time.Millisecond, time.Time{}, func(i int) error {
+		binary.LittleEndian.PutUint64(content, uint64(i))
+		if err := writeFile(filepath.Join(c.src, fanDir(i%fanDirs), w7Name(i)), content); err != nil {
+			return err
 		}
-		if i < s.fanFiles {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-tick.C: // the workload's pace
-			}
-		}
-	}
+		st.closeAt[i] = time.Now().UnixNano()
+		return nil
+	})
 	st.written, st.end = i, time.Now()
-	return nil
+	return err
 }
 
 // collectFan turns each target's arrivals into its convergence (arrival of

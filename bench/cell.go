@@ -24,10 +24,13 @@ type cell struct {
 	ctx  context.Context // the run's: a long prepare stops when it ends
 	cfg  config
 	size sizes  // the workload's dimensions (cfg.size, adjusted by the workload)
-	dir  string // everything of the cell lives below it
-	src  string
-	d    *rsyncd.Daemon // the first target's daemon
-	dst  string         // the first target's module directory
+	dir  string // everything of the cell lives below it, but the targets
+	// targetDir holds the targets' daemons and modules: dir, or a
+	// directory of its own below config.targetWork.
+	targetDir string
+	src       string
+	d         *rsyncd.Daemon // the first target's daemon
+	dst       string         // the first target's module directory
 	// targets are the remotes the tools sync to, each a daemon of its
 	// own: one for W1-W7, several for the fan-out case.
 	targets  []*target
@@ -77,6 +80,9 @@ type result struct {
 	// CPUOwnS is the part of CPUSampledS the tool's own processes used
 	// (not its rsync children), since they started.
 	CPUOwnS float64 `json:"cpu_own_s"`
+	// CPUOwnWorkS is the tool's own CPU from the start of the workload
+	// to the end of the settle window: the cost of the workload's events.
+	CPUOwnWorkS float64 `json:"cpu_own_work_s"`
 	// PeakRSSMiB is the sum of VmHWM of the tool's own processes (not its
 	// rsync children) just before it was stopped.
 	PeakRSSMiB float64  `json:"peak_rss_mib"`
@@ -90,6 +96,10 @@ type result struct {
 	BigTransfers           *int          `json:"big_transfers,omitempty"`
 	BigTransfersAfterClose *int          `json:"big_transfers_after_close,omitempty"`
 	W7                     []phaseResult `json:"w7,omitempty"`
+	// Outside counts, in the noise case, the entries on the target that
+	// are not the root's writer's: anything from outside the root that
+	// reached the remote. More than 0 is a correctness failure.
+	Outside *int `json:"outside,omitempty"`
 	// The ssh cases: bytes through ssh from the start of the workload
 	// until the tool stopped, to the remote (up) and back (down).
 	SSHBytesUp   *int64 `json:"ssh_bytes_up,omitempty"`
@@ -138,7 +148,15 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 		return fail(err)
 	}
 	defer os.RemoveAll(dir)
-	c := &cell{ctx: ctx, cfg: cfg, size: wl.sizes(cfg), workload: wlName, dir: dir, src: filepath.Join(dir, "src"), names: names, seed: uint64(time.Now().UnixNano())}
+	targetDir := dir
+	if cfg.targetWork != "" {
+		if targetDir, err = os.MkdirTemp(cfg.targetWork, "sersync-bench-targets-"); err != nil {
+			return fail(err)
+		}
+		defer os.RemoveAll(targetDir)
+	}
+	c := &cell{ctx: ctx, cfg: cfg, size: wl.sizes(cfg), workload: wlName, dir: dir, targetDir: targetDir,
+		src: filepath.Join(dir, "src"), names: names, seed: uint64(time.Now().UnixNano())}
 	r.Files = wl.files(c.size, names)
 	if err := os.Mkdir(c.src, 0o755); err != nil {
 		return fail(err)
@@ -225,6 +243,7 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 		return fail(sampleErr)
 	}
 	r.CPURusageS, r.CPUSampledS, r.CPUBaseS, r.CPUOwnS = secs(ruCPU), secs(end.cpu), secs(base.cpu), secs(end.own)
+	r.CPUOwnWorkS = secs(end.own - base.own)
 	c.ownEnd = end.own
 	if cfg.toolLogs != "" {
 		name := fmt.Sprintf("%s-%s-%s.log", r.Time.Format("20060102T150405"), wlName, tool)
@@ -234,7 +253,7 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 	}
 	r.CPUS = secs(max(ruCPU, end.cpu) - base.cpu)
 	r.PeakRSSMiB = float64(end.rss) / (1 << 20)
-	if tool == toolOurs || tool == toolOursBase {
+	if isOurs(tool) {
 		n := ourRsyncRuns(t.out.String())
 		r.ToolRsyncRuns = &n
 	}
@@ -249,7 +268,7 @@ func runCell(ctx context.Context, cfg config, e env, names []string, tool, wlNam
 			return fail(fmt.Errorf("%s collect: %w", wlName, err))
 		}
 	}
-	r.Pwned = pwned(dir)
+	r.Pwned = c.pwned()
 	if stopErr != nil {
 		return fail(stopErr)
 	}
@@ -290,7 +309,7 @@ func (c *cell) floor(ctx context.Context, wl workload, r result) result {
 			return r
 		}
 	}
-	r.Pwned = pwned(c.dir)
+	r.Pwned = c.pwned()
 	return r
 }
 
@@ -401,8 +420,13 @@ func ourRsyncRuns(log string) int {
 	return n
 }
 
-// pwned reports whether a file named PWNED exists below dir: a hostile
-// name was run as shell code by some tool.
+// pwned reports whether a file named PWNED exists below the cell's
+// directories: a hostile name was run as shell code by some tool.
+func (c *cell) pwned() bool {
+	return pwned(c.dir) || (c.targetDir != c.dir && pwned(c.targetDir))
+}
+
+// pwned reports whether a file named PWNED exists below dir.
 func pwned(dir string) bool {
 	found := false
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {

@@ -6,9 +6,12 @@
 // with a fresh source, daemon and target for every (tool, workload) cell
 // and the tools interleaved within each repetition. The physical floor is
 // one plain `rsync -a --delete` of the workload's final tree into an empty
-// module. With -base-bin a second sersync2 binary (e.g. an older build)
-// runs as the tool sersync2-base, with the same settings, in the same
-// cells, interleaved with the others.
+// module. sersync2 runs on both kernel backends, as sersync2 (--watcher
+// inotify) and sersync2-fanotify (--watcher fanotify; left out, with the
+// reason, where fanotify cannot watch the work directory). With -base-bin
+// a second sersync2 binary (e.g. an older build) runs as the tool
+// sersync2-base, with the same settings, in the same cells, interleaved
+// with the others.
 //
 // Per cell it records the convergence time after the workload ends (first
 // moment the target equals the source, internal/treecmp), the rsync
@@ -16,7 +19,10 @@
 // RSS of the tool's process tree, and correctness after a quiet settle
 // window (missing / extra / different entries). W5 counts transfers of the
 // big file, W7 the per-file latency from close(2) on the source to the
-// rename into place on the target (an inotify watch on the target).
+// rename into place on the target (an inotify watch on the target). The
+// noise case (NOISE) measures W7's latency at one rate without and with a
+// writer outside the root on the same file system, and counts what of it
+// reached the target.
 //
 // Output: a table on stdout and one JSON object per cell appended to
 // bench/results/<date>-<host>.jsonl. BENCH_QUICK=1 (or -quick) shrinks the

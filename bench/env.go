@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sersync-go/sersync2/inotifymask"
 	"github.com/sersync-go/sersync2/internal/hostile"
 )
 
@@ -33,6 +34,12 @@ type env struct {
 	Sersync2    string `json:"sersync2"`
 	// Sersync2Base is the version of the -base-bin binary.
 	Sersync2Base string `json:"sersync2_base,omitempty"`
+	// FanotifySkipped says why toolOursFan was left out of the run:
+	// fanotify cannot watch the work directory.
+	FanotifySkipped string `json:"fanotify_skipped,omitempty"`
+	// TargetsApart says that the targets lived on another file system
+	// than the sources (-target-work).
+	TargetsApart bool `json:"targets_apart,omitempty"`
 }
 
 // probeEnv fills env and checks that every selected tool is installed.
@@ -60,7 +67,19 @@ func probeEnv(ctx context.Context, cfg config) (env, error) {
 	for _, t := range cfg.tools {
 		need[t] = true
 	}
-	if need[toolOurs] {
+	if cfg.targetWork != "" {
+		same, err := sameFileSystem(cfg.work, cfg.targetWork)
+		if err != nil {
+			return e, fmt.Errorf("-target-work: %w", err)
+		}
+		e.TargetsApart = !same
+	}
+	if need[toolOursFan] {
+		if err := inotifymask.FanotifyUsable(cfg.work); err != nil {
+			e.FanotifySkipped = err.Error()
+		}
+	}
+	if need[toolOurs] || need[toolOursFan] || need[toolOursNoMoves] {
 		if e.Sersync2, err = first(cfg.bin, "--version"); err != nil {
 			return e, fmt.Errorf("sersync2 binary %s (make build): %w", cfg.bin, err)
 		}

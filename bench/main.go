@@ -28,6 +28,10 @@ type config struct {
 	resultsDir string   // "" writes no JSON
 	toolLogs   string   // "" keeps no tool output
 	work       string   // parent of the per-cell temporary directories
+	// targetWork, if set, is the parent of the cells' target
+	// directories (daemons and modules), e.g. on another file system
+	// than work, as a real remote is.
+	targetWork string
 	quick      bool
 	reps       int // repetitions of every workload
 	w1Reps     int // repetitions of W1, whose ratios are the headline targets
@@ -54,8 +58,11 @@ type sizes struct {
 	w7                []phase
 	w7FileSize        int
 	w1FileSize        int
-	readyTimeout      time.Duration // tool start-up and initial sync
-	stopTimeout       time.Duration // SIGTERM → exit
+	// noise is the noise case's phases: the same rate in the root, quiet
+	// then with the writer outside the root.
+	noise        []phase
+	readyTimeout time.Duration // tool start-up and initial sync
+	stopTimeout  time.Duration // SIGTERM → exit
 	// fan-out: fanFiles files written evenly over fanOver to fanRemotes
 	// daemons.
 	fanFiles   int
@@ -68,10 +75,20 @@ type sizes struct {
 	dirsReady                       time.Duration
 }
 
-// phase is one rate step of W7.
+// phase is one rate step of W7 (and of the noise case).
 type phase struct {
 	Rate int
 	Dur  time.Duration
+	// Noise is the files per second a writer outside the root, on the
+	// same file system, writes during the phase (0: none).
+	Noise int
+}
+
+// noisePhases is the noise case: rate files per second in the root for
+// d, quiet, then for d again with noise files per second written outside
+// the root.
+func noisePhases(rate int, d time.Duration, noise int) []phase {
+	return []phase{{Rate: rate, Dur: d}, {Rate: rate, Dur: d, Noise: noise}}
 }
 
 func fullSizes() sizes {
@@ -81,7 +98,8 @@ func fullSizes() sizes {
 		w3DirFiles: 1000, w3Files: 100,
 		w4Files:  1000,
 		w5Chunks: 200, w5Over: 5 * time.Second,
-		w7:           []phase{{200, 30 * time.Second}, {2000, 10 * time.Second}, {10_000, 10 * time.Second}},
+		w7:           []phase{{Rate: 200, Dur: 30 * time.Second}, {Rate: 2000, Dur: 10 * time.Second}, {Rate: 10_000, Dur: 10 * time.Second}},
+		noise:        noisePhases(200, 20*time.Second, 5000),
 		w7FileSize:   1024,
 		readyTimeout: 60 * time.Second, stopTimeout: 30 * time.Second,
 		fanFiles: 10_000, fanOver: 60 * time.Second, fanRemotes: 20,
@@ -94,17 +112,18 @@ func quickSizes() sizes {
 	s.w1Files, s.w1Dirs = 2000, 20
 	s.w2Chains = 20
 	s.w5Chunks, s.w5Over = 50, 2500*time.Millisecond
-	s.w7 = []phase{{200, 5 * time.Second}, {2000, 2 * time.Second}, {10_000, time.Second}}
+	s.w7 = []phase{{Rate: 200, Dur: 5 * time.Second}, {Rate: 2000, Dur: 2 * time.Second}, {Rate: 10_000, Dur: time.Second}}
+	s.noise = noisePhases(200, 5*time.Second, 5000)
 	s.fanFiles, s.fanOver = 2000, 12*time.Second
 	s.dirsN, s.dirsFilesPer, s.dirsDuring, s.dirsReady = 20_000, 1, 3000, 3*time.Minute
 	return s
 }
 
-var allTools = []string{toolOurs, toolOursBase, toolOursNoMoves, toolLsyncd1, toolLsyncd0, toolLoop, toolFloor}
+var allTools = []string{toolOurs, toolOursFan, toolOursBase, toolOursNoMoves, toolLsyncd1, toolLsyncd0, toolLoop, toolFloor}
 
 // defaultTools is every tool but toolOursBase, which -base-bin adds.
-var defaultTools = slices.DeleteFunc(slices.Clone(allTools), func(t string) bool { return t == toolOursBase })
-var allWorkloads = []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7", "WAN-W1", "WAN-W3", "WAN-W7", "SSH-W3", "FAN", "DIRS"}
+var defaultTools = withoutTool(allTools, toolOursBase)
+var allWorkloads = []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7", "WAN-W1", "WAN-W3", "WAN-W7", "SSH-W3", "FAN", "DIRS", "NOISE"}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -119,6 +138,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		hostile  = fs.String("hostile", "testdata/rsyncexec/hostile-names.txt", "hostile file names, one Go-quoted name per line")
 		results  = fs.String("results", "bench/results", "directory for the <date>-<host>.jsonl results (\"\" = none)")
 		work     = fs.String("work", os.TempDir(), "where the per-cell source and target trees live")
+		tWork    = fs.String("target-work", "", "where the per-cell targets (daemons and their modules) live instead of -work: on another file system, the fanotify backend's mark does not see rsync writing the target, as with a real remote")
 		quick    = fs.Bool("quick", quickEnv != "" && quickEnv != "0", "small workloads, one repetition (default from BENCH_QUICK)")
 		reps     = fs.Int("reps", 1, "repetitions of every workload")
 		w1Reps   = fs.Int("w1-reps", 0, "repetitions of W1, the workload of the ratio targets (default 3, quick 1; at least -reps)")
@@ -146,7 +166,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := config{
-		bin: *bin, binArgs: strings.Fields(*binFlags), hostile: *hostile, resultsDir: *results, work: *work, toolLogs: *toolLogs,
+		bin: *bin, binArgs: strings.Fields(*binFlags), hostile: *hostile, resultsDir: *results, work: *work, targetWork: *tWork, toolLogs: *toolLogs,
 		quick: *quick, reps: *reps, w1Reps: *w1Reps, timeout: *timeout, settle: *settle, wanRTT: *wanRTT, slowRTT: *slowRTT,
 		out: stdout,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
@@ -274,6 +294,12 @@ func benchmark(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
+	if env.FanotifySkipped != "" {
+		fmt.Fprintf(cfg.out, "bench: %s skipped: %s\n", toolOursFan, env.FanotifySkipped)
+		if cfg.tools = withoutTool(cfg.tools, toolOursFan); len(cfg.tools) == 0 {
+			return errors.New("no tool left to run")
+		}
+	}
 	var sink *jsonSink
 	if cfg.resultsDir != "" {
 		if sink, err = openSink(cfg.resultsDir, env); err != nil {
@@ -338,15 +364,20 @@ reps:
 }
 
 // repsOf is how often wl runs: W1 and the cases with goals of their own
-// (WAN, fan-out) as often as W1, the big tree once.
+// (WAN, fan-out, noise) as often as W1, the big tree once.
 func (c config) repsOf(wl string) int {
 	switch {
 	case wl == "DIRS":
 		return 1
-	case wl == "W1" || wl == "FAN" || strings.HasPrefix(wl, "WAN-"):
+	case wl == "W1" || wl == "FAN" || wl == "NOISE" || strings.HasPrefix(wl, "WAN-"):
 		return c.w1Reps
 	}
 	return c.reps
+}
+
+// withoutTool returns tools without tool.
+func withoutTool(tools []string, tool string) []string {
+	return slices.DeleteFunc(slices.Clone(tools), func(t string) bool { return t == tool })
 }
 
 func rotate(s []string, k int) []string {

@@ -151,8 +151,11 @@ func (a agg) notes() string {
 		if r.Pwned {
 			n = append(n, "PWNED: a file name ran as shell code")
 		}
+		if outside(r) > 0 {
+			n = append(n, fmt.Sprintf("OUTSIDE: rep %d: %d entries on the target from outside the root", r.Rep, outside(r)))
+		}
 	}
-	if (a.tool == toolOurs || a.tool == toolOursBase) && a.workload == "W1" {
+	if isOurs(a.tool) && a.workload == "W1" {
 		var runs []string
 		for _, r := range ok {
 			if r.ToolRsyncRuns != nil {
@@ -195,12 +198,20 @@ func printReport(w io.Writer, cfg config, e env, results []result, hostile int, 
 	if e.Sersync2Base != "" {
 		fmt.Fprintf(w, "%s: %s\n", toolOursBase, e.Sersync2Base)
 	}
+	if e.FanotifySkipped != "" {
+		fmt.Fprintf(w, "%s skipped: %s\n", toolOursFan, e.FanotifySkipped)
+	}
+	if e.TargetsApart {
+		fmt.Fprintln(w, "targets: on another file system than the sources (-target-work)")
+	} else {
+		fmt.Fprintf(w, "targets: on the sources' file system (%s also reads and drops rsync's writes on them; -target-work puts them apart)\n", toolOursFan)
+	}
 	s := cfg.size
 	fmt.Fprintf(w, "workloads: W1 %d×%d KiB files in %d dirs; W2 %d chains mkdir -p depth %d + a file per level; "+
 		"W3 rename a %d-file dir + %d files; W4 delete a %d-file subtree; W5 %d MiB in 1 MiB chunks over %v; "+
-		"W6 %d hostile names (file + dir each); W7 %s\n",
+		"W6 %d hostile names (file + dir each); W7 %s; NOISE %s\n",
 		s.w1Files, s.w1FileSize/1024, s.w1Dirs, s.w2Chains, s.w2Depth, s.w3DirFiles, s.w3Files, s.w4Files,
-		s.w5Chunks, s.w5Over, hostile, w7Desc(s.w7))
+		s.w5Chunks, s.w5Over, hostile, w7Desc(s.w7), w7Desc(s.noise))
 	fmt.Fprintf(w, "wl s = how long the workload ran (the writer shares 2 cores with the tool); "+
 		"converge = seconds from the end of the workload until target == source (floor: the plain rsync's wall time); "+
 		"procs = rsync connections the daemon logged during the workload; CPU = tool + its rsync children, of it tool = the tool's own processes; "+
@@ -270,16 +281,22 @@ func printReport(w io.Writer, cfg config, e env, results []result, hostile int, 
 		}
 		tw.Flush()
 	}
+	printFanCompare(w, aggs)
+	printNoise(w, aggs)
 	printFan(w, aggs)
 	printDirs(w, aggs)
 	printTargets(w, aggs)
 }
 
-// medianMs is a median where -1 ("never") sorts above every real value.
+// medianMs is a median where -1 ("never") sorts above every real value;
+// NaN values are left out.
 func medianMs(a agg, f func(result) float64) float64 {
 	var xs []float64
 	for _, r := range a.ok() {
 		v := f(r)
+		if math.IsNaN(v) {
+			continue // not measured in this repetition
+		}
 		if v < 0 {
 			v = math.Inf(1)
 		}
@@ -317,7 +334,11 @@ func fmtS1(x float64) string {
 func w7Desc(ps []phase) string {
 	var parts []string
 	for _, p := range ps {
-		parts = append(parts, fmt.Sprintf("%d files/s for %v", p.Rate, p.Dur))
+		d := fmt.Sprintf("%d files/s for %v", p.Rate, p.Dur)
+		if p.Noise > 0 {
+			d += fmt.Sprintf(" with %d files/s written outside the root", p.Noise)
+		}
+		parts = append(parts, d)
 	}
 	return strings.Join(parts, ", then ")
 }
@@ -413,6 +434,7 @@ func printTargets(w io.Writer, aggs []agg) {
 		}
 	}
 	printCaseTargets(w, aggs, verdict)
+	printFanTargets(w, aggs, verdict)
 	if a, ok := find(aggs, "W5", toolOurs); ok {
 		for _, r := range a.ok() {
 			if r.BigTransfersAfterClose != nil {
@@ -424,17 +446,17 @@ func printTargets(w io.Writer, aggs []agg) {
 	bad := 0
 	var where []string
 	for _, a := range aggs {
-		if a.tool != toolOurs {
+		if a.tool != toolOurs && a.tool != toolOursFan {
 			continue
 		}
 		for _, r := range a.cells {
-			if r.Error != "" || r.Missing+r.Extra+r.Different > 0 || !r.Converged || r.Pwned {
+			if r.Error != "" || r.Missing+r.Extra+r.Different > 0 || !r.Converged || r.Pwned || outside(r) > 0 {
 				bad++
-				where = append(where, fmt.Sprintf("%s rep %d", r.Workload, r.Rep))
+				where = append(where, fmt.Sprintf("%s %s rep %d", r.Tool, r.Workload, r.Rep))
 			}
 		}
 	}
-	fmt.Fprintf(w, "  0 missing/extra/different in every sersync2 cell: %s", verdict(bad == 0))
+	fmt.Fprintf(w, "  0 missing/extra/different in every %s and %s cell: %s", toolOurs, toolOursFan, verdict(bad == 0))
 	if bad > 0 {
 		fmt.Fprintf(w, " (%d cells: %s)", bad, strings.Join(where, ", "))
 	}

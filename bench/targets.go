@@ -68,7 +68,7 @@ func (c *cell) startTargets(wl workload) error {
 		if delay > 0 {
 			opts.IP, opts.Port = fmt.Sprintf("127.0.1.%d", k+1), 0
 		}
-		dir := filepath.Join(c.dir, "rsyncd-"+strconv.Itoa(k+1))
+		dir := filepath.Join(c.targetDir, "rsyncd-"+strconv.Itoa(k+1))
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return err
 		}

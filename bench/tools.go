@@ -22,7 +22,12 @@ import (
 
 // Tool names, as they appear in the table and the JSON.
 const (
-	toolOurs = "sersync2"
+	// toolOurs is sersync2 on the inotify backend (--watcher inotify),
+	// toolOursFan the same binary and settings on the fanotify backend
+	// (--watcher fanotify; it needs root, and is left out of a run when
+	// fanotify cannot watch the work directory).
+	toolOurs    = "sersync2"
+	toolOursFan = "sersync2-fanotify"
 	// toolOursNoMoves is sersync2 with --no-remote-moves: over ssh it
 	// sends renamed data again (the comparison of the SSH cases only).
 	toolOursNoMoves = "sersync2-nomoves"
@@ -34,6 +39,11 @@ const (
 	toolLoop     = "inotify-loop"
 	toolFloor    = "rsync-floor"
 )
+
+// isOurs reports whether tool is a sersync2 binary.
+func isOurs(tool string) bool {
+	return tool == toolOurs || tool == toolOursFan || tool == toolOursBase || tool == toolOursNoMoves
+}
 
 func isPeer(tool string) bool {
 	return tool == toolLsyncd1 || tool == toolLsyncd0 || tool == toolLoop
@@ -173,10 +183,13 @@ func tail(s string, n int) string {
 func startTool(ctx context.Context, c *cell, tool string) (*running, error) {
 	switch tool {
 	case toolOurs:
-		return startOurs(ctx, c, c.cfg.bin, tool)
+		return startOurs(ctx, c, c.cfg.bin, tool, "--watcher", "inotify")
+	case toolOursFan:
+		return startOurs(ctx, c, c.cfg.bin, tool, "--watcher", "fanotify")
 	case toolOursNoMoves:
-		return startOurs(ctx, c, c.cfg.bin, tool, "--no-remote-moves")
+		return startOurs(ctx, c, c.cfg.bin, tool, "--watcher", "inotify", "--no-remote-moves")
 	case toolOursBase:
+		// No --watcher: an older build may not know it.
 		return startOurs(ctx, c, c.cfg.baseBin, tool)
 	case toolLsyncd1:
 		return startLsyncd(ctx, c, 1)
@@ -193,7 +206,7 @@ var fullSynced = regexp.MustCompile(`msg="full sync done"`)
 // startOurs runs sersync2 in the foreground with a stock-style config and
 // -r, and waits for its start-up line and the -r full sync. Its flags are
 // the ones every sersync2 build knows, so that -base-bin can be an older
-// one.
+// one; extra come before -sersync2-flags, which can override them.
 func startOurs(ctx context.Context, c *cell, bin, name string, extra ...string) (*running, error) {
 	dir := filepath.Join(c.dir, "sersync")
 	if err := os.Mkdir(dir, 0o755); err != nil {

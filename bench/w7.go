@@ -26,9 +26,18 @@ type w7State struct {
 	took    []time.Duration
 	watch   *arrivalWatch
 	ownAt   []time.Duration // the tool's own CPU when each phase started
+	// noisy phases: files the writer outside the root wrote, and how
+	// long it ran
+	noiseWritten []int
+	noiseTook    []time.Duration
 }
 
-func phaseDir(p phase) string { return fmt.Sprintf("p%d", p.Rate) }
+func phaseDir(p phase) string {
+	if p.Noise > 0 {
+		return fmt.Sprintf("p%d-noise", p.Rate)
+	}
+	return fmt.Sprintf("p%d", p.Rate)
+}
 
 func w7Name(i int) string { return fmt.Sprintf("f-%07d", i) }
 
@@ -76,36 +85,80 @@ func runW7(ctx context.Context, c *cell) error {
 			}
 			st.ownAt = append(st.ownAt, s.own)
 		}
+		var noise *noiseWriter
+		if p.Noise > 0 {
+			noise = startNoise(ctx, c, p)
+		}
 		start := time.Now()
 		// A writer that cannot keep the rate stops at 3× the phase's
 		// duration; what it wrote is what is measured.
-		hardStop := start.Add(3 * p.Dur)
-		tick := time.NewTicker(5 * time.Millisecond)
-		i := 0
-		for i < n && time.Now().Before(hardStop) {
-			due := min(n, int(time.Since(start).Seconds()*float64(p.Rate))+1)
-			for ; i < due; i++ {
-				binary.LittleEndian.PutUint64(content, uint64(i))
-				if err := writeFile(filepath.Join(dir, w7Name(i)), content); err != nil {
-					tick.Stop()
-					return err
-				}
-				st.closeAt[pi][i] = time.Now().UnixNano()
+		i, err := pace(ctx, nil, n, float64(p.Rate), 5*time.Millisecond, start.Add(3*p.Dur), func(i int) error {
+			binary.LittleEndian.PutUint64(content, uint64(i))
+			if err := writeFile(filepath.Join(dir, w7Name(i)), content); err != nil {
+				return err
 			}
-			if i < n {
-				select {
-				case <-ctx.Done():
-					tick.Stop()
-					return ctx.Err()
-				case <-tick.C: // the workload's pace
-				}
-			}
-		}
-		tick.Stop()
+			st.closeAt[pi][i] = time.Now().UnixNano()
+			return nil
+		})
 		st.written = append(st.written, i)
 		st.took = append(st.took, time.Since(start))
+		if noise != nil {
+			written, took, noiseErr := noise.stop()
+			st.noiseWritten = append(st.noiseWritten, written)
+			st.noiseTook = append(st.noiseTook, took)
+			err = errors.Join(err, noiseErr)
+		} else {
+			st.noiseWritten = append(st.noiseWritten, 0)
+			st.noiseTook = append(st.noiseTook, 0)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// pace calls write(0), write(1), … write(n-1) at rate calls per second,
+// catching up every tick, and returns how many calls it made: n, or fewer
+// when hardStop (if not zero) passed, stop was closed or ctx ended (then
+// with ctx's error). A writer that falls behind writes what is due at
+// once, and still ends at once when told or at hardStop.
+func pace(ctx context.Context, stop <-chan struct{}, n int, rate float64, tick time.Duration, hardStop time.Time, write func(i int) error) (int, error) {
+	start := time.Now()
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	ended := func() (bool, error) {
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case <-stop:
+			return true, nil
+		default:
+			return !hardStop.IsZero() && !time.Now().Before(hardStop), nil
+		}
+	}
+	i := 0
+	for i < n {
+		due := min(n, int(time.Since(start).Seconds()*rate)+1)
+		for ; i < due; i++ {
+			if end, err := ended(); end {
+				return i, err
+			}
+			if err := write(i); err != nil {
+				return i, err
+			}
+		}
+		if i < n {
+			select {
+			case <-ctx.Done():
+				return i, ctx.Err()
+			case <-stop:
+				return i, nil
+			case <-t.C: // the workload's pace
+			}
+		}
+	}
+	return i, nil
 }
 
 // phaseResult is W7's figures for one rate.
@@ -117,6 +170,7 @@ type phaseResult struct {
 	// Percentiles of close→arrival over every written file; a lost file
 	// counts as never arriving, and -1 means the percentile falls on one.
 	P50Ms float64 `json:"p50_ms"`
+	P95Ms float64 `json:"p95_ms"`
 	P99Ms float64 `json:"p99_ms"`
 	MaxMs float64 `json:"max_ms"`
 	// Lost files are not on the target after convergence (or the
@@ -130,6 +184,11 @@ type phaseResult struct {
 	// from the phase's start to the next phase's (the last: to the end of
 	// the settle window), per file written.
 	OwnCPUUsPerFile float64 `json:"own_cpu_us_per_file,omitempty"`
+	// The noise case's noisy phase: the files per second asked of the
+	// writer outside the root, what it wrote and its rate.
+	Noise         int     `json:"noise,omitempty"`
+	NoiseWritten  int     `json:"noise_written,omitempty"`
+	NoiseAchieved float64 `json:"noise_achieved_rate,omitempty"`
 }
 
 func collectW7(c *cell, r *result) error {
@@ -147,9 +206,13 @@ func collectW7(c *cell, r *result) error {
 		for _, e := range ents {
 			present[e.Name()] = true
 		}
-		pr := phaseResult{Rate: p.Rate, Written: st.written[pi], Overflows: st.watch.overflows}
+		pr := phaseResult{Rate: p.Rate, Written: st.written[pi], Overflows: st.watch.overflows,
+			Noise: p.Noise, NoiseWritten: st.noiseWritten[pi]}
 		if st.took[pi] > 0 {
 			pr.AchievedRate = float64(pr.Written) / st.took[pi].Seconds()
+		}
+		if st.noiseTook[pi] > 0 {
+			pr.NoiseAchieved = float64(pr.NoiseWritten) / st.noiseTook[pi].Seconds()
 		}
 		var lat []float64 // ms; +Inf for a lost file
 		for i := range pr.Written {
@@ -165,7 +228,7 @@ func collectW7(c *cell, r *result) error {
 				lat = append(lat, float64(arr-st.closeAt[pi][i])/1e6)
 			}
 		}
-		pr.P50Ms, pr.P99Ms, pr.MaxMs = percentile(lat, 50), percentile(lat, 99), percentile(lat, 100)
+		pr.P50Ms, pr.P95Ms, pr.P99Ms, pr.MaxMs = percentile(lat, 50), percentile(lat, 95), percentile(lat, 99), percentile(lat, 100)
 		if pi < len(st.ownAt) && pr.Written > 0 {
 			next := c.ownEnd
 			if pi+1 < len(st.ownAt) {

@@ -54,8 +54,8 @@ func (wl workload) sizes(cfg config) sizes {
 
 // runs reports whether tool takes part in the workload.
 func (wl workload) runs(tool string) bool {
-	if tool == toolOursBase {
-		tool = toolOurs // the other binary runs wherever sersync2 does
+	if tool == toolOursBase || tool == toolOursFan {
+		tool = toolOurs // the other binary and backend run wherever sersync2 does
 	}
 	if tool == toolFloor && wl.noFloor {
 		return false
@@ -105,14 +105,8 @@ var workloads = map[string]workload{
 		run:     runW6,
 	},
 	"W7": {
-		what: "sustained creation at rising rates, per-file latency",
-		files: func(s sizes, _ []string) int {
-			n := 0
-			for _, p := range s.w7 {
-				n += p.Rate * int(p.Dur/time.Second)
-			}
-			return n
-		},
+		what:    "sustained creation at rising rates, per-file latency",
+		files:   w7Files,
 		prepare: prepareW7,
 		run:     runW7,
 		collect: collectW7,
@@ -175,6 +169,27 @@ var workloads = map[string]workload{
 		dirs:    true,
 		tools:   []string{toolOurs, toolLsyncd1, toolLoop},
 	},
+	// W7's writer at one rate, quiet, then with a writer outside the root
+	// on the same file system: what changes elsewhere cost each backend.
+	"NOISE": {
+		what:    "W7 at one rate, quiet then with a writer outside the root on the same file system",
+		files:   w7Files,
+		sized:   func(s *sizes) { s.w7 = s.noise },
+		prepare: prepareNoise,
+		run:     runW7,
+		collect: collectNoise,
+		noFloor: true,
+		tools:   []string{toolOurs, toolOursFan},
+	},
+}
+
+// w7Files is the files W7's writer is asked for over its phases.
+func w7Files(s sizes, _ []string) int {
+	n := 0
+	for _, p := range s.w7 {
+		n += p.Rate * int(p.Dur/time.Second)
+	}
+	return n
 }
 
 // filler produces pseudo-random file contents (incompressible, as most

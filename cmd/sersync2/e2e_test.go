@@ -136,6 +136,16 @@ func TestE2EHostileNames(t *testing.T) {
 	t.Parallel()
 	src, dst, _, p := setup(t, confgen.Config{})
 	p.waitReady(t)
+	hostileChurn(t, src, dst)
+	hostile.NoPWNED(t, src, dst, filepath.Dir(src), p.cmd.Dir)
+}
+
+// hostileChurn writes every hostile name as a file in src and as a
+// directory holding a file of that name, waits for dst to follow, then
+// removes a third of the files, renames a third and removes a third of
+// the directories, and waits again.
+func hostileChurn(t *testing.T, src, dst string) {
+	t.Helper()
 	names := hostileNames(t)
 	for _, n := range names {
 		writeFile(t, filepath.Join(src, n), "file "+n)
@@ -159,7 +169,6 @@ func TestE2EHostileNames(t *testing.T) {
 		}
 	}
 	waitTreesEqual(t, src, dst, treecmp.Options{})
-	hostile.NoPWNED(t, src, dst, filepath.Dir(src), p.cmd.Dir)
 }
 
 // TestE2EBigFileSlowWrite: a file written in chunks over a second is sent
