@@ -89,7 +89,11 @@ func TestFaultPendingBound(t *testing.T) {
 	)
 	work := t.TempDir()
 	statusFile := filepath.Join(work, "status.txt")
+	// inotify: the test knows every event was handled when the count of
+	// events read stops moving, and a fanotify mark also reads every other
+	// process's changes on the file system.
 	src, dst, d, p := setup(t, confgen.Config{CrontabMinutes: 600, CrontabExcludes: []string{"*.php"}},
+		"--watcher", "inotify",
 		"--max-pending-bytes", strconv.Itoa(maxPending), "--status-file", statusFile, "--status-file-every", "100ms")
 	fl := filepath.Join(filepath.Dir(src), "rsync_fail_log.sh")
 	p.waitReady(t)
