@@ -14,7 +14,8 @@ type Backend string
 
 const (
 	// BackendInotify watches every directory with an inotify watch; it
-	// works everywhere on Linux (the default).
+	// works everywhere on Linux (the default of Options.Backend; sersync2's
+	// is auto).
 	BackendInotify Backend = "inotify"
 	// BackendFanotify watches each root's file system with one fanotify
 	// mark: no watch per directory, no watch limit. It needs
