@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -158,4 +159,46 @@ func BenchmarkPipeline(b *testing.B) {
 	if st := w.Stats(); st.Overflows != 0 {
 		b.Fatalf("overflow: %+v", st)
 	}
+}
+
+// BenchmarkFanotifyOutside measures what a change outside every root
+// costs the fanotify backend, which reads every change on the file
+// system: one new file (created, closed) next to the root per iteration,
+// read and dropped; the events of one name are never merged, as each
+// name is new. Profile it to see the watcher's share:
+//
+//	go test -run '^$' -bench FanotifyOutside -cpuprofile cpu.out ./inotifymask/
+func BenchmarkFanotifyOutside(b *testing.B) {
+	if err := FanotifyUsable(os.TempDir()); err != nil {
+		b.Skip(err)
+	}
+	base := b.TempDir()
+	root, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
+	for _, d := range []string{root, outside} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w, err := New(Options{Roots: []string{root}, Inotify: confxml.Inotify{CloseWrite: true}, Backend: BackendFanotify})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	start := w.Stats().EventsRead
+	b.ResetTimer()
+	for i := range b.N {
+		fd, err := unix.Open(filepath.Join(outside, strconv.Itoa(i)), unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			b.Fatal(err)
+		}
+		unix.Close(fd)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for w.Stats().EventsRead-start < uint64(b.N) {
+		if time.Now().After(deadline) {
+			b.Fatalf("read %d of %d events", w.Stats().EventsRead-start, b.N)
+		}
+		time.Sleep(time.Millisecond) // polling a counter, not synchronising
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "files/s")
 }
