@@ -7,7 +7,6 @@ package inotifymask
 import (
 	"errors"
 	"fmt"
-	"os"
 )
 
 // Without Linux the fsnotify backend is the only one.
@@ -17,8 +16,14 @@ func newInotifyBackend(*Watcher, []int) (backend, error) {
 	return nil, errors.New("inotifymask: raw inotify needs Linux")
 }
 
+// kernelReader reads a Linux notification fd: there is none without
+// Linux.
+type kernelReader struct{}
+
 // readEvents is never called without Linux (the raw backend's read).
-func readEvents(f *os.File, buf []byte) (int, error) { return f.Read(buf) }
+func readEvents(*kernelReader, []byte) (int, error) {
+	return 0, errors.New("inotifymask: no kernel reader without Linux")
+}
 
 func newFanotifyBackend(*Watcher, []int) (backend, error) {
 	return nil, errors.New("inotifymask: fanotify needs Linux")

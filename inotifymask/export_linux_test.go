@@ -34,8 +34,8 @@ func closedChan() chan struct{} {
 
 // gatedRead is testTuning's read seam: it waits at the file's gate, then
 // reads.
-func gatedRead(f *os.File, buf []byte) (int, error) {
-	g := gateFor(f)
+func gatedRead(r *kernelReader, buf []byte) (int, error) {
+	g := gateFor(r.file)
 	g.mu.Lock()
 	open, paused := g.open, g.paused
 	g.mu.Unlock()
@@ -46,7 +46,7 @@ func gatedRead(f *os.File, buf []byte) (int, error) {
 		}
 		<-open
 	}
-	return readEvents(f, buf)
+	return readEvents(r, buf)
 }
 
 // pauseReader parks the goroutine that reads the inotify fd: from then on
@@ -54,8 +54,8 @@ func gatedRead(f *os.File, buf []byte) (int, error) {
 // resumed when the test ends at the latest.
 func (w *Watcher) pauseReader(t *testing.T) {
 	t.Helper()
-	f := w.readerFile()
-	g := gateFor(f)
+	r := w.reader()
+	g := gateFor(r.file)
 	g.mu.Lock()
 	g.paused, g.open = true, make(chan struct{})
 	g.mu.Unlock()
@@ -65,7 +65,7 @@ func (w *Watcher) pauseReader(t *testing.T) {
 	// repeat until it is parked.
 	deadline := time.Now().Add(waitTimeout)
 	for {
-		_ = f.SetReadDeadline(time.Unix(1, 0))
+		_ = r.epFile.SetReadDeadline(time.Unix(1, 0))
 		select {
 		case <-g.parked:
 			return
@@ -77,17 +77,17 @@ func (w *Watcher) pauseReader(t *testing.T) {
 	}
 }
 
-// readerFile is the fd the backend reads (inotify or fanotify).
-func (w *Watcher) readerFile() *os.File {
+// reader is the backend's reader (inotify or fanotify).
+func (w *Watcher) reader() *kernelReader {
 	if b, ok := w.b.(*fanotifyBackend); ok {
-		return b.file
+		return &b.kernelReader
 	}
-	return w.b.(*inotifyBackend).file
+	return &w.b.(*inotifyBackend).kernelReader
 }
 
 // resumeReader lets a paused reader read again.
 func (w *Watcher) resumeReader() {
-	g := gateFor(w.readerFile())
+	g := gateFor(w.reader().file)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.paused {

@@ -159,7 +159,9 @@ func newFanotifyBackend(w *Watcher, roots []int) (backend, error) {
 		reals:   make(map[string]string),
 		outside: make(map[string]struct{}),
 	}
-	b.kernelReader.init(w, fd, "fanotify")
+	if err := b.kernelReader.init(w, fd, "fanotify"); err != nil {
+		return nil, err
+	}
 	b.watchTree.init(w, b, roots)
 	b.lazy = true
 	return b, nil

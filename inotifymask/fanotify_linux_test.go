@@ -57,8 +57,8 @@ func TestFanotifyCheck(t *testing.T) {
 	e.do(t, []string{"mkdirp", "/other/deep"})
 	var drop atomic.Bool
 	tune := testTuning(kindFanotify)
-	tune.read = func(f *os.File, buf []byte) (int, error) {
-		n, err := readEvents(f, buf)
+	tune.read = func(r *kernelReader, buf []byte) (int, error) {
+		n, err := readEvents(r, buf)
 		if drop.Load() {
 			return 0, err // what was read is lost
 		}

@@ -81,7 +81,9 @@ func newInotifyBackend(w *Watcher, roots []int) (backend, error) {
 		raw:      newFifo[rawEvent](),
 		checks:   make(chan chan CheckReport),
 	}
-	b.kernelReader.init(w, fd, "inotify")
+	if err := b.kernelReader.init(w, fd, "inotify"); err != nil {
+		return nil, err
+	}
 	b.watchTree.init(w, b, roots)
 	var st unix.Stat_t
 	b.viaFD = unix.Stat("/proc/self/fd", &st) == nil

@@ -22,39 +22,67 @@ import (
 // per read, so the kernel queue is drained in few system calls.
 const readBufSize = 256 << 10
 
-// readEvents reads what the inotify fd f (nonblocking) holds, waiting in
+// readEvents reads what the kernel's fd (nonblocking) holds, waiting in
 // the runtime's poller while it holds nothing. The read(2) itself is a raw
 // system call: it cannot block, and unlike a plain one it does not tell
 // the runtime it enters a system call, which after an idle spell wakes
 // the runtime's monitor thread and keeps it polling for a while: a
 // wake-up per change at a steady trickle (docs/watcher.md, "CPU per
-// event").
-func readEvents(f *os.File, buf []byte) (int, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return 0, err
+// event"). The fd is not in the runtime's poller itself but in an epoll
+// set of its own, armed once per wait (EPOLLONESHOT): while the reader
+// waits between paced reads, or works, changes arriving wake nobody,
+// where a registered fd wakes the poller's thread at every change.
+func readEvents(r *kernelReader, buf []byte) (int, error) {
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(r.fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e == unix.EAGAIN:
+			if err := r.wait(); err != nil {
+				return 0, err
+			}
+			continue
+		case e != 0:
+			return 0, os.NewSyscallError("read", e)
+		case n == 0:
+			return 0, io.EOF
+		}
+		return int(n), nil
 	}
-	var n int
+}
+
+// wait arms the fd's one-shot readiness in the reader's epoll set and
+// waits in the runtime's poller until it fires (what is queued already
+// fires it at once), a deadline passes or the set fails.
+func (r *kernelReader) wait() error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(r.fd)}
+	if _, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(r.ep), unix.EPOLL_CTL_MOD, uintptr(r.fd), uintptr(unsafe.Pointer(&ev)), 0, 0); e != 0 {
+		return os.NewSyscallError("epoll_ctl", e)
+	}
+	rc, err := r.epFile.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var got [1]unix.EpollEvent
 	var errno unix.Errno
 	err = rc.Read(func(fd uintptr) bool {
 		for {
-			r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
+			n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&got[0])), 1, 0, 0, 0)
 			if e == unix.EINTR {
 				continue
 			}
-			n, errno = int(r), e
-			return e != unix.EAGAIN
+			errno = e
+			return e != 0 || n > 0
 		}
 	})
-	switch {
-	case err != nil:
-		return 0, err
-	case errno != 0:
-		return 0, os.NewSyscallError("read", errno)
-	case n == 0:
-		return 0, io.EOF
+	if err != nil {
+		return err
 	}
-	return n, nil
+	if errno != 0 {
+		return os.NewSyscallError("epoll_pwait", errno)
+	}
+	return nil
 }
 
 // maskReadFailed marks the synthetic raw event the reader queues when
@@ -101,7 +129,11 @@ type kernelReader struct {
 	ww   *Watcher
 	what string // the interface's name, for logs
 	fd   int
-	file *os.File
+	file *os.File // fd, kept out of the runtime's poller
+	// ep is the epoll set holding fd alone, epFile ep in the runtime's
+	// poller: the reader waits there (see readEvents).
+	ep     int
+	epFile *os.File
 
 	mu     sync.Mutex
 	closed bool
@@ -110,11 +142,38 @@ type kernelReader struct {
 	kick, readDone chan struct{}
 }
 
-func (r *kernelReader) init(w *Watcher, fd int, what string) {
+// init sets r up to read fd, which it owns from then on (closed on
+// failure).
+func (r *kernelReader) init(w *Watcher, fd int, what string) error {
 	r.ww, r.fd, r.what = w, fd, what
-	r.file = os.NewFile(uintptr(fd), what)
 	r.kick = make(chan struct{}, 1)
 	r.readDone = make(chan struct{}, 1)
+	// A blocking fd makes a File the runtime's poller leaves alone; the
+	// reads are nonblocking all the same.
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("inotifymask: %s: %w", what, err)
+	}
+	r.file = os.NewFile(uintptr(fd), what)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		r.file.Close()
+		return fmt.Errorf("inotifymask: %s: %w", what, err)
+	}
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err == nil {
+		if err = unix.SetNonblock(ep, true); err == nil {
+			err = unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(fd)})
+		}
+		if err != nil {
+			unix.Close(ep)
+		}
+	}
+	if err != nil {
+		r.file.Close()
+		return fmt.Errorf("inotifymask: epoll set of the %s fd: %w", what, err)
+	}
+	r.ep, r.epFile = ep, os.NewFile(uintptr(ep), what+" epoll")
+	return nil
 }
 
 // readable prepares a blocking read; false means the watcher is closing.
@@ -124,7 +183,7 @@ func (r *kernelReader) readable() bool {
 	if r.closed {
 		return false
 	}
-	_ = r.file.SetReadDeadline(time.Time{})
+	_ = r.epFile.SetReadDeadline(time.Time{})
 	return true
 }
 
@@ -132,12 +191,12 @@ func (r *kernelReader) readable() bool {
 func (r *kernelReader) interrupt() {
 	r.mu.Lock()
 	r.closed = true
-	_ = r.file.SetReadDeadline(time.Unix(1, 0))
+	_ = r.epFile.SetReadDeadline(time.Unix(1, 0))
 	r.mu.Unlock()
 }
 
 func (r *kernelReader) close() error {
-	if err := r.file.Close(); err != nil {
+	if err := errors.Join(r.epFile.Close(), r.file.Close()); err != nil {
 		return fmt.Errorf("inotifymask: closing %s: %w", r.what, err)
 	}
 	return nil
@@ -154,7 +213,7 @@ func (r *kernelReader) loop(got func(buf []byte) (events int, readNow bool), fai
 	gap := time.NewTimer(time.Hour)
 	gap.Stop()
 	for r.readable() {
-		n, err := r.ww.tune.read(r.file, buf)
+		n, err := r.ww.tune.read(r, buf)
 		if n > 0 {
 			events, readNow := got(buf[:n])
 			select {

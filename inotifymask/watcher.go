@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -213,7 +212,7 @@ type tuning struct {
 	addWatch func(abs string, add func() error) error
 	// read reads inotify events from f (raw inotify); the default is
 	// readEvents. A seam: tests hold the reader with it.
-	read func(f *os.File, buf []byte) (int, error)
+	read func(r *kernelReader, buf []byte) (int, error)
 	// readGap is the least time between two reads while events come
 	// fast (raw inotify), readBusy how many events in 100 ms that takes
 	// (<= 0: always; tests).
