@@ -416,10 +416,14 @@ func TestFaultFailLogLockHeld(t *testing.T) {
 		t.Errorf("no error logged for the held lock:\n%s", tail(p.stderr.String(), 3000))
 	}
 
+	// The batch must be over, not only its file in place: a daemon
+	// stopped while the rsync client still finishes makes the run fail,
+	// and live.txt would be retried and land in the failLog too.
+	synced := strings.Count(p.stderr.String(), "msg=synced ")
 	writeFile(t, filepath.Join(src, "live.txt"), "synced while the lock is held")
-	poll.Until(t, 30*time.Second, "live.txt on the remote", func() (bool, string) {
+	poll.Until(t, 30*time.Second, "live.txt on the remote and its batch done", func() (bool, string) {
 		_, err := os.Stat(filepath.Join(dst, "live.txt"))
-		return err == nil, ""
+		return err == nil && strings.Count(p.stderr.String(), "msg=synced ") > synced, ""
 	})
 
 	if err := d.Stop(); err != nil {
