@@ -54,8 +54,7 @@ const lookupTries = 3
 // moving while it was looked up; the roots it may be in are then synced
 // in full, never guessed at.
 func (b *fanotifyBackend) lookup(key string) (*dirNode, error) {
-	var fsid [8]byte
-	copy(fsid[:], key)
+	fsid := keyFsid(key)
 	h := keyHandle(key)
 	var err error
 	for range lookupTries {
@@ -72,11 +71,7 @@ func (b *fanotifyBackend) lookup(key string) (*dirNode, error) {
 		}
 	}
 	for _, t := range b.trees {
-		var rfs [8]byte
-		if t.node != nil && !t.gone {
-			copy(rfs[:], b.keys[t.node.id])
-		}
-		if rfs == fsid {
+		if t.node != nil && !t.gone && keyFsid(b.keys[t.node.id]) == fsid {
 			b.w.log.Warn("a directory named by a change kept moving while it was looked up; syncing the root in full",
 				"root", t.abs, "err", err)
 			b.w.overflow(t.idx, ErrUnwatched)
@@ -206,8 +201,7 @@ func (b *fanotifyBackend) attachPath(t *rootTree, rel string) (*dirNode, error) 
 // addMount records dir as a directory the handles of the file system of
 // the handle key are opened through.
 func (b *fanotifyBackend) addMount(key, dir string) {
-	var fsid [8]byte
-	copy(fsid[:], key)
+	fsid := keyFsid(key)
 	for _, d := range b.mounts[fsid] {
 		if d == dir {
 			return

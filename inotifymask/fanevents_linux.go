@@ -276,8 +276,7 @@ func (b *fanotifyBackend) opensAt(key, path string) bool {
 	if len(key) < 16 {
 		return false
 	}
-	var fsid [8]byte
-	copy(fsid[:], key)
+	fsid := keyFsid(key)
 	h := keyHandle(key)
 	for _, mp := range b.mounts[fsid] {
 		if got, err := handlePath(mp, h); err == nil {
@@ -290,4 +289,10 @@ func (b *fanotifyBackend) opensAt(key, path string) bool {
 // fdLink is the /proc link of the open file descriptor fd.
 func fdLink(fd uintptr) string {
 	return "/proc/self/fd/" + strconv.Itoa(int(fd))
+}
+
+// keyFsid is the fsid a handle key (see handleKey) starts with.
+func keyFsid(key string) (fsid [8]byte) {
+	copy(fsid[:], key)
+	return fsid
 }

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -89,7 +88,7 @@ func handleKey(dirfd int, path string, flags int, fsids map[int][8]byte) (string
 		var st unix.Statfs_t
 		p := path
 		if dirfd != unix.AT_FDCWD {
-			p = "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + path
+			p = fdLink(uintptr(dirfd)) + "/" + path
 		}
 		if err := unix.Statfs(p, &st); err != nil {
 			return "", [8]byte{}, fmt.Errorf("statfs: %w", err)

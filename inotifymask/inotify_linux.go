@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -193,5 +192,5 @@ func (b *inotifyBackend) inotifyAdd(path, abs string, mask uint32) (dirID, error
 // fdPath names entry name of the open directory f through /proc, so it
 // resolves in that directory wherever it has been moved since.
 func fdPath(f *os.File, name string) string {
-	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) + "/" + name
+	return fdLink(f.Fd()) + "/" + name
 }

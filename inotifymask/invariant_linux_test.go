@@ -45,27 +45,22 @@ func updated(e *env, evs []Event, i int) map[string]bool {
 	return m
 }
 
+// orderBackend is a kernel backend with the tuning a scenario runs it
+// with.
+type orderBackend struct {
+	name string
+	tune tuning
+}
+
 // orderBackends are the kernel backends the ordering scenarios run on:
 // inotify, and fanotify with its usual cache and with a cache of one
 // directory (the tree starts again from the root after nearly every read).
-func orderBackends() []struct {
-	name string
-	tune tuning
-} {
-	out := []struct {
-		name string
-		tune tuning
-	}{{"inotify", testTuning(kindInotify)}}
+func orderBackends() []orderBackend {
+	out := []orderBackend{{"inotify", testTuning(kindInotify)}}
 	if errNoFanotify == nil {
 		small := testTuning(kindFanotify)
 		small.fanCache = 1
-		out = append(out, struct {
-			name string
-			tune tuning
-		}{"fanotify", testTuning(kindFanotify)}, struct {
-			name string
-			tune tuning
-		}{"fanotify-cache1", small})
+		out = append(out, orderBackend{"fanotify", testTuning(kindFanotify)}, orderBackend{"fanotify-cache1", small})
 	}
 	return out
 }
